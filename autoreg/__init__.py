@@ -1,0 +1,26 @@
+"""autoreg: autoregressive generative models (PixelCNN, PixelRNN, WaveNet) in JAX and Flax NNX.
+
+Data are integers 0..K-1, ordered raster scan then R, G, B within a pixel (audio: time order).
+Every model maps data to causal K-way logits; on top of that sit an exact likelihood, an exact
+jit-compiled ancestral sampler, completion, checkpoints and a CLI (``autoreg --help``).
+"""
+
+from autoreg.checkpoint import load_checkpoint, save_checkpoint
+from autoreg.likelihood import bits_per_dim, log_prob, log_prob_from_logits
+from autoreg.models import MODELS, create_model
+from autoreg.sampling import complete, sample, sampling_methods
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODELS",
+    "bits_per_dim",
+    "complete",
+    "create_model",
+    "load_checkpoint",
+    "log_prob",
+    "log_prob_from_logits",
+    "sample",
+    "sampling_methods",
+    "save_checkpoint",
+]

@@ -1,0 +1,137 @@
+"""Model checkpoints with orbax-checkpoint: parameters as arrays plus a JSON record of the model.
+
+A checkpoint directory holds two orbax items: ``params`` (the model's ``nnx.Param`` arrays, in
+tensorstore format) and ``metadata`` (JSON: format tag, model name, config, and any extra
+fields such as the training step). Nothing is pickled, so loading never executes code. orbax
+writes into a temporary directory and renames it when complete, so a checkpoint is never seen
+half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from flax import nnx
+
+from autoreg.models import AutoregressiveModel, config_from_dict, config_to_dict, get_spec
+from autoreg.models import model_from_config as _model_from_config
+
+FORMAT = "autoreg-checkpoint"
+VERSION = 1
+
+
+def _checkpointer() -> ocp.Checkpointer:
+    return ocp.Checkpointer(ocp.CompositeCheckpointHandler())
+
+
+def model_metadata(model: AutoregressiveModel, extra: dict | None = None) -> dict:
+    """The JSON record that lets ``load_checkpoint`` rebuild ``model`` with nothing else."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.name,
+        "config": config_to_dict(model.config),
+        **(extra or {}),
+    }
+
+
+def param_tree(model: AutoregressiveModel) -> dict:
+    """The model's trainable parameters as a nested dict of arrays."""
+    return nnx.state(model, nnx.Param).to_pure_dict()
+
+
+def save_checkpoint(
+    model: AutoregressiveModel, path, *, extra: dict | None = None, overwrite: bool = False
+) -> Path:
+    """Write ``model`` (parameters, name and config) to the directory ``path``.
+
+    Args:
+      model: a registry model.
+      path: directory to create; it must not exist unless ``overwrite``.
+      extra: JSON-serialisable fields stored beside the config (e.g. the training step).
+      overwrite: replace an existing checkpoint at ``path``.
+
+    Returns:
+      The absolute path written.
+    """
+    path = Path(path).absolute()
+    if path.exists() and not overwrite:
+        raise ValueError(f"{path} already exists (pass overwrite=True to replace it)")
+    metadata = model_metadata(model, extra)
+    json.dumps(metadata)  # fail before writing anything if extra is not JSON
+    _checkpointer().save(
+        path,
+        ocp.args.Composite(
+            params=ocp.args.StandardSave(param_tree(model)),
+            metadata=ocp.args.JsonSave(metadata),
+        ),
+        force=overwrite,
+    )
+    return path
+
+
+def read_metadata(path) -> dict:
+    """The JSON record of the checkpoint at ``path``; ValueError if it is not one of ours."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"no checkpoint at {path}: not a directory")
+    metadata_file = path / "metadata" / "metadata"
+    try:
+        metadata = json.loads(metadata_file.read_text())
+    except (OSError, ValueError):
+        raise ValueError(f"{path} is not an autoreg checkpoint (no readable metadata)") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{path} is not an autoreg checkpoint (unknown format)")
+    if metadata.get("version") != VERSION:
+        raise ValueError(
+            f"{path} has checkpoint version {metadata.get('version')}, expected {VERSION}"
+        )
+    return metadata
+
+
+def model_from_metadata(metadata: dict) -> AutoregressiveModel:
+    """A freshly initialised model with the name and config recorded in ``metadata``."""
+    spec = get_spec(metadata["model"])
+    config = config_from_dict(spec.config_cls, metadata["config"])
+    return _model_from_config(spec.name, config)
+
+
+def restore_params(model: AutoregressiveModel, path) -> None:
+    """Load the parameters saved at ``path`` into ``model`` (same structure), in place."""
+    path = Path(path).absolute()
+    target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), param_tree(model))
+    try:
+        restored = _checkpointer().restore(
+            path, ocp.args.Composite(params=ocp.args.StandardRestore(target))
+        )["params"]
+    except Exception as error:  # orbax raises many types for damaged files
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"could not read the parameters of checkpoint {path}: {message}") from None
+    params = nnx.state(model, nnx.Param)
+    nnx.replace_by_pure_dict(params, restored)
+    nnx.update(model, params)
+
+
+def load_checkpoint(path) -> AutoregressiveModel:
+    """Rebuild the model saved at ``path`` by ``save_checkpoint``.
+
+    Raises:
+      ValueError: ``path`` is missing, not an autoreg checkpoint, or damaged.
+    """
+    metadata = read_metadata(path)
+    try:
+        model = model_from_metadata(metadata)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"checkpoint {path} records an invalid model: {error}") from None
+    restore_params(model, path)
+    return model
+
+
+def is_checkpoint(path) -> bool:
+    """True if ``path`` looks like an autoreg checkpoint directory."""
+    return os.path.isfile(os.path.join(path, "metadata", "metadata"))

@@ -1,0 +1,111 @@
+"""PixelCNN (van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural Networks").
+
+A 7x7 mask-A convolution, residual blocks of mask-B convolutions (1x1 -> 3x3 -> 1x1, Fig. 5 of
+the paper), then two 1x1 mask-B layers to K logits per sub-pixel. Colour-group masks make R see
+only the context, G the context and R, B the context, R and G.
+
+Receptive field: a mask-B 3x3 stack grows a triangle-shaped field with a blind spot to the
+upper right; the Gated PixelCNN removes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from autoreg.models.base import AutoregressiveModel
+from autoreg.models.layers import CONV_IMPLS, MaskedConv2D
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelCNNConfig:
+    """Hyper-parameters of a PixelCNN."""
+
+    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
+    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
+    channels: int = 128  # 2h: feature maps between residual blocks
+    num_blocks: int = 7  # residual blocks, each with one 3x3 mask-B convolution
+    output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
+    first_kernel: int = 7  # size of the mask-A input convolution
+    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
+
+    def __post_init__(self):
+        _, _, c = self.image_shape
+        if self.levels < 2:
+            raise ValueError(f"levels must be at least 2, got {self.levels}")
+        if min(self.image_shape) < 1 or len(self.image_shape) != 3:
+            raise ValueError(
+                f"image_shape must be (H, W, C) with positive sizes: {self.image_shape}"
+            )
+        if self.channels < 2 * c or self.output_channels < c:
+            raise ValueError(f"channels must be at least 2*C={2 * c} for C={c} colours")
+        if self.conv_impl not in CONV_IMPLS:
+            raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+
+
+PRESETS = {
+    # For tests: compiles in a second or two.
+    "tiny": dict(channels=8, num_blocks=2, output_channels=8, first_kernel=3),
+    # About the size used for MNIST in the literature (~0.3M parameters, 8 spatial layers).
+    "reference": dict(channels=128, num_blocks=7, output_channels=128, first_kernel=7),
+}
+
+
+class ResidualBlock(nnx.Module):
+    """ReLU-1x1(2h->h)-ReLU-3x3(h->h)-ReLU-1x1(h->2h), all mask B, added to the input."""
+
+    def __init__(self, channels: int, num_colours: int, impl: str, rngs: nnx.Rngs):
+        half = channels // 2
+        conv = dict(mask_type="B", num_colours=num_colours, impl=impl, rngs=rngs)
+        self.reduce = MaskedConv2D(channels, half, 1, **conv)
+        self.spatial = MaskedConv2D(half, half, 3, **conv)
+        self.expand = MaskedConv2D(half, channels, 1, **conv)
+
+    def __call__(self, h: jax.Array) -> jax.Array:  # (B, H, W, 2h) -> (B, H, W, 2h)
+        y = self.reduce(jax.nn.relu(h))
+        y = self.spatial(jax.nn.relu(y))
+        y = self.expand(jax.nn.relu(y))
+        return h + y
+
+
+def scale_to_unit(x: jax.Array, levels: int) -> jax.Array:
+    """Integers 0..K-1 -> float32 in [-1, 1]."""
+    return x.astype(jnp.float32) * (2.0 / (levels - 1)) - 1.0
+
+
+class PixelCNN(AutoregressiveModel):
+    """PixelCNN: ``model(x) -> logits``, x (B, H, W, C) int in 0..K-1, logits (B, H, W, C, K)."""
+
+    name = "pixelcnn"
+
+    def __init__(self, config: PixelCNNConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        _, _, c = config.image_shape
+        impl = config.conv_impl
+        conv = dict(num_colours=c, impl=impl, rngs=rngs)
+        self.input_conv = MaskedConv2D(
+            c, config.channels, config.first_kernel, mask_type="A", **conv
+        )
+        self.blocks = nnx.List(
+            [ResidualBlock(config.channels, c, impl, rngs) for _ in range(config.num_blocks)]
+        )
+        self.hidden_out = MaskedConv2D(
+            config.channels, config.output_channels, 1, mask_type="B", **conv
+        )
+        self.logits_out = MaskedConv2D(
+            config.output_channels, c * config.levels, 1, mask_type="B", **conv
+        )
+
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        if labels is not None:
+            raise ValueError("pixelcnn is unconditional: it takes no labels")
+        b, height, width, c = x.shape
+        h = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
+        for block in self.blocks:
+            h = block(h)
+        h = self.hidden_out(jax.nn.relu(h))  # (B, H, W, output_channels)
+        logits = self.logits_out(jax.nn.relu(h))  # (B, H, W, C * K)
+        return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)

@@ -1,0 +1,62 @@
+"""Checks on user data, shared by the likelihood, the sampler and the evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_data(model, x, *, what: str = "x") -> np.ndarray:
+    """Validate integer data for ``model`` and return it as an int32 NumPy array.
+
+    Raises:
+      ValueError: a float or bool dtype, the wrong rank or shape, or values outside 0..K-1.
+    """
+    x = np.asarray(x)
+    if x.dtype == np.bool_ or not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(
+            f"{what} must hold integers 0..{model.levels - 1}, got dtype {x.dtype} "
+            "(quantise floats first, e.g. np.uint8 images)"
+        )
+    expected = model.event_shape(None if model.fixed_shape else 1)
+    if x.ndim != len(expected) + 1:
+        raise ValueError(
+            f"{what} must have rank {len(expected) + 1} (batch, {', '.join(_axis_names(model))}), "
+            f"got shape {x.shape}"
+        )
+    if model.fixed_shape and x.shape[1:] != expected:
+        raise ValueError(
+            f"{what} has shape {x.shape[1:]} per example, the model expects {expected}"
+        )
+    if x.size and (x.min() < 0 or x.max() >= model.levels):
+        raise ValueError(
+            f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
+            f"(the model has K={model.levels} levels)"
+        )
+    return x.astype(np.int32)
+
+
+def check_labels(model, labels, batch: int) -> np.ndarray | None:
+    """Validate class labels: required (shape (B,) or scalar) for conditional models, else None."""
+    if model.num_classes == 0:
+        if labels is not None:
+            raise ValueError(f"{model.name} is unconditional: it takes no labels")
+        return None
+    if labels is None:
+        raise ValueError(
+            f"{model.name} is class-conditional: pass labels (0..{model.num_classes - 1})"
+        )
+    labels = np.asarray(labels)
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    labels = np.broadcast_to(labels, (batch,)) if labels.ndim == 0 else labels
+    if labels.shape != (batch,):
+        raise ValueError(f"labels must have shape ({batch},), got {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= model.num_classes):
+        raise ValueError(f"labels must be in 0..{model.num_classes - 1}")
+    return labels.astype(np.int32)
+
+
+def _axis_names(model) -> list:
+    if not model.fixed_shape:
+        return ["time"]
+    return ["height", "width", "channels"][: len(model.event_shape())]
