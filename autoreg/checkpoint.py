@@ -42,7 +42,7 @@ def model_metadata(model: AutoregressiveModel, extra: dict | None = None) -> dic
 
 def param_tree(model: AutoregressiveModel) -> dict:
     """The model's trainable parameters as a nested dict of arrays."""
-    return nnx.state(model, nnx.Param).to_pure_dict()
+    return nnx.to_pure_dict(nnx.state(model, nnx.Param))
 
 
 def save_checkpoint(

@@ -1,0 +1,287 @@
+"""Image datasets from .npz files, image folders, gzip'd IDX files and tensorflow-datasets.
+
+Every loader returns an ``ImageDataset`` of integer images ``(N, H, W, C)`` in ``0..K-1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+SPLITS = ("train", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDataset:
+    """Integer images with optional class labels."""
+
+    images: np.ndarray  # (N, H, W, C) uint8 in 0..levels-1
+    labels: np.ndarray | None  # (N,) int32 class labels, or None
+    levels: int  # K: values per sub-pixel
+    source: str  # where the data came from (for messages and logs)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of every image."""
+        return tuple(self.images.shape[1:])
+
+    def take(self, limit: int | None) -> ImageDataset:
+        """The first ``limit`` examples (all when None)."""
+        if limit is None:
+            return self
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        labels = None if self.labels is None else self.labels[:limit]
+        return dataclasses.replace(self, images=self.images[:limit], labels=labels)
+
+
+def quantise(images: np.ndarray, levels: int = 256, *, binarize: bool = False) -> np.ndarray:
+    """uint8 intensities 0..255 -> integers 0..K-1.
+
+    Args:
+      images: integer array with values in 0..255.
+      levels: K. 256 keeps the values; smaller K bins them uniformly.
+      binarize: threshold at 128 to K = 2 ("threshold-binarized" data).
+    """
+    images = np.asarray(images)
+    if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.integer):
+        raise ValueError(f"images must be 8-bit integers 0..255, got dtype {images.dtype}")
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(f"image values must be in 0..255, got {images.min()}..{images.max()}")
+    if binarize:
+        return (images >= 128).astype(np.uint8)
+    if not 2 <= levels <= 256:
+        raise ValueError(f"levels must be in 2..256, got {levels}")
+    return (images.astype(np.int32) * levels // 256).astype(np.uint8)
+
+
+def _with_channels(images: np.ndarray, source: str) -> np.ndarray:
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"{source}: expected images (N, H, W) or (N, H, W, 1|3), got {images.shape}"
+        )
+    return images
+
+
+def load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images and labels of ``split`` from an .npz (``x_train``/``y_train`` keys or one array)."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
+    with archive:
+        keys = list(archive.keys())
+        if f"x_{split}" in keys:
+            images = archive[f"x_{split}"]
+            labels = archive[f"y_{split}"] if f"y_{split}" in keys else None
+        elif any(k.startswith("x_") for k in keys):
+            present = ", ".join(k[2:] for k in keys if k.startswith("x_"))
+            raise ValueError(f"{path} has no split {split!r} (splits: {present})")
+        else:
+            arrays = [k for k in keys if archive[k].ndim >= 3]
+            if len(arrays) != 1:
+                raise ValueError(
+                    f"{path}: no image array found (expected x_train/x_test keys or exactly one "
+                    f"array of images; keys: {', '.join(keys) or 'none'})"
+                )
+            images, labels = archive[arrays[0]], None
+    if labels is not None:
+        labels = labels.astype(np.int32)
+    return _with_channels(images, str(path)), labels
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One PNG/JPEG file as uint8 (H, W, 1) grayscale or (H, W, 3) RGB."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = "L" if image.mode in ("1", "L", "I;16", "I", "LA") else "RGB"
+            array = np.asarray(image.convert(mode))
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"{path}: not a readable image ({error})") from None
+    return array[..., None] if array.ndim == 2 else array
+
+
+def load_folder(
+    path: Path, split: str, patch_size: int | None, num_patches: int, seed: int
+) -> np.ndarray:
+    """Images from a folder (``path/split/`` if it exists), or random patches of them."""
+    if (path / split).is_dir():
+        path = path / split
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{path}: no PNG or JPEG images in this folder")
+    images = [read_image(f) for f in files]
+    channels = {im.shape[-1] for im in images}
+    if len(channels) > 1:
+        raise ValueError(f"{path}: mixed grayscale and RGB images; convert them to one mode")
+    if patch_size is not None:
+        return random_patches(images, patch_size, num_patches, seed, str(path))
+    sizes = {im.shape for im in images}
+    if len(sizes) > 1:
+        shown = ", ".join(f"{h}x{w}" for h, w, _ in sorted(sizes)[:4])
+        raise ValueError(
+            f"{path}: images of mixed sizes ({shown}); resize them or cut patches (--patch-size)"
+        )
+    return np.stack(images)
+
+
+def random_patches(
+    images: list, patch_size: int, num_patches: int, seed: int, source: str
+) -> np.ndarray:
+    """``num_patches`` random ``patch_size`` squares cut from the given images (uniform over
+    images, then over positions)."""
+    if patch_size < 1 or num_patches < 1:
+        raise ValueError("patch size and number of patches must be positive")
+    usable = [im for im in images if min(im.shape[:2]) >= patch_size]
+    if not usable:
+        raise ValueError(f"{source}: every image is smaller than the {patch_size}px patch size")
+    rng = np.random.default_rng(seed)
+    patches = []
+    for index in rng.integers(0, len(usable), size=num_patches):
+        image = usable[index]
+        y = rng.integers(0, image.shape[0] - patch_size + 1)
+        x = rng.integers(0, image.shape[1] - patch_size + 1)
+        patches.append(image[y : y + patch_size, x : x + patch_size])
+    return np.stack(patches)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX array (the MNIST file format), gzip'd or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable IDX file ({error})") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    ndim = data[3]
+    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
+    body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+    if body.size != np.prod(dims):
+        raise ValueError(f"{path}: truncated IDX file")
+    return body.reshape(dims)
+
+
+def load_idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """An IDX image file, or a folder holding MNIST-named IDX files for each split."""
+    if path.is_dir():
+        prefix = "train" if split == "train" else "t10k"
+        found = sorted(path.glob(f"{prefix}-images*idx3*"))
+        if not found:
+            raise ValueError(f"{path}: no {prefix}-images-idx3-ubyte[.gz] file for split {split!r}")
+        labels_found = sorted(path.glob(f"{prefix}-labels*idx1*"))
+        labels = read_idx(labels_found[0]).astype(np.int32) if labels_found else None
+        return _with_channels(read_idx(found[0]), str(found[0])), labels
+    return _with_channels(read_idx(path), str(path)), None
+
+
+def tfds_data_dir() -> Path:
+    """Where tensorflow-datasets keeps prepared data ($TFDS_DATA_DIR or ~/tensorflow_datasets)."""
+    return Path(os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"))
+
+
+def load_tfds(name: str, split: str, download: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """A tensorflow-datasets image dataset, read with ``tfds.data_source`` (no TensorFlow graph).
+
+    Never downloads unless ``download``. Without it, data that is not prepared locally fails at
+    once, before tfds is asked anything (a plain ``tfds.load`` offline retries its cloud storage
+    for minutes).
+    """
+    base_name = name.split("/")[0].split(":")[0]
+    prepared = any((tfds_data_dir() / base_name).glob("**/dataset_info.json"))
+    if not prepared and not download:
+        raise ValueError(
+            f"tfds:{name} is not prepared in {tfds_data_dir()}; pass --download to fetch it "
+            "(needs internet)"
+        )
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise ValueError(
+            "tfds: datasets need the optional extra: pip install 'autoreg[tfds]'"
+        ) from None
+    try:
+        source = tfds.data_source(name, split=split, download=download, try_gcs=False)
+    except Exception as error:  # tfds raises many types (DatasetNotFoundError, ...)
+        raise ValueError(f"tfds:{name}: {str(error).splitlines()[0]}") from None
+    examples = [source[i] for i in range(len(source))]
+    if not examples:
+        raise ValueError(f"tfds:{name}: split {split!r} is empty")
+    images = np.stack([np.asarray(e["image"]) for e in examples])
+    labels = np.array([e["label"] for e in examples], np.int32) if "label" in examples[0] else None
+    return _with_channels(images, f"tfds:{name}"), labels
+
+
+def load_images(
+    spec: str | os.PathLike,
+    *,
+    split: str = "train",
+    levels: int = 256,
+    binarize: bool = False,
+    patch_size: int | None = None,
+    num_patches: int = 10_000,
+    seed: int = 0,
+    download: bool = False,
+) -> ImageDataset:
+    """Load an image dataset named by one string.
+
+    Args:
+      spec: a ``.npz`` file (MNIST-style ``x_train``/``x_test`` keys, or one image array), a
+        folder of PNG/JPEG images (``train/`` and ``test/`` subfolders used if present), a gzip'd
+        IDX file or a folder of MNIST IDX files, or ``tfds:NAME``.
+      split: ``"train"`` or ``"test"``.
+      levels: K; 8-bit values are binned to K levels.
+      binarize: threshold at 128 to K = 2.
+      patch_size: cut random square patches of this size from the (large) images of a folder.
+      num_patches: how many patches to cut.
+      seed: seed of the patch positions.
+      download: let tensorflow-datasets download (never otherwise).
+
+    Returns:
+      An ``ImageDataset`` with images ``(N, H, W, C)`` in ``0..K-1`` (K = 2 if ``binarize``).
+
+    Raises:
+      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data.
+    """
+    spec = str(spec)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    labels = None
+    if spec.startswith("tfds:"):
+        images, labels = load_tfds(spec[5:], split, download)
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise ValueError(f"{path}: no such file or folder")
+        if path.suffix == ".npz":
+            images, labels = load_npz(path, split)
+        elif path.is_dir() and not any(path.glob("*idx3*")):
+            images = load_folder(path, split, patch_size, num_patches, seed)
+        elif path.is_dir() or "idx" in path.name:
+            images, labels = load_idx(path, split)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            image = read_image(path)[None]
+            images = (
+                image
+                if patch_size is None
+                else random_patches(list(image), patch_size, num_patches, seed, str(path))
+            )
+        else:
+            raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
+    if len(images) == 0:
+        raise ValueError(f"{spec}: the dataset is empty")
+    images = quantise(images, levels, binarize=binarize)
+    return ImageDataset(images, labels, 2 if binarize else levels, spec)

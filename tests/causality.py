@@ -1,0 +1,45 @@
+"""Shared checks of the autoregressive property, used by the tests of every model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def perturbed_suffix_batch(x: np.ndarray, levels: int, seed: int = 0) -> np.ndarray:
+    """(1 + D, *event) batch: ``x`` then, for each flat position p, ``x`` with every position
+    at or after p replaced by a different random value."""
+    rng = np.random.default_rng(seed)
+    flat = x.reshape(-1)
+    d = flat.size
+    batch = np.repeat(flat[None], d + 1, axis=0)
+    for p in range(d):
+        noise = (flat[p:] + rng.integers(1, levels, size=d - p)) % levels  # differs everywhere
+        batch[p + 1, p:] = noise
+    return batch.reshape((d + 1,) + x.shape)
+
+
+def causality_violations(logits_fn, x: np.ndarray, levels: int) -> list:
+    """Flat positions p whose logits change when positions >= p change (empty: causal).
+
+    Args:
+      logits_fn: (N, *event) ints -> (N, *event, K) logits.
+      x: (*event) integers, one data point.
+    """
+    batch = perturbed_suffix_batch(x, levels)
+    logits = np.asarray(logits_fn(batch))
+    d = math.prod(x.shape)
+    logits = logits.reshape(d + 1, d, -1)
+    return [p for p in range(d) if not np.array_equal(logits[p + 1, p], logits[0, p])]
+
+
+def dependence_on_earlier(logits_fn, x: np.ndarray, levels: int, p: int) -> list:
+    """Earlier flat positions q < p whose change alters the logits at p."""
+    flat = x.reshape(-1)
+    batch = np.repeat(flat[None], p + 1, axis=0)
+    for q in range(p):
+        batch[q + 1, q] = (flat[q] + levels // 2) % levels
+    logits = np.asarray(logits_fn(batch.reshape((p + 1,) + x.shape)))
+    logits = logits.reshape(p + 1, flat.size, -1)[:, p]
+    return [q for q in range(p) if not np.allclose(logits[q + 1], logits[0], atol=0, rtol=0)]

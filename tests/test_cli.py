@@ -1,0 +1,120 @@
+"""The command line: sample and eval on a tiny checkpoint, one-line errors, nothing half-written."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import autoreg
+from autoreg.cli import main
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    model = autoreg.create_model("pixelcnn", preset="tiny", levels=256, image_shape=(8, 8, 1))
+    path = tmp_path_factory.mktemp("cli") / "tiny"
+    autoreg.save_checkpoint(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "digits.npz"
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (20, 8, 8), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (10, 8, 8), dtype=np.uint8),
+    )
+    return path
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_sample_writes_a_png_grid(checkpoint, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["sample", "--checkpoint", str(checkpoint), "--num", "4", "--out", str(out)]) == 0
+    image = np.asarray(Image.open(out))
+    assert image.shape == (2 + 2 * 10, 2 + 2 * 10)  # 2x2 grid of 8x8 with 2px padding
+    assert "wrote 4 samples" in capsys.readouterr().out
+
+
+def test_eval_prints_and_writes_json(checkpoint, npz, tmp_path, capsys):
+    out = tmp_path / "result.json"
+    args = ["eval", "--checkpoint", str(checkpoint), "--data", str(npz), "--limit", "6"]
+    assert main([*args, "--batch-size", "4", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    record = json.loads(out.read_text())
+    assert record["num_examples"] == 6 and record["split"] == "test"
+    assert f"{record['bits_per_dim']:.4f} bits/dim" in printed
+    data = np.load(npz)["x_test"][:6, :, :, None]
+    model = autoreg.load_checkpoint(checkpoint)
+    assert record["bits_per_dim"] == pytest.approx(autoreg.bits_per_dim(model, data), rel=1e-5)
+
+
+def test_sample_without_checkpoint_or_model_is_an_error(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    assert main(["sample", "--out", str(out)]) != 0
+    assert "--checkpoint" in one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_sample_with_missing_checkpoint_is_an_error(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    assert main(["sample", "--checkpoint", str(tmp_path / "nope"), "--out", str(out)]) != 0
+    assert "no checkpoint" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_to_a_missing_folder_is_an_error(checkpoint, tmp_path, capsys):
+    out = tmp_path / "missing" / "x.png"
+    assert main(["sample", "--checkpoint", str(checkpoint), "--out", str(out)]) != 0
+    assert "does not exist" in one_line_error(capsys)
+
+
+def test_eval_with_wrong_image_size_is_an_error(checkpoint, tmp_path, capsys):
+    data = tmp_path / "big.npz"
+    np.savez(data, x_test=np.zeros((3, 28, 28), np.uint8))
+    out = tmp_path / "r.json"
+    args = ["eval", "--checkpoint", str(checkpoint), "--data", str(data), "--json", str(out)]
+    assert main(args) != 0
+    assert "expects (8, 8, 1)" in one_line_error(capsys)
+    assert not out.exists()
+
+
+def test_eval_with_float_images_is_an_error(checkpoint, tmp_path, capsys):
+    data = tmp_path / "float.npz"
+    np.savez(data, x_test=np.random.default_rng(0).random((3, 8, 8)))
+    assert main(["eval", "--checkpoint", str(checkpoint), "--data", str(data)]) != 0
+    assert "float" in one_line_error(capsys)
+
+
+def test_unknown_option_is_one_line(capsys):
+    assert main(["sample", "--bogus"]) != 0
+    one_line_error(capsys)
+
+
+def test_console_script_help_and_error_exit_code(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "autoreg.cli", "eval", "--checkpoint", str(tmp_path), "--data", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().startswith("autoreg: error:") and "Traceback" not in done.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "autoreg.cli", "sample", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert helped.returncode == 0 and "--temperature" in helped.stdout
