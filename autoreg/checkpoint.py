@@ -75,9 +75,21 @@ def save_checkpoint(
     return path
 
 
+def latest_in_workdir(path) -> Path:
+    """``path`` itself, or for a training work directory its latest complete checkpoint."""
+    path = Path(path)
+    steps = path / "checkpoints"
+    if not is_checkpoint(path) and steps.is_dir():
+        done = [p for p in steps.iterdir() if p.name.isdigit() and is_checkpoint(p)]
+        if not done:
+            raise ValueError(f"{path}: training work directory without a complete checkpoint")
+        return max(done, key=lambda p: int(p.name))
+    return path
+
+
 def read_metadata(path) -> dict:
     """The JSON record of the checkpoint at ``path``; ValueError if it is not one of ours."""
-    path = Path(path)
+    path = latest_in_workdir(path)
     if not path.is_dir():
         raise ValueError(f"no checkpoint at {path}: not a directory")
     metadata_file = path / "metadata" / "metadata"
@@ -120,9 +132,12 @@ def restore_params(model: AutoregressiveModel, path) -> None:
 def load_checkpoint(path) -> AutoregressiveModel:
     """Rebuild the model saved at ``path`` by ``save_checkpoint``.
 
+    ``path`` may also be a training work directory: its latest complete checkpoint is loaded.
+
     Raises:
       ValueError: ``path`` is missing, not an autoreg checkpoint, or damaged.
     """
+    path = latest_in_workdir(path)
     metadata = read_metadata(path)
     try:
         model = model_from_metadata(metadata)

@@ -4,6 +4,7 @@ Every source is named by one string (the CLI's ``--data``): a ``.npz`` file, a d
 PNG/JPEG images, gzip'd IDX files, or ``tfds:NAME`` (optional extra).
 """
 
-from autoreg.data.images import ImageDataset, load_images, quantise
+from autoreg.data.dataset import Dataset
+from autoreg.data.images import load_images, quantise
 
-__all__ = ["ImageDataset", "load_images", "quantise"]
+__all__ = ["Dataset", "load_images", "quantise"]

@@ -1,11 +1,10 @@
 """Image datasets from .npz files, image folders, gzip'd IDX files and tensorflow-datasets.
 
-Every loader returns an ``ImageDataset`` of integer images ``(N, H, W, C)`` in ``0..K-1``.
+Every loader returns a ``Dataset`` of integer images ``(N, H, W, C)`` in ``0..K-1``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import os
 from pathlib import Path
@@ -13,35 +12,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from autoreg.data.dataset import Dataset
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLITS = ("train", "test")
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageDataset:
-    """Integer images with optional class labels."""
-
-    images: np.ndarray  # (N, H, W, C) uint8 in 0..levels-1
-    labels: np.ndarray | None  # (N,) int32 class labels, or None
-    levels: int  # K: values per sub-pixel
-    source: str  # where the data came from (for messages and logs)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of every image."""
-        return tuple(self.images.shape[1:])
-
-    def take(self, limit: int | None) -> ImageDataset:
-        """The first ``limit`` examples (all when None)."""
-        if limit is None:
-            return self
-        if limit < 1:
-            raise ValueError(f"limit must be positive, got {limit}")
-        labels = None if self.labels is None else self.labels[:limit]
-        return dataclasses.replace(self, images=self.images[:limit], labels=labels)
 
 
 def quantise(images: np.ndarray, levels: int = 256, *, binarize: bool = False) -> np.ndarray:
@@ -235,7 +209,7 @@ def load_images(
     num_patches: int = 10_000,
     seed: int = 0,
     download: bool = False,
-) -> ImageDataset:
+) -> Dataset:
     """Load an image dataset named by one string.
 
     Args:
@@ -251,7 +225,7 @@ def load_images(
       download: let tensorflow-datasets download (never otherwise).
 
     Returns:
-      An ``ImageDataset`` with images ``(N, H, W, C)`` in ``0..K-1`` (K = 2 if ``binarize``).
+      A ``Dataset`` with images ``(N, H, W, C)`` in ``0..K-1`` (K = 2 if ``binarize``).
 
     Raises:
       ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data.
@@ -284,4 +258,4 @@ def load_images(
     if len(images) == 0:
         raise ValueError(f"{spec}: the dataset is empty")
     images = quantise(images, levels, binarize=binarize)
-    return ImageDataset(images, labels, 2 if binarize else levels, spec)
+    return Dataset(images, labels, 2 if binarize else levels, spec)

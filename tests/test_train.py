@@ -1,0 +1,198 @@
+"""Training: loss goes down, exact resume, crash-safe checkpoints, clear errors, data parallel."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+import autoreg
+from autoreg.checkpoint import is_checkpoint, param_tree
+from autoreg.train import TrainConfig, TrainingError, batch_indices, train
+
+SHAPE = (6, 6, 1)
+
+
+def fresh_model(**overrides):
+    return autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=SHAPE, **overrides)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Structured 4-level images: vertical stripes with a random phase, easy to learn."""
+    rng = np.random.default_rng(0)
+    phase = rng.integers(0, 4, size=(64, 1, 1, 1))
+    return ((np.arange(6)[None, None, :, None] + phase) % 4 * np.ones(SHAPE, int)).astype(np.uint8)
+
+
+def config(**kw):
+    base = dict(
+        steps=6, batch_size=8, checkpoint_every=3, eval_every=0, log_every=1, warmup_steps=2
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def params_of(model):
+    return jax.tree.map(np.asarray, param_tree(model))
+
+
+def test_batches_are_a_pure_function_of_seed_and_step():
+    a = [batch_indices(s, 20, 8, seed=1) for s in range(6)]
+    b = [batch_indices(s, 20, 8, seed=1) for s in range(6)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert len(set(np.concatenate(a[:2]).tolist())) == 16  # no repeats inside an epoch
+
+
+def test_training_lowers_the_loss_and_logs_metrics(data, tmp_path):
+    model = fresh_model()
+    before = autoreg.bits_per_dim(model, data[:16])
+    train(
+        model,
+        data,
+        tmp_path,
+        config(steps=30, learning_rate=1e-2),
+        test_x=data[:16],
+        progress=False,
+    )
+    assert autoreg.bits_per_dim(model, data[:16]) < before - 0.2
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any("test_bits_per_dim" in x for x in lines)
+    assert [x["step"] for x in lines if "train_bits_per_dim" in x] == list(range(1, 31))
+
+
+def test_resume_continues_exactly(data, tmp_path):
+    straight = train(fresh_model(), data, tmp_path / "a", config(), progress=False)
+    train(fresh_model(), data, tmp_path / "b", config(steps=3), progress=False)
+    resumed = train(fresh_model(), data, tmp_path / "b", config(), resume=True, progress=False)
+    jax.tree.map(np.testing.assert_array_equal, params_of(straight), params_of(resumed))
+    # The exported checkpoint is a plain model checkpoint.
+    loaded = autoreg.load_checkpoint(tmp_path / "b")
+    jax.tree.map(np.testing.assert_array_equal, params_of(loaded), params_of(resumed))
+
+
+def test_resume_with_ema_continues_exactly(data, tmp_path):
+    cfg = dict(ema_decay=0.9)
+    straight = train(fresh_model(), data, tmp_path / "a", config(**cfg), progress=False)
+    train(fresh_model(), data, tmp_path / "b", config(steps=3, **cfg), progress=False)
+    resumed = train(fresh_model(), data, tmp_path / "b", config(**cfg), resume=True, progress=False)
+    jax.tree.map(np.testing.assert_array_equal, params_of(straight), params_of(resumed))
+
+
+def test_resume_without_checkpoint_is_an_error(data, tmp_path):
+    with pytest.raises(TrainingError, match="no checkpoint"):
+        train(fresh_model(), data, tmp_path, config(), resume=True, progress=False)
+
+
+def test_workdir_of_another_config_is_an_error(data, tmp_path):
+    train(fresh_model(), data, tmp_path, config(steps=3), progress=False)
+    with pytest.raises(TrainingError, match="another model or config"):
+        train(fresh_model(channels=12), data, tmp_path, config(), resume=True, progress=False)
+    with pytest.raises(TrainingError, match="--resume"):
+        train(fresh_model(), data, tmp_path, config(), progress=False)
+
+
+def test_batch_larger_than_dataset_is_an_error(data, tmp_path):
+    with pytest.raises(TrainingError, match="larger than the dataset"):
+        train(fresh_model(), data[:4], tmp_path, config(), progress=False)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
+    model = fresh_model()
+    train(model, data, tmp_path, config(steps=3), progress=False)
+    good = params_of(autoreg.load_checkpoint(tmp_path))
+    # Poisoned parameters: the loss is NaN at the first step, and nothing is written.
+    nnx.update(model, jax.tree.map(lambda p: p * np.nan, nnx.state(model, nnx.Param)))
+    run = tmp_path / "checkpoints"
+    before = sorted(os.listdir(run))
+    with pytest.raises(TrainingError, match="nan at step 1.*nothing saved"):
+        train(model, data, tmp_path / "fresh", config(), progress=False)
+    assert sorted(os.listdir(run)) == before
+    jax.tree.map(np.testing.assert_array_equal, good, params_of(autoreg.load_checkpoint(tmp_path)))
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, numpy as np, autoreg
+    from autoreg.train import TrainConfig, train
+    data = np.load(sys.argv[2])
+    model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(6, 6, 1))
+    cfg = TrainConfig(steps=100000, batch_size=8, checkpoint_every=1, eval_every=0, log_every=1)
+    train(model, data, sys.argv[1], cfg, progress=False, resume=sys.argv[3] == "resume")
+    """
+)
+
+
+def latest_complete_step(workdir) -> int:
+    steps = workdir / "checkpoints"
+    done = [int(p.name) for p in steps.glob("*") if p.name.isdigit() and is_checkpoint(p)]
+    return max(done, default=0)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_leaves_loadable_checkpoints(data, tmp_path):
+    np.save(tmp_path / "data.npy", data)
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    workdir = tmp_path / "work"
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        seen = latest_complete_step(workdir)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                str(workdir),
+                str(tmp_path / "data.npy"),
+                "resume" if attempt else "fresh",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while latest_complete_step(workdir) <= seen and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait until this run has trained and checkpointed (every step)
+        time.sleep(rng.uniform(0.0, 0.3))
+        process.kill()  # SIGKILL, likely in the middle of writing a checkpoint
+        process.wait()
+        assert latest_complete_step(workdir) > seen, "the run never got to train"
+        model = autoreg.load_checkpoint(workdir)  # must always load
+        assert np.isfinite(autoreg.bits_per_dim(model, data[:4]))
+
+
+MULTI_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np, autoreg
+    from autoreg.checkpoint import param_tree
+    from autoreg.train import TrainConfig, train
+    assert len(jax.devices()) == 4, jax.devices()
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 4, size=(16, 6, 6, 1))
+    cfg = TrainConfig(steps=1, batch_size=8, eval_every=0, warmup_steps=0)
+    out = []
+    for n, name in [(1, "one"), (4, "four")]:
+        model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(6, 6, 1))
+        train(model, data, "WORK/" + name, cfg, devices=jax.devices()[:n], progress=False)
+        out.append(jax.tree.leaves(param_tree(model)))
+    worst = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(*out))
+    print("max difference", worst)
+    assert worst < 1e-5, worst
+    """
+)
+
+
+def test_one_step_on_four_devices_matches_one_device(tmp_path):
+    script = tmp_path / "multi.py"
+    script.write_text(MULTI_DEVICE_SCRIPT.replace("WORK", str(tmp_path)))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "max difference" in done.stdout
