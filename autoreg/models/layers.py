@@ -131,15 +131,21 @@ class MaskedConv2D(nnx.Module):
         kernel = self.kernel[...]
         return kernel if self.mask is None else kernel * self.mask[...]
 
+    def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
+        """The output from inputs already gathered in tap order (as ``gather_taps`` stacks them).
+
+        The "taps" path of ``__call__`` is exactly this; the cached samplers call it per pixel.
+        """
+        kernel = self.masked_kernel()
+        return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
+
     def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
         impl = self.impl
         if impl == "auto":
             impl = "taps" if jax.default_backend() == "cpu" else "conv"
-        kernel = self.masked_kernel()
         if impl == "taps":
-            if len(self.taps) == 1:
-                return x @ kernel[0] + self.bias[...]
-            return gather_taps(x, self.taps) @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
+            return self.from_patches(x if self.taps == ((0, 0),) else gather_taps(x, self.taps))
+        kernel = self.masked_kernel()
         kh, kw = self.kernel_size
         dense = jnp.zeros((kh, kw) + kernel.shape[1:], kernel.dtype)
         rows = np.array([dy + kh // 2 for dy, _ in self.taps])

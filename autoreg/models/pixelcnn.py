@@ -64,11 +64,16 @@ class ResidualBlock(nnx.Module):
         self.spatial = MaskedConv2D(half, half, 3, **conv)
         self.expand = MaskedConv2D(half, channels, 1, **conv)
 
+    def spatial_input(self, h: jax.Array) -> jax.Array:  # (..., 2h) -> (..., h)
+        """What the 3x3 convolution reads: ReLU(1x1(ReLU(h)))."""
+        return jax.nn.relu(self.reduce(jax.nn.relu(h)))
+
+    def finish(self, h: jax.Array, spatial_out: jax.Array) -> jax.Array:  # -> (..., 2h)
+        """The block's output from its input and the 3x3 convolution's output."""
+        return h + self.expand(jax.nn.relu(spatial_out))
+
     def __call__(self, h: jax.Array) -> jax.Array:  # (B, H, W, 2h) -> (B, H, W, 2h)
-        y = self.reduce(jax.nn.relu(h))
-        y = self.spatial(jax.nn.relu(y))
-        y = self.expand(jax.nn.relu(y))
-        return h + y
+        return self.finish(h, self.spatial(self.spatial_input(h)))
 
 
 def scale_to_unit(x: jax.Array, levels: int) -> jax.Array:
@@ -106,6 +111,10 @@ class PixelCNN(AutoregressiveModel):
         h = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
         for block in self.blocks:
             h = block(h)
-        h = self.hidden_out(jax.nn.relu(h))  # (B, H, W, output_channels)
-        logits = self.logits_out(jax.nn.relu(h))  # (B, H, W, C * K)
+        logits = self.head(h)  # (B, H, W, C * K)
         return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)
+
+    def head(self, h: jax.Array) -> jax.Array:  # (..., 2h) -> (..., C * K)
+        """The 1x1 output layers: last residual stream -> logits, channel-major (C, K)."""
+        h = self.hidden_out(jax.nn.relu(h))  # (..., output_channels)
+        return self.logits_out(jax.nn.relu(h))

@@ -1,0 +1,170 @@
+"""Likelihood heatmaps: the bits a model spends on each pixel, drawn next to the image.
+
+``bits_per_position`` splits ``-log2 p(x)`` over pixels (summing the channels of a pixel), so
+the per-pixel bits of an image add up to its total code length; ``render_heatmap`` writes a PNG
+with one row per image: the image, its heatmap on a shared colour scale, and a scale bar.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from PIL import Image, ImageDraw
+
+from autoreg.models.functional import logits as model_logits
+from autoreg.validation import check_data, check_labels
+
+# Anchor colours of the colour map (close to matplotlib's "inferno"): low bits dark, high bright.
+INFERNO = np.array(
+    [
+        [0, 0, 4],
+        [40, 11, 84],
+        [101, 21, 110],
+        [159, 42, 99],
+        [212, 72, 66],
+        [245, 125, 21],
+        [250, 193, 39],
+        [252, 255, 164],
+    ],
+    np.float64,
+)
+
+
+def bits_per_position(model, x, labels=None) -> np.ndarray:
+    """Bits ``-log2 p(x_i | x_<i)`` the model spends on each pixel, summed over its channels.
+
+    Args:
+      model: a registry model.
+      x: (B, H, W, C) images of integers in 0..K-1 (audio: (B, T)).
+      labels: (B,) class labels for class-conditional models, else None.
+
+    Returns:
+      (B, H, W) float32 bits per pixel (audio: (B, T) bits per step); the sum over an image is
+      ``-log2 p(x)``, i.e. ``-autoreg.log_prob(model, x) / ln 2``.
+
+    Raises:
+      ValueError: as for ``autoreg.log_prob``.
+    """
+    x = check_data(model, x)
+    labels = check_labels(model, labels, x.shape[0])
+    logits = model_logits(model, x, labels)  # (B, *event, K)
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    picked = jnp.take_along_axis(log_probs, jnp.asarray(x)[..., None], axis=-1)[..., 0]
+    bits = -np.asarray(picked, np.float64) / math.log(2.0)  # (B, *event)
+    if bits.ndim == 4:
+        bits = bits.sum(-1)  # (B, H, W)
+    return bits.astype(np.float32)
+
+
+def colour_map(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Values in [0, vmax] -> (..., 3) uint8 RGB by linear interpolation of ``INFERNO``."""
+    t = np.clip(np.asarray(values, np.float64) / max(vmax, 1e-12), 0.0, 1.0)
+    pos = t * (len(INFERNO) - 1)
+    lo = np.minimum(np.floor(pos).astype(int), len(INFERNO) - 2)
+    frac = (pos - lo)[..., None]
+    rgb = INFERNO[lo] * (1.0 - frac) + INFERNO[lo + 1] * frac  # (..., 3)
+    return np.round(rgb).astype(np.uint8)
+
+
+def to_rgb(images: np.ndarray, levels: int) -> np.ndarray:
+    """(B, H, W, C) integers in 0..levels-1, C in {1, 3} -> (B, H, W, 3) uint8 for display."""
+    scaled = np.round(images.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+    return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled
+
+
+def render_heatmap(
+    images,
+    bits,
+    path,
+    *,
+    levels: int = 256,
+    scale: int | None = None,
+    vmax: float | None = None,
+) -> Path:
+    """Write a PNG: per image one row of (image, per-pixel bits heatmap), and a scale bar.
+
+    All heatmaps share one colour scale, from 0 bits (dark) to ``vmax`` (bright); the scale bar
+    on the right is labelled with both ends. Written atomically (temporary file, then rename).
+
+    Args:
+      images: (B, H, W) or (B, H, W, C) integers in 0..levels-1, C = 1 or 3.
+      bits: (B, H, W) bits per pixel, e.g. from ``bits_per_position``.
+      path: output .png path; its folder must exist.
+      levels: K, the number of values per channel (to scale the images to 0..255).
+      scale: integer upscaling of each pixel (default: so images are at least 96 pixels high).
+      vmax: bits at the top of the colour scale (default: the largest value in ``bits``).
+
+    Returns:
+      The path written.
+
+    Raises:
+      ValueError: shapes that do not match, values out of range, or a bad scale or vmax.
+    """
+    images = np.asarray(images)
+    bits = np.asarray(bits, np.float64)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must be (B, H, W) or (B, H, W, C) with C 1 or 3: {images.shape}")
+    if bits.shape != images.shape[:3]:
+        raise ValueError(f"bits must have shape {images.shape[:3]} (B, H, W), got {bits.shape}")
+    if not np.issubdtype(images.dtype, np.integer) or images.dtype == np.bool_:
+        raise ValueError(f"images must hold integers 0..{levels - 1}, got dtype {images.dtype}")
+    if images.size and (images.min() < 0 or images.max() >= levels):
+        raise ValueError(f"images have values outside 0..{levels - 1}")
+    if not np.isfinite(bits).all() or (bits < 0).any():
+        raise ValueError("bits must be finite and non-negative")
+    b, h, w, _ = images.shape
+    if b == 0:
+        raise ValueError("no images to render")
+    if scale is None:
+        scale = max(1, math.ceil(96 / h))
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    if vmax is None:
+        vmax = float(bits.max()) if bits.max() > 0 else 1.0
+    if not (isinstance(vmax, int | float) and vmax > 0):
+        raise ValueError(f"vmax must be a positive number, got {vmax!r}")
+
+    gap, bar_w, label_w = 4, 12, 64
+    tile_h, tile_w = h * scale, w * scale
+    width = 2 * tile_w + 3 * gap + bar_w + label_w
+    height = b * tile_h + (b + 1) * gap
+    canvas = np.full((height, width, 3), 255, np.uint8)  # (height, width, RGB)
+    pictures = to_rgb(images, levels).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
+    heat = colour_map(bits, vmax).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
+    for i in range(b):
+        top = gap + i * (tile_h + gap)
+        canvas[top : top + tile_h, gap : gap + tile_w] = pictures[i]
+        canvas[top : top + tile_h, 2 * gap + tile_w : 2 * gap + 2 * tile_w] = heat[i]
+    bar_left = 3 * gap + 2 * tile_w
+    ramp = np.linspace(vmax, 0.0, height - 2 * gap)[:, None].repeat(bar_w, 1)  # top = vmax
+    canvas[gap : height - gap, bar_left : bar_left + bar_w] = colour_map(ramp, vmax)
+
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    draw.text((bar_left + bar_w + 3, gap), f"{vmax:.3g} bits", fill=(0, 0, 0))
+    draw.text((bar_left + bar_w + 3, height - gap - 11), "0 bits", fill=(0, 0, 0))
+    return write_png_atomic(picture, path)
+
+
+def write_png_atomic(picture: Image.Image, path) -> Path:
+    """Save ``picture`` as PNG at ``path`` via a temporary file in the same folder + os.replace."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(suffix=".png.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            picture.save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,120 @@
+"""Row LSTM (van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural Networks", 3.1).
+
+Each layer runs an LSTM down the image one row at a time (``lax.scan`` over rows). The gates of
+row ``i`` are the sum of
+
+- an input-to-state 1xk convolution over row ``i`` of the layer input, mask B: the ``k // 2``
+  pixels to the left plus the current pixel, whose colour groups are masked so that group ``g``
+  sees input groups ``<= g``; computed for the whole image at once;
+- a state-to-state 1xk convolution over the hidden states of row ``i - 1`` (centred, unmasked:
+  the previous row is entirely in the past, colours included).
+
+With the gate channels split into colour groups (``lstm_cells``), hidden unit group ``g`` at a
+pixel only receives group ``<= g`` input at that pixel, so R, G, B keep their order.
+
+Receptive field: a triangle. The hidden state at ``(i, j)`` sees row ``i - d`` only at columns
+``j - (d + 1) * (k // 2) .. j + d * (k // 2)`` (widened by the first layer's reach), so context to
+the upper right beyond the triangle's edge and far left in the current rows is never seen, however
+many layers are stacked; the Diagonal BiLSTM sees the whole context.
+
+Sampling: ``autoreg.row_lstm_sampling`` keeps each layer's previous-row state and computes one
+sub-pixel at a time in O(1) network work (``SAMPLERS["row_lstm"]["incremental"]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from autoreg.models.layers import MaskedConv2D
+from autoreg.models.lstm_cells import (
+    PixelRNN,
+    check_pixelrnn_config,
+    gate_bias,
+    lstm_update,
+    recurrent_init,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RowLSTMConfig:
+    """Hyper-parameters of a Row LSTM."""
+
+    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
+    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
+    hidden: int = 36  # h: LSTM units per layer (a multiple of C); the residual stream has 2h
+    num_layers: int = 7  # residual Row LSTM layers
+    kernel: int = 3  # k of the 1xk input-to-state and state-to-state convolutions (odd)
+    output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
+    first_kernel: int = 7  # size of the mask-A input convolution
+    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
+
+    def __post_init__(self):
+        check_pixelrnn_config(self)
+        if self.kernel < 1 or self.kernel % 2 == 0:
+            raise ValueError(f"kernel must be a positive odd size, got {self.kernel}")
+
+
+PRESETS = {
+    # For tests: compiles in a few seconds.
+    "tiny": dict(hidden=6, num_layers=2, kernel=3, output_channels=8, first_kernel=3),
+    # Within 20% of the parameters of the PixelCNN reference preset (~0.31M for 28x28x1, K=256).
+    "reference": dict(hidden=36, num_layers=7, kernel=3, output_channels=128, first_kernel=7),
+}
+
+
+class RowLSTMLayer(nnx.Module):
+    """One residual Row LSTM layer: (B, H, W, 2h) -> (B, H, W, 2h)."""
+
+    def __init__(self, hidden: int, kernel: int, num_colours: int, impl: str, rngs: nnx.Rngs):
+        self.num_colours = num_colours
+        self.kernel = kernel
+        conv = dict(mask_type="B", num_colours=num_colours, impl=impl, rngs=rngs)
+        self.input_to_state = MaskedConv2D(2 * hidden, 4 * hidden, (1, kernel), **conv)
+        self.input_to_state.bias[...] = gate_bias(hidden, num_colours)
+        # (k, h, 4h): tap t looks at column j + t - k // 2 of the previous row.
+        self.state_to_state = nnx.Param(recurrent_init(rngs, (kernel, hidden, 4 * hidden)))
+        self.output = MaskedConv2D(hidden, 2 * hidden, 1, **conv)
+
+    def recurrent_gates(self, h_prev: jax.Array) -> jax.Array:
+        """State-to-state convolution of the previous row: (B, W, h) -> (B, W, 4h)."""
+        k, w = self.kernel, h_prev.shape[1]
+        padded = jnp.pad(h_prev, ((0, 0), (k // 2, k // 2), (0, 0)))
+        taps = jnp.concatenate([padded[:, t : t + w] for t in range(k)], axis=-1)  # (B, W, k h)
+        kernel = self.state_to_state[...]
+        return taps @ kernel.reshape(-1, kernel.shape[-1])
+
+    def __call__(self, r: jax.Array) -> jax.Array:
+        b, _, w, _ = r.shape
+        hidden = self.state_to_state.shape[1]
+        z_input = self.input_to_state(r)  # (B, H, W, 4h)
+
+        def row(carry, z_row):  # z_row: (B, W, 4h)
+            h_prev, c_prev = carry  # (B, W, h) each
+            h, c = lstm_update(z_row + self.recurrent_gates(h_prev), c_prev, self.num_colours)
+            return (h, c), h
+
+        zeros = jnp.zeros((b, w, hidden), r.dtype)
+        _, hs = jax.lax.scan(row, (zeros, zeros), jnp.moveaxis(z_input, 1, 0))  # (H, B, W, h)
+        return r + self.output(jnp.moveaxis(hs, 0, 1))  # (B, H, W, 2h)
+
+
+class RowLSTM(PixelRNN):
+    """Row LSTM: ``model(x) -> logits``, x (B, H, W, C) int in 0..K-1, logits (B, H, W, C, K).
+
+    Receptive field: the triangle above each pixel (see the module docstring), not the full
+    context.
+    """
+
+    name = "row_lstm"
+
+    def __init__(self, config: RowLSTMConfig, *, rngs: nnx.Rngs):
+        c = config.image_shape[2]
+        layers = [
+            RowLSTMLayer(config.hidden, config.kernel, c, config.conv_impl, rngs)
+            for _ in range(config.num_layers)
+        ]
+        super().__init__(config, layers, rngs=rngs)
