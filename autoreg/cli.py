@@ -88,6 +88,10 @@ def add_eval_parser(sub):
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
     p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
+    p.add_argument("--heatmap", help="also write a PNG of the bits spent on each pixel")
+    p.add_argument(
+        "--heatmap-count", type=int, default=8, help="how many images the heatmap shows (default 8)"
+    )
     p.set_defaults(run=run_eval)
 
 
@@ -209,6 +213,12 @@ def add_train_parser(sub):
         help="steps between sample grids; 0: only at the end, -1: never (0)",
     )
     b.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        help="stop after this many minutes, with a final checkpoint and evaluation (0: none)",
+    )
+    b.add_argument(
         "--log-every",
         type=int,
         default=d.log_every,
@@ -216,6 +226,91 @@ def add_train_parser(sub):
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)
+
+
+def add_complete_parser(sub):
+    from autoreg.occlusion import OCCLUSIONS
+
+    p = sub.add_parser(
+        "complete",
+        help="complete occluded images; writes a grid, one row per input",
+        description="Complete occluded images. Each output row shows the occluded input, --num "
+        "completions and the original. A hidden region that is a suffix of the raster order "
+        "(--occlude bottom) is completed exactly by the ancestral sampler; any other region "
+        "(right, a box, a mask) by sequential Monte Carlo that also weighs the observed pixels "
+        "after the hole (approximate, better with more --particles).",
+    )
+    add_model_source(p)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", nargs="+", help="PNG/JPEG images to complete")
+    source.add_argument("--data", help="dataset to take images from (with --index)")
+    p.add_argument(
+        "--index",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2, 3],
+        help="with --data: which examples (default 0 1 2 3)",
+    )
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "test"],
+        help="with --data: which split (default test)",
+    )
+    p.add_argument("--occlude", default="bottom", help=f"what to hide: {OCCLUSIONS}")
+    p.add_argument("--num", type=int, default=4, help="completions per input (default 4)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "exact", "smc"],
+        help="auto: exact for raster-suffix holes, else smc (default)",
+    )
+    p.add_argument(
+        "--particles", type=int, default=64, help="SMC particles per completion (default 64)"
+    )
+    p.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize/convert --image files to the model's size and colour mode",
+    )
+    p.add_argument("--label", type=int, help="class label for class-conditional models")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", default="completions.png", help="output PNG grid")
+    p.set_defaults(run=run_complete)
+
+
+def add_texture_parser(sub):
+    p = sub.add_parser(
+        "texture",
+        help="synthesise a texture from one example image",
+        description="Texture synthesis two ways: efros-leung (non-parametric sampling, Efros & "
+        "Leung 1999) or pixelcnn (train a small Gated PixelCNN on random patches of the image, "
+        "or load one with --checkpoint, then sample a canvas larger than the patches).",
+    )
+    p.add_argument("--image", required=True, help="example texture (PNG/JPEG)")
+    p.add_argument("--size", type=int, default=96, help="output side in pixels (default 96)")
+    p.add_argument(
+        "--method",
+        default="efros-leung",
+        choices=["efros-leung", "pixelcnn"],
+        help="synthesis method (default efros-leung)",
+    )
+    p.add_argument(
+        "--source-size",
+        type=int,
+        default=128,
+        help="downscale the example so its longer side is at most this (default 128)",
+    )
+    p.add_argument("--window", type=int, default=11, help="efros-leung: neighbourhood (11)")
+    p.add_argument("--steps", type=int, default=1500, help="pixelcnn: training steps (1500)")
+    p.add_argument(
+        "--patch-size", type=int, default=32, help="pixelcnn: training patch side (default 32)"
+    )
+    p.add_argument("--checkpoint", help="pixelcnn: use this trained texture model")
+    p.add_argument("--save-model", help="pixelcnn: save the trained texture model here")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", default="texture.png", help="output PNG")
+    p.set_defaults(run=run_texture)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     add_train_parser(sub)
     add_sample_parser(sub)
+    add_complete_parser(sub)
     add_eval_parser(sub)
+    add_texture_parser(sub)
     return parser
 
 
@@ -299,11 +396,13 @@ def run_sample(args) -> None:
 
 def run_eval(args) -> None:
     from autoreg.evaluate import evaluate
-    from autoreg.image_io import atomic_write
+    from autoreg.image_io import atomic_write, check_writable
 
     model = resolve_model(args)
     if args.json_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.json_out))):
         raise CLIError(f"{args.json_out}: folder does not exist")
+    if args.heatmap:
+        check_writable(args.heatmap)
     data, labels = load_eval_data(model, args)
     result = evaluate(model, data, labels, batch_size=args.batch_size)
     unit = "image" if model.fixed_shape else "clip"
@@ -311,9 +410,145 @@ def run_eval(args) -> None:
         f"{result.bits_per_dim:.4f} bits/dim  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
     )
+    if args.heatmap:
+        from autoreg.heatmap import bits_per_position, render_heatmap
+
+        count = min(args.heatmap_count, len(data))
+        shown_labels = None if labels is None else labels[:count]
+        bits = bits_per_position(model, data[:count], shown_labels)
+        render_heatmap(data[:count], bits, args.heatmap, levels=model.levels)
+        print(f"wrote per-pixel bits of {count} images to {args.heatmap}")
     if args.json_out:
         record = {**result.as_dict(), "model": model.name, "data": args.data, "split": args.split}
         atomic_write(args.json_out, lambda t: Path(t).write_text(json.dumps(record, indent=2)))
+
+
+def run_complete(args) -> None:
+    import jax
+    import numpy as np
+
+    from autoreg.image_io import check_writable, make_grid, save_png, to_rgb
+    from autoreg.occlusion import is_raster_suffix, occlusion_mask
+    from autoreg.sampling import complete
+
+    model = resolve_model(args)
+    if not model.fixed_shape:
+        raise CLIError(f"{model.name} is an audio model; complete works on images")
+    out = check_writable(args.out)
+    if args.num < 1 or args.particles < 1:
+        raise CLIError("--num and --particles must be positive")
+    images, labels = completion_inputs(model, args)
+    height, width, _ = model.event_shape()
+    observed = occlusion_mask(args.occlude, height, width)  # (H, W)
+    method = args.method
+    if method == "auto":
+        method = "exact" if is_raster_suffix(observed) else "smc"
+    x = np.repeat(images, args.num, axis=0)
+    repeated_labels = None if labels is None else np.repeat(labels, args.num)
+    completions = complete(
+        model,
+        jax.random.key(args.seed),
+        x,
+        observed,
+        labels=repeated_labels,
+        method=None if method == "exact" else "smc",
+        particles=args.particles,
+    )
+    completions = to_rgb(np.asarray(completions), model.levels).reshape(
+        len(images), args.num, height, width, 3
+    )
+    originals = to_rgb(images, model.levels)
+    occluded = originals.copy()
+    occluded[:, ~observed] = (255, 0, 255)  # hidden pixels shown in magenta
+    rows = np.concatenate([occluded[:, None], completions, originals[:, None]], axis=1)
+    save_png(make_grid(rows.reshape(-1, height, width, 3), columns=args.num + 2), out)
+    exact = "exact ancestral sampling" if method == "exact" else f"SMC, {args.particles} particles"
+    print(f"wrote {len(images)} x {args.num} completions ({exact}) to {out}")
+
+
+def completion_inputs(model, args):
+    """(images (N, H, W, C) in 0..K-1, labels or None) from --image files or --data/--index."""
+    import numpy as np
+
+    from autoreg.data import load_images, quantise
+    from autoreg.data.images import read_image, resize_image
+
+    shape = model.event_shape()
+    if args.image:
+        images = []
+        for path in args.image:
+            image = read_image(path)
+            if image.shape != shape:
+                if not args.resize:
+                    raise CLIError(
+                        f"{path} is {image.shape[0]}x{image.shape[1]}x{image.shape[2]}, the model "
+                        f"expects {shape[0]}x{shape[1]}x{shape[2]} (pass --resize to convert)"
+                    )
+                image = resize_image(image, shape)
+            images.append(image)
+        images = quantise(np.stack(images), model.levels, binarize=model.levels == 2)
+        dataset_labels = None
+    else:
+        dataset = load_images(
+            args.data, split=args.split, levels=model.levels, binarize=model.levels == 2
+        )
+        if dataset.event_shape != shape:
+            raise CLIError(
+                f"{args.data} has {dataset.event_shape} images, the model expects {shape}"
+            )
+        bad = [i for i in args.index if not 0 <= i < len(dataset)]
+        if bad:
+            raise CLIError(f"--index {bad[0]} is outside 0..{len(dataset) - 1}")
+        images = dataset.examples[args.index]
+        dataset_labels = None if dataset.labels is None else dataset.labels[args.index]
+    if not model.num_classes:
+        if args.label is not None:
+            raise CLIError(f"{model.name} is unconditional: it takes no --label")
+        return images, None
+    if args.label is not None:
+        return images, np.full(len(images), args.label)
+    if dataset_labels is None:
+        raise CLIError(f"{model.name} is class-conditional: pass --label")
+    return images, dataset_labels
+
+
+def run_texture(args) -> None:
+    import time
+
+    from autoreg.data.images import read_image
+    from autoreg.image_io import check_writable, save_png
+
+    out = check_writable(args.out)
+    source = read_image(args.image)
+    start = time.perf_counter()
+    if args.method == "efros-leung":
+        from autoreg.texture import efros_leung
+
+        texture = efros_leung(
+            source, args.size, window=args.window, seed=args.seed, source_size=args.source_size
+        )
+    else:
+        from autoreg.checkpoint import load_checkpoint, save_checkpoint
+        from autoreg.texture_model import pixelcnn_texture, train_texture_model
+
+        if args.checkpoint:
+            model = load_checkpoint(args.checkpoint)
+        else:
+            model = train_texture_model(
+                source,
+                patch_size=args.patch_size,
+                steps=args.steps,
+                source_size=args.source_size,
+                seed=args.seed,
+            )
+            if args.save_model:
+                save_checkpoint(model, args.save_model, overwrite=True)
+        texture = pixelcnn_texture(model, args.size, seed=args.seed)
+    save_png(texture, out)
+    print(
+        f"wrote a {args.size}x{args.size} {args.method} texture to {out} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
 
 def parse_overrides(pairs: list) -> dict:
@@ -354,6 +589,7 @@ def run_train(args) -> None:
         eval_examples=args.eval_examples,
         sample_every=args.sample_every,
         log_every=args.log_every,
+        time_limit=args.time_limit * 60.0,
     )
     train_set, test_set = load_train_data(args)
     overrides = parse_overrides(args.set)
@@ -397,7 +633,7 @@ def run_train(args) -> None:
         progress=not args.no_progress,
         write_samples=write_samples,
     )
-    print(f"trained {model.name} for {config.steps} steps; checkpoints in {args.workdir}")
+    print(f"trained {model.name}; checkpoints in {args.workdir}")
 
 
 def load_train_data(args):

@@ -8,8 +8,6 @@ with one row per image: the image, its heatmap on a shared colour scale, and a s
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import jax
@@ -17,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw
 
+from autoreg.image_io import save_png, to_rgb
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
@@ -70,12 +69,6 @@ def colour_map(values: np.ndarray, vmax: float) -> np.ndarray:
     frac = (pos - lo)[..., None]
     rgb = INFERNO[lo] * (1.0 - frac) + INFERNO[lo + 1] * frac  # (..., 3)
     return np.round(rgb).astype(np.uint8)
-
-
-def to_rgb(images: np.ndarray, levels: int) -> np.ndarray:
-    """(B, H, W, C) integers in 0..levels-1, C in {1, 3} -> (B, H, W, 3) uint8 for display."""
-    scaled = np.round(images.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
-    return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled
 
 
 def render_heatmap(
@@ -151,20 +144,4 @@ def render_heatmap(
     draw = ImageDraw.Draw(picture)
     draw.text((bar_left + bar_w + 3, gap), f"{vmax:.3g} bits", fill=(0, 0, 0))
     draw.text((bar_left + bar_w + 3, height - gap - 11), "0 bits", fill=(0, 0, 0))
-    return write_png_atomic(picture, path)
-
-
-def write_png_atomic(picture: Image.Image, path) -> Path:
-    """Save ``picture`` as PNG at ``path`` via a temporary file in the same folder + os.replace."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValueError(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            picture.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_png(np.asarray(picture), path)

@@ -12,8 +12,14 @@ from PIL import Image
 
 
 def to_uint8(images: np.ndarray, levels: int) -> np.ndarray:
-    """Integers 0..K-1 -> uint8 0..255 (0 -> 0, K-1 -> 255)."""
-    return (np.asarray(images, np.int64) * 255 // (levels - 1)).astype(np.uint8)
+    """Integers 0..K-1 -> uint8 0..255 (0 -> 0, K-1 -> 255, rounded in between)."""
+    return np.round(np.asarray(images, np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+
+
+def to_rgb(images: np.ndarray, levels: int) -> np.ndarray:
+    """(..., H, W, C) integers in 0..K-1, C in {1, 3} -> (..., H, W, 3) uint8 for display."""
+    scaled = to_uint8(images, levels)
+    return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled
 
 
 def make_grid(images: np.ndarray, columns: int | None = None, pad: int = 2, fill: int = 255):

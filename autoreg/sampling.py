@@ -10,7 +10,6 @@ Faster samplers (for example a cached one) register in ``SAMPLERS`` under the mo
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
@@ -18,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from autoreg.validation import check_data, check_labels
+from autoreg.validation import check_data, check_labels, check_observed, check_temperature
 
 # SAMPLERS[model_name][method] = fn(graphdef, state, key, x, observed, labels, temperature)
 # -> samples, with x, observed: (B, *event). The generic "naive" method is available for all.
@@ -70,17 +69,14 @@ def sampling_methods(model) -> list[str]:
     return [*SAMPLERS.get(model.name, {}), "naive"]
 
 
-def _as_key(key):
+def as_key(key):
     if isinstance(key, int | np.integer):
         return jax.random.key(int(key))
     return key
 
 
 def _run(model, key, x, observed, labels, temperature, method):
-    if not (
-        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
-    ):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    temperature = check_temperature(temperature)
     methods = sampling_methods(model)
     method = method or methods[0]
     if method not in methods:
@@ -92,7 +88,7 @@ def _run(model, key, x, observed, labels, temperature, method):
     graphdef, state = nnx.split(model)
     labels = None if labels is None else jnp.asarray(labels)
     key, x, observed, temperature = (
-        _as_key(key),
+        as_key(key),
         jnp.asarray(x),
         jnp.asarray(observed),
         jnp.float32(temperature),
@@ -145,34 +141,37 @@ def complete(
     temperature: float = 1.0,
     labels=None,
     method: str | None = None,
+    particles: int = 64,
 ) -> jax.Array:
-    """Sample the unobserved positions of ``x`` given the observed ones, in data order.
+    """Sample the unobserved positions of ``x`` given the observed ones.
 
-    Observed positions come back bit-identical. The result is an exact sample of the model's
+    Observed positions come back bit-identical. With an exact method (the default, or
+    ``"naive"``), positions are sampled in data order: an exact sample of the model's
     conditional when the observed positions form a prefix of the data order (e.g. the top rows
-    of an image); otherwise positions after a hole are clamped but not looked ahead at.
+    of an image); otherwise observed positions after a hole are clamped but not looked ahead
+    at. ``method="smc"`` also weighs those (sequential Monte Carlo with ``particles`` particles
+    per input, see ``autoreg.smc``): approximate, consistent as particles grow, and the better
+    choice for a box in the middle of an image.
 
     Args:
       model: a registry model.
       key: a JAX PRNG key (or an int seed).
       x: (B, H, W, C) integers in 0..K-1 (audio: (B, T)); values at unobserved positions ignored.
       observed: bool mask, (H, W), (H, W, C) or (B, H, W, C) (audio: (T,) or (B, T)).
-      temperature, labels, method: as for ``sample``.
+      temperature, labels: as for ``sample``.
+      method: a sampling method of ``sample``, or ``"smc"``.
+      particles: particles per input for ``method="smc"``.
 
     Returns:
       (B, H, W, C) int32 completions.
     """
+    if method == "smc":
+        from autoreg.smc import smc_complete
+
+        return smc_complete(
+            model, key, x, observed, particles=particles, labels=labels, temperature=temperature
+        )
     x = check_data(model, x)
-    observed = np.asarray(observed)
-    if observed.dtype != np.bool_:
-        raise ValueError(f"observed must be a boolean mask, got dtype {observed.dtype}")
-    if observed.ndim == 2 and x.ndim == 4:
-        observed = observed[..., None]
-    try:
-        observed = np.broadcast_to(observed, x.shape)
-    except ValueError:
-        raise ValueError(
-            f"observed has shape {observed.shape}, which does not fit data of shape {x.shape}"
-        ) from None
+    observed = check_observed(observed, x.shape)
     labels = check_labels(model, labels, x.shape[0])
     return _run(model, key, x, observed, labels, temperature, method)

@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from autoreg.sampling import draw_categorical, unobserved_range
-from autoreg.validation import check_data, check_labels
+from autoreg.sampling import as_key, draw_categorical, unobserved_range
+from autoreg.validation import check_data, check_labels, check_observed, check_temperature
 
 
 def log_weights_from_logits(logits: jax.Array, flat: jax.Array, counted: jax.Array) -> jax.Array:
@@ -191,15 +191,11 @@ def smc_complete(
         raise ValueError(f"particles must be a positive integer, got {particles!r}")
     if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):
         raise ValueError(f"ess_threshold must be a number in [0, 1], got {ess_threshold!r}")
-    if not (
-        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
-    ):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    temperature = check_temperature(temperature)
     x = check_data(model, x)
-    observed = broadcast_observed(observed, x.shape)
+    observed = check_observed(observed, x.shape)
     labels = check_labels(model, labels, x.shape[0])
-    if isinstance(key, int | np.integer):
-        key = jax.random.key(int(key))
+    key = as_key(key)
     graphdef, state = nnx.split(model)
     samples, _ = smc_sampler(
         graphdef,
@@ -213,22 +209,3 @@ def smc_complete(
         jnp.float32(ess_threshold),
     )
     return samples
-
-
-def broadcast_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean mask of (H, W), (H, W, C) or the full data shape -> ``shape``.
-
-    Raises:
-      ValueError: a non-boolean mask or one that does not broadcast to ``shape``.
-    """
-    observed = np.asarray(observed)
-    if observed.dtype != np.bool_:
-        raise ValueError(f"observed must be a boolean mask, got dtype {observed.dtype}")
-    if observed.ndim == 2 and len(shape) == 4:
-        observed = observed[..., None]
-    try:
-        return np.broadcast_to(observed, shape)
-    except ValueError:
-        raise ValueError(
-            f"observed has shape {observed.shape}, which does not fit data of shape {shape}"
-        ) from None

@@ -58,6 +58,7 @@ class TrainConfig:
     num_samples: int = 16  # samples per grid
     log_every: int = 20  # steps between metric lines
     keep_checkpoints: int = 2  # how many recent checkpoints to keep
+    time_limit: float = 0.0  # stop (with a checkpoint) after this many seconds (0: no limit)
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
@@ -260,7 +261,8 @@ def train(
 
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     optimizer = make_optimizer(config)
-    params = jax.device_put(params, replicated)
+    # Copies: the step donates its inputs, and the caller's model must stay usable.
+    params = jax.tree.map(jnp.copy, jax.device_put(params, replicated))
     opt_state = jax.device_put(optimizer.init(params), replicated)
     ema = jax.tree.map(jnp.copy, params) if config.ema_decay else None
     step = 0
@@ -289,7 +291,9 @@ def train(
 
     bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress)
     window_start, window_steps, last_test = time.perf_counter(), 0, None
-    while step < config.steps:
+    started = time.monotonic()
+    last_step = config.steps
+    while step < last_step:
         index = batch_indices(step, num_examples, config.batch_size, config.seed)
         x = shard_batch(mesh, train_x[index].astype(np.int32))
         labels = None if train_labels is None else shard_batch(mesh, train_labels[index])
@@ -303,19 +307,21 @@ def train(
             kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
             raise TrainingError(f"loss became {loss} at step {step}; stopped, {kept}")
         bits = loss / math.log(2.0)
-        if step % config.log_every == 0 or step == config.steps:
+        if config.time_limit and time.monotonic() - started > config.time_limit:
+            last_step = step  # out of time: finish this step as the last one
+        if step % config.log_every == 0 or step == last_step:
             elapsed = time.perf_counter() - window_start
             speed = window_steps * config.batch_size / elapsed
             run.log({"step": step, "train_bits_per_dim": bits, "examples_per_sec": speed})
             window_start, window_steps = time.perf_counter(), 0
-        if (config.eval_every and step % config.eval_every == 0) or step == config.steps:
+        if (config.eval_every and step % config.eval_every == 0) or step == last_step:
             last_test = test_bits(step)
         if write_samples and (
             (config.sample_every > 0 and step % config.sample_every == 0)
-            or (config.sample_every >= 0 and step == config.steps)
+            or (config.sample_every >= 0 and step == last_step)
         ):
             write_samples(current_model(), step)
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if step % config.checkpoint_every == 0 or step == last_step:
             save(step)
         postfix = {"bits/dim": f"{bits:.3f}"}
         if last_test is not None:

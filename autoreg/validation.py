@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -54,6 +56,34 @@ def check_labels(model, labels, batch: int) -> np.ndarray | None:
     if labels.size and (labels.min() < 0 or labels.max() >= model.num_classes):
         raise ValueError(f"labels must be in 0..{model.num_classes - 1}")
     return labels.astype(np.int32)
+
+
+def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean mask of (H, W), (H, W, C) or the full data shape, broadcast to ``shape``.
+
+    Raises:
+      ValueError: a non-boolean mask or one that does not broadcast to ``shape``.
+    """
+    observed = np.asarray(observed)
+    if observed.dtype != np.bool_:
+        raise ValueError(f"observed must be a boolean mask, got dtype {observed.dtype}")
+    if observed.ndim == 2 and len(shape) == 4:
+        observed = observed[..., None]
+    try:
+        return np.broadcast_to(observed, shape)
+    except ValueError:
+        raise ValueError(
+            f"observed has shape {observed.shape}, which does not fit data of shape {shape}"
+        ) from None
+
+
+def check_temperature(temperature) -> float:
+    """A finite positive sampling temperature, or a ValueError."""
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
+    ):
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    return float(temperature)
 
 
 def _axis_names(model) -> list:

@@ -118,3 +118,58 @@ def test_console_script_help_and_error_exit_code(tmp_path):
         timeout=120,
     )
     assert helped.returncode == 0 and "--temperature" in helped.stdout
+
+
+def test_complete_writes_one_row_per_input(checkpoint, npz, tmp_path, capsys):
+    out = tmp_path / "c.png"
+    args = ["complete", "--checkpoint", str(checkpoint), "--data", str(npz), "--index", "0", "2"]
+    assert main([*args, "--num", "2", "--occlude", "bottom", "--out", str(out)]) == 0
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (2 + 2 * 10, 2 + 4 * 10, 3)  # 2 rows of (input, 2 completions, original)
+    assert "exact" in capsys.readouterr().out
+    # The observed top half of every completion equals the original's.
+    original = grid[2:10, 32:40]
+    for column in (1, 2):
+        x = 2 + column * 10
+        np.testing.assert_array_equal(grid[2:6, x : x + 8], original[:4])
+
+
+def test_complete_box_uses_smc(checkpoint, npz, tmp_path, capsys):
+    out = tmp_path / "c.png"
+    args = ["complete", "--checkpoint", str(checkpoint), "--data", str(npz), "--index", "1"]
+    assert main([*args, "--occlude", "box:2,2,5,6", "--particles", "4", "--out", str(out)]) == 0
+    assert "SMC, 4 particles" in capsys.readouterr().out
+
+
+def test_complete_with_image_of_wrong_size_is_an_error(checkpoint, tmp_path, capsys):
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(tmp_path / "big.png")
+    out = tmp_path / "c.png"
+    args = ["complete", "--checkpoint", str(checkpoint), "--image", str(tmp_path / "big.png")]
+    assert main([*args, "--out", str(out)]) != 0
+    assert "--resize" in one_line_error(capsys)
+    assert not out.exists()
+    assert main([*args, "--out", str(out), "--resize", "--num", "1"]) == 0
+
+
+def test_eval_heatmap(checkpoint, npz, tmp_path, capsys):
+    out = tmp_path / "heat.png"
+    args = ["eval", "--checkpoint", str(checkpoint), "--data", str(npz), "--limit", "3"]
+    assert main([*args, "--heatmap", str(out)]) == 0
+    assert Image.open(out).size[0] > 16
+
+
+def test_texture_efros_leung(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (24, 24), dtype=np.uint8)).save(tmp_path / "src.png")
+    out = tmp_path / "t.png"
+    args = ["texture", "--image", str(tmp_path / "src.png"), "--size", "12", "--window", "5"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape == (12, 12)
+
+
+def test_texture_of_a_corrupt_png_is_an_error(tmp_path, capsys):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG not really")
+    out = tmp_path / "t.png"
+    assert main(["texture", "--image", str(tmp_path / "bad.png"), "--out", str(out)]) != 0
+    assert "not a readable image" in one_line_error(capsys)
+    assert not out.exists()

@@ -75,8 +75,11 @@ def load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
     return _with_channels(images, str(path)), labels
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path) -> np.ndarray:
     """One PNG/JPEG file as uint8 (H, W, 1) grayscale or (H, W, 3) RGB."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
     try:
         with Image.open(path) as image:
             image.load()
@@ -84,6 +87,15 @@ def read_image(path: Path) -> np.ndarray:
             array = np.asarray(image.convert(mode))
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"{path}: not a readable image ({error})") from None
+    return array[..., None] if array.ndim == 2 else array
+
+
+def resize_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Resize (bilinear) and convert (grayscale <-> RGB) a uint8 image to ``shape`` (H, W, C)."""
+    height, width, channels = shape
+    picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    picture = picture.convert("L" if channels == 1 else "RGB")
+    array = np.asarray(picture.resize((width, height), Image.Resampling.BILINEAR))
     return array[..., None] if array.ndim == 2 else array
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from flax import nnx
 
-from autoreg.models import pixelcnn
+from autoreg.models import diagonal_bilstm, gated_pixelcnn, pixelcnn, row_lstm, wavenet
 from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
 
 
@@ -24,6 +24,20 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "pixelcnn": ModelSpec("pixelcnn", pixelcnn.PixelCNN, pixelcnn.PixelCNNConfig, pixelcnn.PRESETS),
+    "row_lstm": ModelSpec("row_lstm", row_lstm.RowLSTM, row_lstm.RowLSTMConfig, row_lstm.PRESETS),
+    "diagonal_bilstm": ModelSpec(
+        "diagonal_bilstm",
+        diagonal_bilstm.DiagonalBiLSTM,
+        diagonal_bilstm.DiagonalBiLSTMConfig,
+        diagonal_bilstm.PRESETS,
+    ),
+    "gated_pixelcnn": ModelSpec(
+        "gated_pixelcnn",
+        gated_pixelcnn.GatedPixelCNN,
+        gated_pixelcnn.GatedPixelCNNConfig,
+        gated_pixelcnn.PRESETS,
+    ),
+    "wavenet": ModelSpec("wavenet", wavenet.WaveNet, wavenet.WaveNetConfig, wavenet.PRESETS),
 }
 
 

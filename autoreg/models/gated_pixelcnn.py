@@ -1,0 +1,353 @@
+"""Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN Decoders").
+
+Two stacks of gated convolutions remove the PixelCNN's blind spot:
+
+- the vertical stack sees every pixel in the rows strictly above (a cone that widens by the
+  kernel radius per layer): its first layer reads rows ``i - r .. i - 1``, later layers rows
+  ``i - 1 .. i`` of the layer below, all columns ``j - r .. j + r``;
+- the horizontal stack sees the pixels to the left in the current row (and the current pixel's
+  earlier colours, by colour-group masks on the centre tap), plus the vertical stack's
+  pre-activation at the same pixel through a 1x1 connection.
+
+Each unit is ``tanh(a) * sigmoid(b)``, where ``a`` and ``b`` are the two halves of the
+pre-activation; a class label adds a learned bias to every gate. The horizontal stack is
+residual; every layer also sends a 1x1 projection of its gate to a skip sum, from which two
+1x1 layers give K logits per sub-pixel.
+
+Each layer is written as "convolve, then finish": ``StackConv2D`` computes the convolution either
+on a whole image or from already gathered taps (``from_patches``), and ``GatedLayer`` finishes the
+pre-activations. The cached sampler (autoreg/cached_sampling.py) reuses the same pieces pixel by
+pixel, so both paths run the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from autoreg.models.base import AutoregressiveModel
+from autoreg.models.layers import CONV_IMPLS, Buffer, colour_groups, gather_taps
+from autoreg.models.pixelcnn import scale_to_unit
+
+
+@dataclasses.dataclass(frozen=True)
+class GatedPixelCNNConfig:
+    """Hyper-parameters of a Gated PixelCNN."""
+
+    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
+    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
+    features: int = 64  # F: gated units per pixel in each stack
+    num_layers: int = 7  # gated layers; the first uses first_kernel, the rest kernel
+    skip_channels: int = 64  # width of the skip sum feeding the output head
+    head_channels: int = 128  # width of the hidden 1x1 layer of the output head
+    first_kernel: int = 7  # odd size of the first layer's kernels (radius first_kernel // 2)
+    kernel: int = 3  # odd size of the later layers' kernels
+    num_classes: int = 0  # class labels to condition on; 0 = unconditional
+    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
+
+    def __post_init__(self):
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(
+                f"image_shape must be (H, W, C) with positive sizes: {self.image_shape}"
+            )
+        c = self.image_shape[2]
+        if self.levels < 2:
+            raise ValueError(f"levels must be at least 2, got {self.levels}")
+        if min(self.features, self.skip_channels, self.head_channels) < c:
+            raise ValueError(
+                f"features, skip_channels and head_channels must be at least C={c} (one per colour)"
+            )
+        if self.num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, got {self.num_layers}")
+        for name in ("first_kernel", "kernel"):
+            size = getattr(self, name)
+            if size < 3 or size % 2 == 0:
+                raise ValueError(f"{name} must be odd and at least 3, got {size}")
+        if self.num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
+        if self.conv_impl not in CONV_IMPLS:
+            raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+
+
+PRESETS = {
+    # For tests: compiles in a few seconds.
+    "tiny": dict(features=8, num_layers=3, skip_channels=8, head_channels=8, first_kernel=3),
+    # ~0.6M parameters at K=256 (pytorch-generative's Gated PixelCNN has 630k).
+    "reference": dict(
+        features=64, num_layers=7, skip_channels=64, head_channels=128, first_kernel=7
+    ),
+}
+
+
+def vertical_taps(radius: int, first: bool) -> tuple:
+    """Offsets (dy, dx) of a vertical-stack kernel: rows above (and the current row unless
+    ``first``, where the input is the image itself), columns ``-radius..radius``."""
+    last_row = -1 if first else 0
+    return tuple(
+        (dy, dx) for dy in range(-radius, last_row + 1) for dx in range(-radius, radius + 1)
+    )
+
+
+def horizontal_taps(radius: int, first: bool, num_colours: int) -> tuple:
+    """Offsets (0, dx) of a horizontal-stack kernel: the pixels to the left, then the centre
+    (dropped in the first layer of a one-colour image, where mask A would empty it)."""
+    taps = [(0, dx) for dx in range(-radius, 0)]
+    if not first or num_colours > 1:
+        taps.append((0, 0))
+    return tuple(taps)
+
+
+def group_mask(groups_in: np.ndarray, groups_out: np.ndarray, mask_type: str) -> np.ndarray:
+    """(in, out) 0/1 centre-tap mask: output group g sees input groups < g ("A") or <= g ("B")."""
+    if mask_type == "A":
+        return (groups_in[:, None] < groups_out[None, :]).astype(np.float32)
+    return (groups_in[:, None] <= groups_out[None, :]).astype(np.float32)
+
+
+class StackConv2D(nnx.Module):
+    """A convolution over an explicit tuple of causal taps ``(dy, dx)``, ``dy <= 0``.
+
+    ``kernel`` has shape ``(taps, in, out)``; ``centre_mask`` ((in, out) 0/1) multiplies the
+    centre tap ``(0, 0)`` when it is the last tap (a kernel without one ignores it). As in
+    ``MaskedConv2D``, ``impl="taps"`` gathers the shifted inputs into one matrix product and
+    ``impl="conv"`` calls XLA's convolution; ``"auto"`` picks taps on CPU.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        taps: tuple,
+        *,
+        centre_mask: np.ndarray | None = None,
+        impl: str = "auto",
+        rngs: nnx.Rngs,
+    ):
+        if impl not in CONV_IMPLS:
+            raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
+        if not taps or any(dy > 0 for dy, _ in taps):
+            raise ValueError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
+        self.taps = tuple(taps)
+        self.impl = impl
+        fan_in = len(self.taps) * in_features
+        init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+        kernel = init(rngs.params(), (fan_in, out_features), jnp.float32)
+        self.kernel = nnx.Param(kernel.reshape(len(self.taps), in_features, out_features))
+        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
+        mask = None
+        if centre_mask is not None and self.taps[-1] == (0, 0) and not centre_mask.all():
+            mask = np.ones(self.kernel.shape, np.float32)
+            mask[-1] = centre_mask
+            mask = Buffer(jnp.asarray(mask))
+        self.mask = mask  # None when every stored weight is used
+
+    @property
+    def pointwise(self) -> bool:
+        """True for a 1x1 convolution (a matrix product per pixel)."""
+        return self.taps == ((0, 0),)
+
+    def masked_kernel(self) -> jax.Array:
+        """(taps, in, out) kernel with the centre mask applied."""
+        kernel = self.kernel[...]
+        return kernel if self.mask is None else kernel * self.mask[...]
+
+    def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
+        """The convolution's output from inputs already gathered in tap order."""
+        kernel = self.masked_kernel()
+        return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
+
+    def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
+        impl = self.impl
+        if impl == "auto":
+            impl = "taps" if jax.default_backend() == "cpu" else "conv"
+        if self.pointwise:
+            return self.from_patches(x)
+        if impl == "taps":
+            return self.from_patches(gather_taps(x, self.taps))
+        # Dense kernel over the taps' bounding box, padded so that output (i, j) reads
+        # x[i + dy, j + dx] for every tap: rows dy_min..0, columns dx_min..dx_max.
+        dy_min = min(dy for dy, _ in self.taps)
+        dx_min = min(dx for _, dx in self.taps)
+        dx_max = max(dx for _, dx in self.taps)
+        kernel = self.masked_kernel()
+        dense = jnp.zeros((1 - dy_min, 1 + dx_max - dx_min) + kernel.shape[1:], kernel.dtype)
+        rows = np.array([dy - dy_min for dy, _ in self.taps])
+        cols = np.array([dx - dx_min for _, dx in self.taps])
+        dense = dense.at[rows, cols].set(kernel)
+        y = jax.lax.conv_general_dilated(
+            x,
+            dense,
+            (1, 1),
+            ((-dy_min, 0), (-dx_min, dx_max)),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        return y + self.bias[...]
+
+
+def gate(pre: jax.Array) -> jax.Array:  # (..., 2F) -> (..., F)
+    """tanh(first half) * sigmoid(second half)."""
+    a, b = jnp.split(pre, 2, axis=-1)
+    return jnp.tanh(a) * jax.nn.sigmoid(b)
+
+
+class GatedLayer(nnx.Module):
+    """One gated layer: vertical and horizontal convolutions, gates, residual and skip outputs."""
+
+    def __init__(
+        self,
+        in_features: int,
+        config: GatedPixelCNNConfig,
+        *,
+        first: bool,
+        last: bool,
+        rngs: nnx.Rngs,
+    ):
+        c = config.image_shape[2]
+        f, s = config.features, config.skip_channels
+        radius = (config.first_kernel if first else config.kernel) // 2
+        impl = config.conv_impl
+        self.features = f
+        self.emits_horizontal = not last  # the last layer only feeds the skip sum
+        self.residual = not first and not last  # h_in + ...: the first layer changes the width
+        groups_in = np.arange(c) if first else colour_groups(f, c)
+        gate_groups = np.tile(colour_groups(f, c), 2)  # tanh half and sigmoid half alike
+        self.vertical = StackConv2D(
+            in_features, 2 * f, vertical_taps(radius, first), impl=impl, rngs=rngs
+        )
+        self.horizontal = StackConv2D(
+            in_features,
+            2 * f,
+            horizontal_taps(radius, first, c),
+            centre_mask=group_mask(groups_in, gate_groups, "A" if first else "B"),
+            impl=impl,
+            rngs=rngs,
+        )
+        # The vertical stack never sees the current row, so this needs no mask.
+        self.vertical_to_horizontal = StackConv2D(2 * f, 2 * f, ((0, 0),), rngs=rngs)
+        out_groups = colour_groups(f, c) if self.emits_horizontal else np.zeros(0, int)
+        out_groups = np.concatenate([out_groups, colour_groups(s, c)])
+        self.out = StackConv2D(
+            f,
+            len(out_groups),
+            ((0, 0),),
+            centre_mask=group_mask(colour_groups(f, c), out_groups, "B"),
+            rngs=rngs,
+        )
+        label_bias = None
+        if config.num_classes:
+            init = nnx.initializers.normal(0.1)
+            label_bias = nnx.Param(init(rngs.params(), (config.num_classes, 4 * f)))
+        # (num_classes, 4F): per-class biases of the vertical then the horizontal gates.
+        self.label_bias = label_bias
+
+    def condition(self, labels: jax.Array | None) -> tuple:
+        """Per-example gate biases ``(vertical, horizontal)``, each (B, 2F), or (None, None)."""
+        if self.label_bias is None:
+            return None, None
+        bias = self.label_bias[...][labels]  # (B, 4F)
+        return bias[:, : 2 * self.features], bias[:, 2 * self.features :]
+
+    @staticmethod
+    def _add(pre: jax.Array, bias: jax.Array | None) -> jax.Array:
+        if bias is None:
+            return pre
+        return pre + bias.reshape(bias.shape[:1] + (1,) * (pre.ndim - 2) + bias.shape[1:])
+
+    def finish_vertical(self, v_conv: jax.Array, bias) -> tuple:
+        """Vertical convolution output -> (pre-activation, gated output); any (B, ..., 2F)."""
+        v_pre = self._add(v_conv, bias)
+        return v_pre, gate(v_pre)
+
+    def finish_horizontal(
+        self, h_conv: jax.Array, v_to_h: jax.Array, h_in: jax.Array, bias
+    ) -> tuple:
+        """Horizontal convolution output and the 1x1 of the vertical pre-activation ->
+        (next horizontal input, skip contribution). ``h_in`` is this layer's horizontal input
+        at the same pixels (for the residual)."""
+        out = self.out(gate(self._add(h_conv + v_to_h, bias)))  # (..., F + S) or (..., S)
+        if not self.emits_horizontal:
+            return None, out
+        h_out, skip = out[..., : self.features], out[..., self.features :]
+        return (h_in + h_out if self.residual else h_out), skip
+
+    def __call__(self, v: jax.Array, h: jax.Array, labels: jax.Array | None) -> tuple:
+        """(B, H, W, in) stacks -> (vertical output, horizontal output, skip) maps."""
+        v_bias, h_bias = self.condition(labels)
+        v_pre, v_out = self.finish_vertical(self.vertical(v), v_bias)
+        v_to_h = self.vertical_to_horizontal(v_pre)
+        h_out, skip = self.finish_horizontal(self.horizontal(h), v_to_h, h, h_bias)
+        return v_out, h_out, skip
+
+
+class OutputHead(nnx.Module):
+    """ReLU - 1x1 (S -> head) - ReLU - 1x1 (head -> C*K), colour-masked (mask B)."""
+
+    def __init__(self, config: GatedPixelCNNConfig, rngs: nnx.Rngs):
+        c, k = config.image_shape[2], config.levels
+        s, hidden = config.skip_channels, config.head_channels
+        self.hidden = StackConv2D(
+            s,
+            hidden,
+            ((0, 0),),
+            centre_mask=group_mask(colour_groups(s, c), colour_groups(hidden, c), "B"),
+            rngs=rngs,
+        )
+        self.logits = StackConv2D(
+            hidden,
+            c * k,
+            ((0, 0),),
+            centre_mask=group_mask(colour_groups(hidden, c), np.repeat(np.arange(c), k), "B"),
+            rngs=rngs,
+        )
+
+    def __call__(self, skip: jax.Array) -> jax.Array:  # (..., S) -> (..., C * K)
+        return self.logits(jax.nn.relu(self.hidden(jax.nn.relu(skip))))
+
+
+class GatedPixelCNN(AutoregressiveModel):
+    """Gated PixelCNN: ``model(x, labels) -> logits``, x (B, H, W, C), logits (B, H, W, C, K)."""
+
+    name = "gated_pixelcnn"
+
+    def __init__(self, config: GatedPixelCNNConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        c = config.image_shape[2]
+        n = config.num_layers
+        self.layers = nnx.List(
+            [
+                GatedLayer(
+                    c if i == 0 else config.features,
+                    config,
+                    first=i == 0,
+                    last=i == n - 1,
+                    rngs=rngs,
+                )
+                for i in range(n)
+            ]
+        )
+        self.head = OutputHead(config, rngs)
+
+    def check_labels(self, labels) -> None:
+        """Raise ValueError when labels are missing for a conditional model or given otherwise."""
+        if self.num_classes == 0 and labels is not None:
+            raise ValueError("gated_pixelcnn is unconditional (num_classes=0): it takes no labels")
+        if self.num_classes and labels is None:
+            raise ValueError(
+                f"gated_pixelcnn is class-conditional: pass labels (B,) in "
+                f"0..{self.num_classes - 1}"
+            )
+
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        self.check_labels(labels)
+        b, height, width, c = x.shape
+        v = h = scale_to_unit(x, self.levels)  # (B, H, W, C)
+        skip = None
+        for layer in self.layers:
+            v, h, s = layer(v, h, labels)  # (B, H, W, F), (B, H, W, F), (B, H, W, S)
+            skip = s if skip is None else skip + s
+        logits = self.head(skip)  # (B, H, W, C * K)
+        return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)

@@ -1,0 +1,289 @@
+"""WaveNet (van den Oord et al. 2016, "WaveNet: A Generative Model for Raw Audio").
+
+A causal input convolution over the one-hot samples, stacks of dilated causal convolutions
+(kernel 2, dilations 1, 2, ..., 2**(n-1), repeated) with gated ``tanh * sigmoid`` units and
+residual and skip 1x1 convolutions, then ReLU-1x1-ReLU-1x1 from the summed skips to K logits.
+
+Causality: the input convolution sees only samples strictly before t, and every later layer
+only its own input at t and t - d, so the logits at t depend on the ``receptive_field``
+samples t - receptive_field .. t - 1 and on nothing at or after t.
+
+Conditioning: a class label (global, e.g. speaker id) adds a learned bias to every gate; a
+feature sequence (local, e.g. linguistic or mel features) is upsampled to the audio rate and
+projected into every gate. Neither changes which samples the logits see.
+
+On CPUs every convolution is written as matrix products (a kernel-2 dilated convolution is one
+product of the input concatenated with its copy shifted by d), which is faster there than XLA's
+convolution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from autoreg.models.base import AutoregressiveModel
+
+
+@dataclasses.dataclass(frozen=True)
+class WaveNetConfig:
+    """Hyper-parameters of a WaveNet."""
+
+    levels: int = 256  # K: values per sample (256 for 8-bit mu-law)
+    sample_rate: int = 16000  # audio rate in Hz the model is trained and sampled at
+    num_stacks: int = 2  # repeats of the dilation cycle 1, 2, ..., 2**(layers_per_stack-1)
+    layers_per_stack: int = 10  # dilated layers per stack (10: dilations up to 512)
+    residual_channels: int = 64  # width of the residual stream between layers
+    gate_channels: int = 128  # output of each dilated convolution: tanh half + sigmoid half
+    skip_channels: int = 64  # width of the skip connections and of the hidden output layer
+    input_kernel: int = 2  # taps of the causal input convolution (samples t-k .. t-1)
+    num_classes: int = 0  # global conditioning: number of class ids (0: unconditional)
+    local_features: int = 0  # local conditioning: features per time step (0: none)
+
+    def __post_init__(self):
+        if self.levels < 2:
+            raise ValueError(f"levels must be at least 2, got {self.levels}")
+        if self.sample_rate < 1:
+            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+        if self.num_stacks < 1 or self.layers_per_stack < 1:
+            raise ValueError("num_stacks and layers_per_stack must be at least 1")
+        if self.gate_channels < 2 or self.gate_channels % 2:
+            raise ValueError(
+                f"gate_channels must be even (tanh + sigmoid halves), got {self.gate_channels}"
+            )
+        if min(self.residual_channels, self.skip_channels, self.input_kernel) < 1:
+            raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
+        if self.num_classes < 0 or self.local_features < 0:
+            raise ValueError("num_classes and local_features must be >= 0")
+
+    @property
+    def dilations(self) -> tuple[int, ...]:
+        """Dilation of every layer, in order: (1, 2, ..., 2**(n-1)) * num_stacks."""
+        return tuple(2**i for i in range(self.layers_per_stack)) * self.num_stacks
+
+
+PRESETS = {
+    # For tests: dilations 1, 2, 4, 1, 2, 4 (receptive field 16), compiles in a second.
+    "tiny": dict(
+        num_stacks=2,
+        layers_per_stack=3,
+        residual_channels=8,
+        gate_channels=8,
+        skip_channels=8,
+    ),
+    # Benchmarks: 2 stacks of 10 layers, 64 residual, 128 gate, 64 skip channels (receptive
+    # field 2048 samples, 128 ms at 16 kHz).
+    "reference": dict(
+        num_stacks=2,
+        layers_per_stack=10,
+        residual_channels=64,
+        gate_channels=128,
+        skip_channels=64,
+    ),
+}
+
+
+def _dense_init(rngs: nnx.Rngs, shape: tuple[int, ...], fan_in: int) -> nnx.Param:
+    """A weight of ``shape`` with LeCun-normal scale for ``fan_in`` inputs per output."""
+    init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal", in_axis=0)
+    flat = init(rngs.params(), (fan_in, math.prod(shape) // fan_in), jnp.float32)
+    return nnx.Param(flat.reshape(shape))
+
+
+def shift_right(x: jax.Array, shift: int, fill=0) -> jax.Array:
+    """Delay ``x`` along time by ``shift`` steps: ``out[:, t] = x[:, t - shift]``, ``fill`` before.
+
+    The result at t depends only on ``x`` at t - shift, so a shift of at least 1 is strictly
+    causal. Works on (B, T) and (B, T, F).
+    """
+    t = x.shape[1]
+    if shift >= t:
+        return jnp.full_like(x, fill)
+    pad = [(0, 0)] * x.ndim
+    pad[1] = (shift, 0)
+    return jnp.pad(x, pad, constant_values=fill)[:, :t]
+
+
+class CausalInputConv(nnx.Module):
+    """Causal convolution of the one-hot samples: ``out[t] = b + sum_j E_j[x[t - j]]``, j = 1..k.
+
+    A convolution of one-hot inputs is a sum of embedding lookups, one table per tap; positions
+    before the start contribute nothing (zero padding). Sees samples t-k .. t-1 only.
+    """
+
+    def __init__(self, levels: int, out_features: int, kernel: int, rngs: nnx.Rngs):
+        self.levels = levels
+        # (k, K, out): tap j-1 holds E_j, the weights of sample t - j.
+        self.embedding = _dense_init(rngs, (kernel, levels, out_features), kernel)
+        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
+
+    def padded_tables(self) -> jax.Array:
+        """(k, K + 1, out) tables whose extra row K is the zero vector of padding positions."""
+        table = self.embedding[...]
+        return jnp.pad(table, ((0, 0), (0, 1), (0, 0)))
+
+    def __call__(self, x: jax.Array) -> jax.Array:  # (B, T) ints -> (B, T, out)
+        tables = self.padded_tables()
+        out = self.bias[...]
+        for j in range(1, tables.shape[0] + 1):
+            out = out + tables[j - 1][shift_right(x, j, fill=self.levels)]
+        return out
+
+
+class DilatedCausalConv1D(nnx.Module):
+    """Kernel-2 convolution ``out[t] = W0 h[t - d] + W1 h[t] + b`` with zeros before the start.
+
+    Written as one matrix product of ``[h shifted by d, h]``; sees only t and t - d.
+    """
+
+    def __init__(self, in_features: int, out_features: int, dilation: int, rngs: nnx.Rngs):
+        self.dilation = dilation
+        # (2, in, out): tap 0 weighs h[t - d], tap 1 weighs h[t].
+        self.kernel = _dense_init(rngs, (2, in_features, out_features), 2 * in_features)
+        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
+
+    def __call__(self, h: jax.Array) -> jax.Array:  # (B, T, in) -> (B, T, out)
+        stacked = jnp.concatenate([shift_right(h, self.dilation), h], axis=-1)  # (B, T, 2 in)
+        kernel = self.kernel[...]
+        return stacked @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
+
+
+def gated_activation(z: jax.Array) -> jax.Array:
+    """``tanh(first half) * sigmoid(second half)`` of the last axis: (..., 2G) -> (..., G)."""
+    filt, gate = jnp.split(z, 2, axis=-1)
+    return jnp.tanh(filt) * jax.nn.sigmoid(gate)
+
+
+class ResidualLayer(nnx.Module):
+    """Dilated causal conv -> (+ conditioning) -> tanh * sigmoid -> 1x1 to residual and skip."""
+
+    def __init__(self, config: WaveNetConfig, dilation: int, rngs: nnx.Rngs):
+        r, g, s = config.residual_channels, config.gate_channels, config.skip_channels
+        self.residual_channels = r
+        self.conv = DilatedCausalConv1D(r, g, dilation, rngs)
+        # Global conditioning: one learned gate bias per class (a 1x1 conv of the one-hot id).
+        self.class_bias = (
+            _dense_init(rngs, (config.num_classes, g), config.num_classes)
+            if config.num_classes
+            else None
+        )
+        # Local conditioning: a 1x1 projection of the features into the gate.
+        self.feature_kernel = (
+            _dense_init(rngs, (config.local_features, g), config.local_features)
+            if config.local_features
+            else None
+        )
+        # Residual (first r) and skip (last s) 1x1 convolutions, as one product.
+        self.out_kernel = _dense_init(rngs, (g // 2, r + s), g // 2)
+        self.out_bias = nnx.Param(jnp.zeros((r + s,), jnp.float32))
+
+    def conditioning(self, labels, features) -> jax.Array | None:
+        """Gate bias from the labels (B, 1, G) plus the projected features (B, T, G), or None."""
+        cond = None
+        if self.class_bias is not None:
+            cond = self.class_bias[...][labels][:, None, :]  # (B, 1, G)
+        if self.feature_kernel is not None:
+            projected = features @ self.feature_kernel[...]  # (B, T, G)
+            cond = projected if cond is None else cond + projected
+        return cond
+
+    def __call__(self, h, cond) -> tuple[jax.Array, jax.Array]:
+        """(B, T, R) residual stream -> (next residual stream (B, T, R), skip (B, T, S))."""
+        z = self.conv(h)  # (B, T, G)
+        if cond is not None:
+            z = z + cond
+        y = gated_activation(z) @ self.out_kernel[...] + self.out_bias[...]  # (B, T, R + S)
+        return h + y[..., : self.residual_channels], y[..., self.residual_channels :]
+
+
+class WaveNet(AutoregressiveModel):
+    """WaveNet: ``model(x) -> logits``, x (B, T) int in 0..K-1, logits (B, T, K)."""
+
+    name = "wavenet"
+    fixed_shape = False
+
+    def __init__(self, config: WaveNetConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        r, s = config.residual_channels, config.skip_channels
+        self.input_conv = CausalInputConv(config.levels, r, config.input_kernel, rngs)
+        self.layers = nnx.List([ResidualLayer(config, d, rngs) for d in config.dilations])
+        self.hidden_kernel = _dense_init(rngs, (s, s), s)
+        self.hidden_bias = nnx.Param(jnp.zeros((s,), jnp.float32))
+        self.logits_kernel = _dense_init(rngs, (s, config.levels), s)
+        self.logits_bias = nnx.Param(jnp.zeros((config.levels,), jnp.float32))
+
+    @property
+    def receptive_field(self) -> int:
+        """Number of past samples the logits at t see: t - receptive_field .. t - 1."""
+        return self.config.input_kernel + sum(self.config.dilations)
+
+    def event_shape(self, length: int | None = None) -> tuple[int, ...]:
+        """``(length,)``: WaveNet generates audio of any length, which must be given."""
+        if length is None:
+            raise ValueError("wavenet generates audio: pass length (number of samples)")
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"length must be a positive integer, got {length!r}")
+        return (length,)
+
+    def output_head(self, skip: jax.Array) -> jax.Array:
+        """ReLU-1x1-ReLU-1x1: summed skips (..., S) -> logits (..., K)."""
+        hidden = jax.nn.relu(skip) @ self.hidden_kernel[...] + self.hidden_bias[...]
+        return jax.nn.relu(hidden) @ self.logits_kernel[...] + self.logits_bias[...]
+
+    def check_conditioning(self, x, labels, features):
+        """Validate labels and features for ``x`` (B, T); return features at the audio rate."""
+        cfg = self.config
+        if cfg.num_classes == 0 and labels is not None:
+            raise ValueError("this wavenet is unconditional (num_classes=0): it takes no labels")
+        if cfg.num_classes and labels is None:
+            raise ValueError(
+                f"this wavenet is class-conditional: pass labels (0..{cfg.num_classes - 1})"
+            )
+        if cfg.local_features == 0:
+            if features is not None:
+                raise ValueError("this wavenet takes no features (local_features=0)")
+            return None
+        if features is None:
+            raise ValueError(
+                f"this wavenet is locally conditioned: pass features (B, T', {cfg.local_features})"
+            )
+        return upsample_features(features, x.shape[0], x.shape[1], cfg.local_features)
+
+    def __call__(self, x: jax.Array, labels=None, *, features=None) -> jax.Array:
+        """Logits of every sample given the samples before it.
+
+        Args:
+          x: (B, T) integers in 0..K-1.
+          labels: (B,) class ids for a class-conditional model (``num_classes > 0``), else None.
+          features: (B, T', F) local conditioning for a model with ``local_features=F``;
+            T' must divide T, each feature vector covers T / T' samples.
+
+        Returns:
+          (B, T, K) float32 logits; those at t depend only on x[:, :t].
+        """
+        features = self.check_conditioning(x, labels, features)
+        h = self.input_conv(x)  # (B, T, R)
+        skip = 0.0
+        for layer in self.layers:
+            h, s = layer(h, layer.conditioning(labels, features))
+            skip = skip + s  # (B, T, S)
+        return self.output_head(skip)  # (B, T, K)
+
+
+def upsample_features(features, batch: int, length: int, num_features: int) -> jax.Array:
+    """Repeat (B, T', F) features to the audio rate: (B, length, F), T' dividing ``length``."""
+    features = jnp.asarray(features)
+    if features.ndim != 3 or features.shape[-1] != num_features:
+        raise ValueError(f"features must have shape (B, T', {num_features}), got {features.shape}")
+    if features.shape[0] != batch:
+        raise ValueError(f"features have batch size {features.shape[0]}, the audio {batch}")
+    frames = features.shape[1]
+    if frames < 1 or length % frames:
+        raise ValueError(
+            f"features have {frames} frames, which does not divide the {length} samples"
+        )
+    return jnp.repeat(features.astype(jnp.float32), length // frames, axis=1)

@@ -1,0 +1,115 @@
+"""The loop shared by the cached samplers: rows, then pixels, then colours, drawn in data order.
+
+The model-specific part is two functions over the sampler's caches:
+
+- ``row_fn(image, caches) -> caches`` runs once at the start of each row (the Gated
+  PixelCNN's vertical stack, which only reads rows above the current one);
+- ``pixel_fn(j, image, caches) -> (logits, caches)`` computes every layer at column ``j`` of the
+  current row only, reading earlier pixels from the caches and writing this pixel's activations
+  into them; ``logits`` is (B, C, K). It runs once per colour sub-step.
+
+Every cache is a rolling cache (see activation_cache) that the loop advances at each row start;
+``image`` is the cache of the scaled input values, which the loop updates after every draw.
+Values are drawn exactly as ``naive_sampler`` draws them, ``draw_categorical(key,
+flat_position, logits, temperature)``, observed positions kept; the Gumbel noise of those draws
+is generated a row at a time, vectorised (``row_noise``), because on CPU JAX's threefry runs as
+a small rolled loop whose overhead per call exceeds the cost of a pixel step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from autoreg.models.pixelcnn import scale_to_unit
+from autoreg.samplers import activation_cache
+from autoreg.sampling import unobserved_range
+
+
+def row_noise(key: jax.Array, first, count: int, shape: tuple) -> jax.Array:
+    """The Gumbel noise ``draw_categorical`` adds at flat positions ``first .. first+count-1``.
+
+    Returns:
+      (count, *shape) float32: entry ``t`` is ``jax.random.gumbel(fold_in(key, first + t),
+      shape)``, the noise of ``jax.random.categorical`` (the argmax of noise + logits).
+    """
+    positions = first + jnp.arange(count)
+    return jax.vmap(lambda p: jax.random.gumbel(jax.random.fold_in(key, p), shape))(positions)
+
+
+def draw_with_noise(noise: jax.Array, logits: jax.Array, temperature) -> jax.Array:
+    """``draw_categorical`` given its noise: (B, K) noise and logits -> (B,) int32 values.
+
+    ``jnp.argmax`` of noise + logits / temperature (the first maximum, or the first NaN), as two
+    plain reductions: XLA's CPU argmax (a variadic reduce) costs more than a pixel's layers.
+    """
+    z = noise + logits / temperature  # (B, K)
+    nan = jnp.isnan(z)
+    hit = jnp.where(nan.any(axis=-1, keepdims=True), nan, z == z.max(axis=-1, keepdims=True))
+    index = jnp.arange(z.shape[-1], dtype=jnp.int32)
+    return jnp.where(hit, index, z.shape[-1]).min(axis=-1)
+
+
+def sample_raster(
+    key: jax.Array,
+    x: jax.Array,
+    observed: jax.Array,
+    temperature: jax.Array,
+    *,
+    levels: int,
+    image_pad: tuple[int, int],
+    caches,
+    row_fn: Callable | None,
+    pixel_fn: Callable,
+) -> jax.Array:
+    """Ancestral sampling of (B, H, W, C) images with cached activations; call inside jit.
+
+    Args:
+      key: PRNG key of the draws.
+      x: (B, H, W, C) int32, read where ``observed``.
+      observed: (B, H, W, C) bool.
+      temperature: scalar float32 dividing the logits.
+      levels: K.
+      image_pad: padding (rows above, columns either side) of the image cache.
+      caches: initial (zero) rolling caches, any pytree of them.
+      row_fn, pixel_fn: the model's computation, as in the module docstring.
+
+    Returns:
+      (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
+    """
+    batch, height, width, colours = x.shape
+    per_row = width * colours
+    observed_flat = observed.reshape(batch, -1)  # (B, D)
+    flat = jnp.where(observed, x, 0).reshape(batch, -1)  # (B, D)
+    image = activation_cache.empty_cache(batch, width, colours, image_pad)
+
+    # Rows up to the last position that some example must sample; earlier positions are
+    # computed too (the caches need them) but observed everywhere, so their draws are kept out.
+    start, stop = unobserved_range(observed)
+    num_rows = jnp.where(start < stop, (stop - 1) // per_row + 1, 0)
+
+    def row(i, carry):
+        flat, image, caches = carry
+        image, caches = jax.tree.map(activation_cache.advance, (image, caches))
+        if row_fn is not None:
+            caches = row_fn(image, caches)
+        noise = row_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
+
+        def sub_step(k, carry):
+            flat, image, caches = carry
+            j, c = k // colours, k % colours
+            logits, caches = pixel_fn(j, image, caches)  # (B, C, K)
+            p = i * per_row + k
+            new = draw_with_noise(noise[k], logits[:, c], temperature)  # (B,)
+            flat = flat.at[:, p].set(jnp.where(observed_flat[:, p], flat[:, p], new))
+            pixel = jax.lax.dynamic_slice(flat, (0, p - c), (batch, colours))  # (B, C)
+            pixel = scale_to_unit(pixel, levels)[:, None, None, :]  # (B, 1, 1, C)
+            image = activation_cache.write(image, image_pad[1], j, pixel)
+            return flat, image, caches
+
+        return jax.lax.fori_loop(0, per_row, sub_step, (flat, image, caches))
+
+    flat, _, _ = jax.lax.fori_loop(0, num_rows, row, (flat, image, caches))
+    return flat.reshape(x.shape)

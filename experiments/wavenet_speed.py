@@ -1,0 +1,103 @@
+"""WaveNet generation speed: fast (queues, ``autoreg.wavenet_generation``) against naive.
+
+For the ``reference`` preset (2 stacks of 10 dilated layers, 64 residual, 128 gate, 64 skip
+channels, K=256, 16 kHz) and each batch size, prints samples per second (all streams together)
+and the real-time factor of one stream (seconds of 16 kHz audio generated per second; above 1
+is faster than real time). Compilation is excluded (one warm-up call first); times are the best
+of ``--repeats`` calls.
+
+The naive sampler re-runs the network over the whole clip for every sample, so a full clip
+takes hours; it runs over the first ``--naive-positions`` samples of the same clip (the rest
+observed: each step still costs one pass over the clip) and is extrapolated to the whole clip;
+the output says so. The load average is printed because the machine's two cores are shared.
+
+    python experiments/wavenet_speed.py
+    python experiments/wavenet_speed.py --batches 1 --seconds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+import autoreg
+from autoreg.sampling import SAMPLERS, naive_sampler
+
+
+def best_seconds(fn, repeats: int) -> tuple[float, float]:
+    """(first call including compilation, best of ``repeats`` later calls) in seconds."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    first = time.perf_counter() - start
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        best = min(best, time.perf_counter() - start)
+    return first, best
+
+
+def generation_times(batch: int, length: int, naive_positions: int, repeats: int) -> dict:
+    """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive."""
+    model = autoreg.create_model("wavenet", preset="reference")
+    graphdef, state = nnx.split(model)
+    key, temperature = jax.random.key(0), jnp.float32(1.0)
+    x = jnp.zeros((batch, length), jnp.int32)
+    nothing_observed = jnp.zeros((batch, length), bool)
+    fast = SAMPLERS["wavenet"]["fast"]
+    compile_fast, fast_seconds = best_seconds(
+        lambda: fast(graphdef, state, key, x, nothing_observed, None, temperature), repeats
+    )
+    n = min(naive_positions, length)
+    observed = (jnp.arange(length) >= n)[None].repeat(batch, 0)  # sample the first n only
+    _, naive_seconds = best_seconds(
+        lambda: naive_sampler(graphdef, state, key, x, observed, None, temperature), 1
+    )
+    return dict(
+        fast=fast_seconds,
+        compile_fast=compile_fast,
+        naive=naive_seconds * length / n,
+        naive_positions=n,
+        receptive_field=model.receptive_field,
+        sample_rate=model.config.sample_rate,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each clip")
+    parser.add_argument("--naive-positions", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"devices: {jax.devices()}, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}")
+    for batch in args.batches:
+        rate = autoreg.models.make_config("wavenet", "reference").sample_rate
+        length = round(args.seconds * rate)
+        t = generation_times(batch, length, args.naive_positions, args.repeats)
+        print(
+            f"batch {batch}, {length} samples ({args.seconds} s at {rate} Hz), receptive field "
+            f"{t['receptive_field']}:"
+        )
+        for method in ("fast", "naive"):
+            seconds = t[method]
+            note = (
+                f" (extrapolated from {t['naive_positions']} positions)"
+                if method == "naive"
+                else f" (first call with compilation {t['compile_fast']:.1f} s)"
+            )
+            print(
+                f"  {method:5s} {seconds:10.2f} s  {batch * length / seconds:10.0f} samples/s  "
+                f"{length / rate / seconds:8.4f} x real time per stream{note}"
+            )
+        print(f"  fast / naive speed-up: {t['naive'] / t['fast']:.0f}x")
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Occlusion specs -> observed masks, and which of them exact completion handles."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autoreg.occlusion import is_raster_suffix, occlusion_mask
+
+
+def test_bottom_is_a_raster_suffix_and_right_and_box_are_not():
+    assert is_raster_suffix(occlusion_mask("bottom", 6, 4))
+    assert not is_raster_suffix(occlusion_mask("right", 6, 4))
+    box = occlusion_mask("box:1,1,3,3", 6, 4)
+    assert not is_raster_suffix(box)
+    assert (~box).sum() == 4 and not box[1:3, 1:3].any()
+
+
+def test_everything_after_a_pixel_is_a_suffix():
+    observed = np.ones((3, 3), bool)
+    observed.reshape(-1)[4:] = False
+    assert is_raster_suffix(observed)
+
+
+def test_mask_png_white_is_hidden(tmp_path):
+    mask = np.zeros((4, 5), np.uint8)
+    mask[2:, 1] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    observed = occlusion_mask(str(tmp_path / "m.png"), 4, 5)
+    np.testing.assert_array_equal(observed, mask == 0)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("left", "unknown occlusion"),
+        ("box:1,2,3", "box:Y0"),
+        ("box:0,0,9,9", "outside"),
+        ("box:2,2,2,3", "empty"),
+        ("missing.png", "no such file"),
+    ],
+)
+def test_bad_specs_are_clear_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        occlusion_mask(spec, 6, 6)

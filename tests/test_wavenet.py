@@ -1,0 +1,186 @@
+"""WaveNet: causal pieces, receptive field, conditioning, and fast generation equal to naive."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from causality import causality_violations, dependence_on_earlier
+from flax import nnx
+
+import autoreg
+from autoreg import wavenet_generation
+from autoreg.models.functional import logits as model_logits
+from autoreg.models.wavenet import (
+    CausalInputConv,
+    DilatedCausalConv1D,
+    WaveNetConfig,
+    shift_right,
+)
+from autoreg.sampling import SAMPLERS, naive_sampler
+
+LEVELS = 8
+# Dilations 1, 2, 4, 8, 16 twice (receptive field 64): with blocks of 8 samples both the
+# per-sample shift registers (d < 8) and the block ring buffer (d >= 8) are exercised.
+SMALL = dict(preset="tiny", levels=LEVELS, layers_per_stack=5)
+
+
+@functools.cache
+def model_with(seed=1, **overrides):
+    return autoreg.create_model("wavenet", **{**SMALL, **overrides}, seed=seed)
+
+
+def test_shift_right_delays_and_fills():
+    x = jnp.arange(1, 6)[None]  # (1, 5)
+    np.testing.assert_array_equal(shift_right(x, 2, fill=9), [[9, 9, 1, 2, 3]])
+    np.testing.assert_array_equal(shift_right(x, 7), [[0, 0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("dilation", [1, 3, 8])
+def test_dilated_conv_sees_only_t_and_t_minus_d(dilation):
+    conv = DilatedCausalConv1D(2, 3, dilation, nnx.Rngs(0))
+    h = jax.random.normal(jax.random.key(1), (1, 12, 2))
+    base = np.asarray(conv(h))
+    for q in range(12):
+        moved = np.asarray(conv(h.at[:, q].add(1.0)))
+        changed = np.flatnonzero(np.abs(moved - base).max(axis=(0, 2)) > 0)
+        expected = [t for t in (q, q + dilation) if t < 12]
+        np.testing.assert_array_equal(changed, expected)
+
+
+def test_input_conv_sees_only_the_k_previous_samples():
+    conv = CausalInputConv(LEVELS, 4, 3, nnx.Rngs(0))
+    x = jnp.asarray(np.random.default_rng(0).integers(0, LEVELS, (1, 10)))
+    base = np.asarray(conv(x))
+    for q in range(10):
+        moved = np.asarray(conv(x.at[:, q].set((x[0, q] + 1) % LEVELS)))
+        changed = np.flatnonzero(np.abs(moved - base).max(axis=(0, 2)) > 0)
+        np.testing.assert_array_equal(changed, [t for t in (q + 1, q + 2, q + 3) if t < 10])
+
+
+def test_receptive_field_is_exactly_the_samples_the_logits_see():
+    model = autoreg.create_model("wavenet", preset="tiny", levels=LEVELS, seed=1)
+    assert model.receptive_field == 2 + 2 * (1 + 2 + 4) == 16
+    x = np.random.default_rng(0).integers(0, LEVELS, 24)
+    seen = dependence_on_earlier(lambda b: model_logits(model, b), x, LEVELS, 23)
+    assert seen == list(range(23 - 16, 23))
+
+
+def test_reference_preset_matches_the_benchmark_config():
+    config = autoreg.models.make_config("wavenet", "reference")
+    assert config.dilations == tuple(2**i for i in range(10)) * 2
+    assert (config.residual_channels, config.gate_channels, config.skip_channels) == (64, 128, 64)
+    assert (config.levels, config.sample_rate) == (256, 16000)
+    assert autoreg.create_model("wavenet", preset="reference").receptive_field == 2048
+
+
+def test_event_shape_needs_a_positive_length():
+    model = model_with()
+    assert model.event_shape(7) == (7,)
+    with pytest.raises(ValueError, match="pass length"):
+        model.event_shape()
+    with pytest.raises(ValueError, match="positive integer"):
+        model.event_shape(0)
+    with pytest.raises(ValueError, match="gate_channels must be even"):
+        WaveNetConfig(gate_channels=7)
+
+
+def test_global_conditioning_is_causal_and_changes_the_logits():
+    model = model_with(num_classes=3)
+    x = np.random.default_rng(0).integers(0, LEVELS, 20)
+
+    def logits_fn(batch):
+        return model_logits(model, batch, np.full(len(batch), 2))
+
+    assert causality_violations(logits_fn, x, LEVELS) == []
+    a = model_logits(model, x[None], np.array([0]))
+    b = model_logits(model, x[None], np.array([1]))
+    assert not np.allclose(a, b)
+    with pytest.raises(ValueError, match="class-conditional"):
+        model(jnp.asarray(x[None]))
+
+
+@pytest.mark.parametrize("frames", [20, 5, 1])
+def test_local_features_are_upsampled_and_keep_causality(frames):
+    model = model_with(local_features=2)
+    x = np.random.default_rng(0).integers(0, LEVELS, 20)
+    features = np.random.default_rng(1).normal(size=(1, frames, 2)).astype(np.float32)
+
+    def logits_fn(batch):
+        return model(jnp.asarray(batch), features=np.repeat(features, len(batch), axis=0))
+
+    assert logits_fn(x[None]).shape == (1, 20, LEVELS)
+    assert causality_violations(logits_fn, x, LEVELS) == []
+    other = model(jnp.asarray(x[None]), features=features + 1.0)
+    assert not np.allclose(other, logits_fn(x[None]))
+
+
+def test_bad_features_are_clear_errors():
+    x = jnp.zeros((2, 12), jnp.int32)
+    model = model_with(local_features=2)
+    with pytest.raises(ValueError, match="locally conditioned"):
+        model(x)
+    with pytest.raises(ValueError, match=r"\(B, T', 2\)"):
+        model(x, features=jnp.zeros((2, 12, 3)))
+    with pytest.raises(ValueError, match="does not divide"):
+        model(x, features=jnp.zeros((2, 5, 2)))
+    with pytest.raises(ValueError, match="batch size"):
+        model(x, features=jnp.zeros((1, 12, 2)))
+    with pytest.raises(ValueError, match="takes no features"):
+        model_with()(x, features=jnp.zeros((2, 12, 2)))
+
+
+def test_fast_sampler_is_the_default_and_naive_still_works():
+    model = model_with()
+    assert autoreg.sampling_methods(model)[0] == "fast"
+    samples = autoreg.sample(model, 0, 2, length=30, method="naive")
+    assert samples.shape == (2, 30) and samples.dtype == jnp.int32
+    assert autoreg.log_prob(model, samples).shape == (2,)
+
+
+def run_both(model, key, x, observed, labels=None, temperature=1.0, block=wavenet_generation.BLOCK):
+    graphdef, state = nnx.split(model)
+    args = (key, jnp.asarray(x), jnp.asarray(observed), labels, jnp.float32(temperature))
+    fast_sampler = wavenet_generation.fast_sampler
+    if block != wavenet_generation.BLOCK:
+        fast_sampler = jax.jit(
+            functools.partial(wavenet_generation.generate, block=block), static_argnums=0
+        )
+    return np.asarray(naive_sampler(graphdef, state, *args)), np.asarray(
+        fast_sampler(graphdef, state, *args)
+    )
+
+
+@pytest.mark.parametrize("block", [wavenet_generation.BLOCK, 4])
+def test_fast_sampler_matches_naive(block):
+    model = model_with()
+    length = 2 * model.receptive_field + 5  # the queues wrap around; not a multiple of block
+    x = np.zeros((2, length), np.int32)
+    naive, fast = run_both(model, jax.random.key(3), x, np.zeros_like(x, bool), block=block)
+    np.testing.assert_array_equal(fast, naive)
+    assert len(np.unique(naive)) > 1
+
+
+def test_fast_sampler_matches_naive_with_labels_prefix_and_temperature():
+    model = model_with(num_classes=3)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, LEVELS, (3, 70)).astype(np.int32)
+    observed = np.zeros(x.shape, bool)
+    observed[0, :25] = observed[1, :40] = True  # completion; example 2 from scratch
+    labels = jnp.asarray([2, 0, 1])
+    key = jax.random.key(7)
+    naive, fast = run_both(model, key, x, observed, labels, temperature=0.7)
+    np.testing.assert_array_equal(fast, naive)
+    np.testing.assert_array_equal(fast[observed], x[observed])
+    other = autoreg.complete(model, key, x, observed, labels=np.array([1, 1, 1]))
+    assert not np.array_equal(np.asarray(other), fast)  # the labels matter
+
+
+def test_registered_sampler_through_the_public_api():
+    model = model_with()
+    assert SAMPLERS["wavenet"]["fast"] is wavenet_generation.fast_sampler
+    length = 2 * model.receptive_field + 5  # shapes as above: compiled already
+    fast = autoreg.sample(model, jax.random.key(5), 2, length=length)
+    naive = autoreg.sample(model, jax.random.key(5), 2, length=length, method="naive")
+    np.testing.assert_array_equal(fast, naive)
