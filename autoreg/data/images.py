@@ -99,28 +99,60 @@ def resize_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
-def load_folder(
-    path: Path, split: str, patch_size: int | None, num_patches: int, seed: int
+def load_image_files(
+    files: list, split: str, patch_size: int | None, num_patches: int, seed: int, source: str
 ) -> np.ndarray:
-    """Images from a folder (``path/split/`` if it exists), or random patches of them."""
-    if (path / split).is_dir():
-        path = path / split
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """Images of one size, or patches cut from (large) images of any size.
+
+    With ``patch_size``, the split is made inside each image so that no pixel is in both:
+    ``"train"`` cuts ``num_patches`` random patches from the top 80% of the rows, ``"test"``
+    cuts the non-overlapping grid of patches of the bottom 20%. Without it the files are one
+    set of examples, used for the ``"train"`` split (a ``"test"`` split needs a ``test/`` folder).
+    """
     if not files:
-        raise ValueError(f"{path}: no PNG or JPEG images in this folder")
+        raise ValueError(f"{source}: no PNG or JPEG images")
     images = [read_image(f) for f in files]
-    channels = {im.shape[-1] for im in images}
-    if len(channels) > 1:
-        raise ValueError(f"{path}: mixed grayscale and RGB images; convert them to one mode")
+    if len({im.shape[-1] for im in images}) > 1:
+        raise ValueError(f"{source}: mixed grayscale and RGB images; convert them to one mode")
     if patch_size is not None:
-        return random_patches(images, patch_size, num_patches, seed, str(path))
+        return split_patches(images, split, patch_size, num_patches, seed, source)
+    if split == "test":
+        raise ValueError(f"{source}: no test split (put test images in a test/ folder)")
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
         shown = ", ".join(f"{h}x{w}" for h, w, _ in sorted(sizes)[:4])
         raise ValueError(
-            f"{path}: images of mixed sizes ({shown}); resize them or cut patches (--patch-size)"
+            f"{source}: images of mixed sizes ({shown}); resize them or cut patches (--patch-size)"
         )
     return np.stack(images)
+
+
+TRAIN_ROWS = 0.8  # fraction of each large image's rows that training patches come from
+
+
+def split_patches(
+    images: list, split: str, patch_size: int, num_patches: int, seed: int, source: str
+) -> np.ndarray:
+    """Train: random patches of the top rows; test: the patch grid of the bottom rows."""
+    cut = [round(im.shape[0] * TRAIN_ROWS) for im in images]
+    if split == "train":
+        return random_patches(
+            [im[:c] for im, c in zip(images, cut, strict=True)],
+            patch_size,
+            num_patches,
+            seed,
+            source,
+        )
+    bottoms = [im[c:] for im, c in zip(images, cut, strict=True)]
+    patches = [
+        im[y : y + patch_size, x : x + patch_size]
+        for im in bottoms
+        for y in range(0, im.shape[0] - patch_size + 1, patch_size)
+        for x in range(0, im.shape[1] - patch_size + 1, patch_size)
+    ]
+    if not patches:
+        raise ValueError(f"{source}: images too small for {patch_size}px test patches")
+    return np.stack(patches)
 
 
 def random_patches(
@@ -226,12 +258,14 @@ def load_images(
 
     Args:
       spec: a ``.npz`` file (MNIST-style ``x_train``/``x_test`` keys, or one image array), a
-        folder of PNG/JPEG images (``train/`` and ``test/`` subfolders used if present), a gzip'd
-        IDX file or a folder of MNIST IDX files, or ``tfds:NAME``.
+        folder of PNG/JPEG images (``train/`` and ``test/`` subfolders used if present), one
+        image file or a comma-separated list of them, a gzip'd IDX file or a folder of MNIST
+        IDX files, or ``tfds:NAME``.
       split: ``"train"`` or ``"test"``.
       levels: K; 8-bit values are binned to K levels.
       binarize: threshold at 128 to K = 2.
-      patch_size: cut random square patches of this size from the (large) images of a folder.
+      patch_size: cut square patches of this size from (large) images: random ones from the
+        top 80% of each image's rows for ``"train"``, the grid of the bottom 20% for ``"test"``.
       num_patches: how many patches to cut.
       seed: seed of the patch positions.
       download: let tensorflow-datasets download (never otherwise).
@@ -249,22 +283,28 @@ def load_images(
     if spec.startswith("tfds:"):
         images, labels = load_tfds(spec[5:], split, download)
     else:
+        files = [Path(part) for part in spec.split(",")] if "," in spec else None
         path = Path(spec)
-        if not path.exists():
+        if files is None and not path.exists():
             raise ValueError(f"{path}: no such file or folder")
-        if path.suffix == ".npz":
+        if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
+            files = files or [path]
+            images = load_image_files(files, split, patch_size, num_patches, seed, spec)
+        elif path.suffix == ".npz":
             images, labels = load_npz(path, split)
         elif path.is_dir() and not any(path.glob("*idx3*")):
-            images = load_folder(path, split, patch_size, num_patches, seed)
+            folder = path / split if (path / split).is_dir() else path
+            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images = load_image_files(
+                files,
+                "train" if folder != path else split,
+                patch_size,
+                num_patches,
+                seed,
+                str(folder),
+            )
         elif path.is_dir() or "idx" in path.name:
             images, labels = load_idx(path, split)
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
-            image = read_image(path)[None]
-            images = (
-                image
-                if patch_size is None
-                else random_patches(list(image), patch_size, num_patches, seed, str(path))
-            )
         else:
             raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
     if len(images) == 0:
