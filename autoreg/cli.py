@@ -45,7 +45,7 @@ def add_sample_parser(sub):
         description="Draw exact ancestral samples from a trained model.",
     )
     add_model_source(p)
-    p.add_argument("--num", type=int, default=16, help="number of samples (default 16)")
+    p.add_argument("--num", type=int, help="number of samples (default 16 images, or 1 audio clip)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--temperature",
@@ -86,6 +86,15 @@ def add_eval_parser(sub):
         help="which split to evaluate (default test)",
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
+    p.add_argument(
+        "--window", type=int, help="audio models: cut the held-out audio into windows of N samples"
+    )
+    p.add_argument(
+        "--holdout-seconds",
+        type=float,
+        default=2.0,
+        help="audio models: the held-out seconds at the end of each clip (default 2)",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
     p.add_argument("--heatmap", help="also write a PNG of the bits spent on each pixel")
@@ -121,6 +130,18 @@ def add_data_options(parser):
     )
     group.add_argument(
         "--num-patches", type=int, default=10_000, help="number of random patches (default 10000)"
+    )
+    group.add_argument(
+        "--window",
+        type=int,
+        default=8000,
+        help="audio models: samples per training/evaluation window (default 8000)",
+    )
+    group.add_argument(
+        "--holdout-seconds",
+        type=float,
+        default=2.0,
+        help="audio models: seconds at the end of each clip kept out of training (default 2)",
     )
     group.add_argument(
         "--download",
@@ -354,21 +375,22 @@ def run_sample(args) -> None:
     from autoreg.sampling import sample
 
     model = resolve_model(args)
-    if args.num < 1:
-        raise CLIError(f"--num must be positive, got {args.num}")
+    num = args.num if args.num is not None else (16 if model.fixed_shape else 1)
+    if num < 1:
+        raise CLIError(f"--num must be positive, got {num}")
     labels = None
     if args.label is not None or model.num_classes:
         if args.label is None:
             raise CLIError(
                 f"{model.name} is class-conditional: pass --label 0..{model.num_classes - 1}"
             )
-        labels = np.full((args.num,), args.label)
+        labels = np.full((num,), args.label)
     if model.fixed_shape:
         out = check_writable(args.out)
         samples = sample(
             model,
             jax.random.key(args.seed),
-            args.num,
+            num,
             temperature=args.temperature,
             labels=labels,
             method=args.method,
@@ -384,14 +406,16 @@ def run_sample(args) -> None:
         samples = sample(
             model,
             jax.random.key(args.seed),
-            args.num,
+            num,
             temperature=args.temperature,
             labels=labels,
             method=args.method,
             length=length,
         )
-        audio.write_wav(out, np.asarray(samples), model.config.sample_rate)
-    print(f"wrote {args.num} samples to {out}")
+        for i, clip in enumerate(np.asarray(samples)):
+            path = out if num == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
+            audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
+    print(f"wrote {num} samples to {out}")
 
 
 def run_eval(args) -> None:
@@ -405,9 +429,9 @@ def run_eval(args) -> None:
         check_writable(args.heatmap)
     data, labels = load_eval_data(model, args)
     result = evaluate(model, data, labels, batch_size=args.batch_size)
-    unit = "image" if model.fixed_shape else "clip"
+    unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
     print(
-        f"{result.bits_per_dim:.4f} bits/dim  ({result.nats_per_example:.2f} nats per {unit}, "
+        f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
     )
     if args.heatmap:
@@ -641,10 +665,9 @@ def load_train_data(args):
     from autoreg.data import load_images
     from autoreg.models import get_spec
 
-    if not get_spec(args.model).model_cls.fixed_shape:
-        from autoreg.data import audio
-
-        return audio.training_data(args.data, args)
+    spec = get_spec(args.model)
+    if not spec.model_cls.fixed_shape:
+        return load_audio_train_data(args, spec)
     options = dict(
         levels=args.levels,
         binarize=args.binarize,
@@ -660,12 +683,44 @@ def load_train_data(args):
     return train_set, test_set
 
 
+def load_audio_train_data(args, spec):
+    """(train windows, held-out windows) as Datasets for an audio model."""
+    from autoreg.data import Dataset
+    from autoreg.data.audio import audio_windows
+
+    rate = parse_overrides(args.set).get("sample_rate", spec.config_cls().sample_rate)
+    options = dict(holdout_seconds=args.holdout_seconds, levels=args.levels, return_sources=True)
+    train_x, train_ids = audio_windows(
+        args.data.split(","), rate, args.window, split="train", seed=args.seed, **options
+    )
+    test_x, test_ids = audio_windows(
+        args.data.split(","), rate, args.window, split="heldout", **options
+    )
+    return (
+        Dataset(train_x, train_ids, args.levels, args.data),
+        Dataset(test_x, test_ids, args.levels, args.data),
+    )
+
+
 def load_eval_data(model, args):
     """The evaluation examples (and labels) of --data, checked against the model."""
     if not model.fixed_shape:
-        from autoreg.data import audio
+        from autoreg.data.audio import audio_windows
 
-        return audio.load_eval_windows(args.data, model), None
+        split = "heldout" if args.split == "test" else "train"
+        data, sources = audio_windows(
+            args.data.split(","),
+            model.config.sample_rate,
+            args.window,
+            split=split,
+            holdout_seconds=args.holdout_seconds,
+            levels=model.levels,
+            return_sources=True,
+        )
+        data = data[: args.limit] if args.limit else data
+        if model.num_classes:
+            return data, sources[: len(data)]
+        return data, None
     from autoreg.data import load_images
 
     binarize = model.levels == 2

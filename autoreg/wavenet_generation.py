@@ -35,7 +35,7 @@ from flax import nnx
 from autoreg.models.wavenet import gated_activation
 from autoreg.sampling import SAMPLERS
 
-BLOCK = 8  # samples per block: layers with dilation >= BLOCK batch their past products
+BLOCK = 16  # samples per block: layers with dilation >= BLOCK batch their past products
 
 
 class Weights(NamedTuple):
@@ -231,20 +231,27 @@ def generate(
     x_pad = x_pad.T.reshape(num_chunks, blocks_per_chunk, block, batch)
     obs_pad = obs_pad.T.reshape(num_chunks, blocks_per_chunk, block, batch)
 
+    def chunk_noise(index):
+        """(blocks per chunk, block, B, K) sampling noise of chunk ``index``."""
+        noise = sampling_noise(key, index * chunk, chunk, (batch, levels))  # (chunk, B, K)
+        return noise.reshape(blocks_per_chunk, block, batch, levels)
+
     def chunk_step(carry, inputs):
-        """``chunk`` samples: their sampling noise at once, then block by block."""
+        """``chunk`` samples block by block; the next chunk's noise is drawn meanwhile."""
+        state, noise = carry
         index, x_chunk, obs_chunk = inputs
-        start = index * chunk
-        noise = sampling_noise(key, start, chunk, (batch, levels))  # (chunk, B, K)
-        noise = noise.reshape(blocks_per_chunk, block, batch, levels)
-        starts = start + block * jnp.arange(blocks_per_chunk)
-        return jax.lax.scan(block_step, carry, (starts, noise, x_chunk, obs_chunk))
+        next_noise = chunk_noise(index + 1)  # does not depend on this chunk's samples
+        starts = index * chunk + block * jnp.arange(blocks_per_chunk)
+        state, values = jax.lax.scan(block_step, state, (starts, noise, x_chunk, obs_chunk))
+        return (state, next_noise), values
 
     long_ring = jnp.zeros((int(long_d.sum()), batch, r), jnp.float32)
     short_ring = jnp.zeros((int(short_d.sum()), batch, g), jnp.float32)
     history = jnp.full((batch, k), levels, jnp.int32)  # index K: before the start (zero input)
     _, values = jax.lax.scan(
-        chunk_step, (long_ring, short_ring, history), (jnp.arange(num_chunks), x_pad, obs_pad)
+        chunk_step,
+        ((long_ring, short_ring, history), chunk_noise(0)),
+        (jnp.arange(num_chunks), x_pad, obs_pad),
     )  # (chunks, blocks per chunk, block, B)
     return values.reshape(padded, batch).T[:, :length]
 
