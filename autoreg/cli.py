@@ -87,6 +87,9 @@ def add_eval_parser(sub):
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
     p.add_argument(
+        "--patch-size", type=int, help="evaluate the grid of patches of this size (test split)"
+    )
+    p.add_argument(
         "--window", type=int, help="audio models: cut the held-out audio into windows of N samples"
     )
     p.add_argument(
@@ -724,7 +727,13 @@ def load_eval_data(model, args):
     from autoreg.data import load_images
 
     binarize = model.levels == 2
-    dataset = load_images(args.data, split=args.split, levels=model.levels, binarize=binarize)
+    dataset = load_images(
+        args.data,
+        split=args.split,
+        levels=model.levels,
+        binarize=binarize,
+        patch_size=args.patch_size,
+    )
     dataset = dataset.take(args.limit)
     if dataset.event_shape != model.event_shape():
         raise CLIError(
@@ -762,6 +771,13 @@ def main(argv=None) -> int:
     except CLIError as error:
         print(f"autoreg: error: {error}", file=sys.stderr)
         return 2
+    except ImportError as error:
+        name = getattr(error, "name", None) or str(error)
+        print(
+            f"autoreg: error: missing package {name} (pip install autoreg's dependencies)",
+            file=sys.stderr,
+        )
+        return 1
     except (ValueError, TypeError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"autoreg: error: {message}", file=sys.stderr)

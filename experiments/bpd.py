@@ -1,0 +1,233 @@
+"""Bits-per-dim benchmark: every model on real data, beside published numbers.
+
+    python experiments/bpd.py --data ../shared/data --workdir runs/bpd --budget gpu --parallel 13
+    python experiments/bpd.py --workdir runs/bpd --report-only      # print the tables again
+
+Each row trains one model with ``autoreg train`` (same budget for every model of a table: the
+same number of steps and batch size, reference presets within 20% in parameters) and evaluates
+the test split with ``autoreg eval --json``. Results land in WORKDIR/<table>-<model>/ and the
+tables in WORKDIR/bpd.md. Published numbers are quoted with their source; theirs come from far
+longer training (and CIFAR-10, where ours are 32x32 patches of three photographs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BUDGETS = {
+    # steps, batch size, minutes cap per run
+    "smoke": dict(steps=2, batch=4, minutes=5),  # checks the pipeline, numbers mean nothing
+    "cpu": dict(steps=300, batch=16, minutes=60),
+    "gpu": dict(steps=1000, batch=64, minutes=2.5),
+}
+
+PHOTOS = ["astronaut.png", "coffee.png", "chelsea.png"]
+SPEECH = [
+    "librispeech-198-209-0000.ogg",
+    "librispeech-3436-172162-0000.ogg",
+    "librispeech-5703-47212-0000.ogg",
+]
+
+# table -> (title, unit, data args builder, models, published [(model, value, source)])
+TABLES = {
+    "mnist": (
+        "MNIST, 8-bit (256-way softmax), test bits/dim",
+        "bits/dim",
+        lambda d: ["--data", f"{d}/mnist.npz"],
+        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        [("gated_pixelcnn", 0.81, "Gated PixelCNN, 256-way softmax, as cited in issue 8")],
+    ),
+    "binarized": (
+        "Threshold-binarized MNIST (K = 2), test NLL in nats per image",
+        "nats/image",
+        lambda d: ["--data", f"{d}/mnist.npz", "--binarize"],
+        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        [
+            ("pixelcnn", 81.30, "PixelRNN paper, Table 4 (fixed binarization)"),
+            ("row_lstm", 80.54, "PixelRNN paper, Table 4"),
+            ("diagonal_bilstm", 79.20, "PixelRNN paper, Table 4"),
+        ],
+    ),
+    "rgb": (
+        "32x32 RGB patches of three photographs, test bits/dim",
+        "bits/dim",
+        lambda d: [
+            "--data",
+            ",".join(f"{d}/images/{p}" for p in PHOTOS),
+            "--patch-size",
+            "32",
+            "--num-patches",
+            "20000",
+        ],
+        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        [
+            ("pixelcnn", 3.14, "PixelRNN paper, CIFAR-10"),
+            ("row_lstm", 3.07, "PixelRNN paper, CIFAR-10"),
+            ("diagonal_bilstm", 3.00, "PixelRNN paper, CIFAR-10"),
+            ("gated_pixelcnn", 3.03, "Conditional PixelCNN paper, CIFAR-10"),
+            ("pixelcnn++", 2.92, "PixelCNN++ paper, CIFAR-10"),
+        ],
+    ),
+    "speech": (
+        "Speech (LibriSpeech clips, last 2 s of each held out), bits per sample",
+        "bits/sample",
+        lambda d: ["--data", ",".join(f"{d}/audio/{p}" for p in SPEECH), "--window", "8000"],
+        ["wavenet"],
+        [],
+    ),
+}
+
+
+def run_dir(workdir: Path, table: str, model: str) -> Path:
+    return workdir / f"{table}-{model}"
+
+
+def commands(
+    table: str, model: str, data: str, workdir: Path, budget: dict, preset: str = "reference"
+) -> list:
+    """The train and eval commands of one row."""
+    _, _, data_args, _, _ = TABLES[table]
+    out = run_dir(workdir, table, model)
+    cli = [sys.executable, "-m", "autoreg.cli"]
+    train = [
+        *cli,
+        "train",
+        "--model",
+        model,
+        "--preset",
+        "reference",
+        *data_args(data),
+        "--workdir",
+        str(out),
+        "--steps",
+        str(budget["steps"]),
+        "--batch-size",
+        str(budget["batch"]),
+        "--lr",
+        "2e-3",
+        "--warmup-steps",
+        "100",
+        "--ema",
+        "0.998",
+        "--eval-every",
+        "500",
+        "--eval-examples",
+        "500",
+        "--checkpoint-every",
+        "500",
+        "--log-every",
+        "50",
+        "--sample-every",
+        "-1",
+        "--time-limit",
+        str(budget["minutes"]),
+        "--no-progress",
+    ]
+    evaluate = [*cli, "eval", "--checkpoint", str(out), "--json", str(out / "test.json")]
+    # eval reads the same source (binarizing by the model's K) and its test split
+    skip = {"--binarize", "--num-patches", "20000"}
+    evaluate += [a for a in data_args(data) if a not in skip]
+    if table == "speech":
+        evaluate += ["--holdout-seconds", "2"]
+    return [train, evaluate]
+
+
+def run_all(rows: list, data: str, workdir: Path, budget: dict, parallel: int, preset: str):
+    """Run every row's commands (rows in parallel, each row's commands in order)."""
+    pending = [(t, m, commands(t, m, data, workdir, budget, preset)) for t, m in rows]
+    running = []
+    while pending or running:
+        while pending and len(running) < parallel:
+            table, model, cmds = pending.pop(0)
+            out = run_dir(workdir, table, model)
+            out.mkdir(parents=True, exist_ok=True)
+            script = " && ".join(shlex.join(cmd) for cmd in cmds)
+            script = f"({script}) > {shlex.quote(str(out / 'log.txt'))} 2>&1"
+            running.append((table, model, subprocess.Popen(script, shell=True)))
+            print(f"started {table}/{model}", flush=True)
+        for item in list(running):
+            if item[2].poll() is not None:
+                running.remove(item)
+                print(f"finished {item[0]}/{item[1]} (exit {item[2].returncode})", flush=True)
+        time.sleep(1)
+
+
+def result(workdir: Path, table: str, model: str) -> dict | None:
+    path = run_dir(workdir, table, model) / "test.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def trained_steps(workdir: Path, table: str, model: str) -> int | None:
+    metrics = run_dir(workdir, table, model) / "metrics.jsonl"
+    if not metrics.exists():
+        return None
+    return max((json.loads(line)["step"] for line in metrics.read_text().splitlines()), default=0)
+
+
+def report(workdir: Path, tables: list, budget_note: str) -> str:
+    """Markdown tables: ours (with steps trained) beside published numbers."""
+    lines = [f"Budget: {budget_note}", ""]
+    for table in tables:
+        title, unit, _, models, published = TABLES[table]
+        lines += [
+            f"### {title}",
+            "",
+            f"| model | ours ({unit}) | steps | published | source |",
+            "|---|---|---|---|---|",
+        ]
+        quoted = {m: (v, s) for m, v, s in published}
+        for model in models:
+            res = result(workdir, table, model)
+            if res is None:
+                ours = "not run"
+            else:
+                value = res["nats_per_example"] if unit == "nats/image" else res["bits_per_dim"]
+                ours = f"{value:.3f}" if unit != "nats/image" else f"{value:.2f}"
+            value, source = quoted.pop(model, ("", ""))
+            lines.append(
+                f"| {model} | {ours} | {trained_steps(workdir, table, model) or ''} | "
+                f"{value} | {source} |"
+            )
+        for model, (value, source) in quoted.items():
+            lines.append(f"| {model} | - | | {value} | {source} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data", help="folder of mnist.npz etc.")
+    parser.add_argument("--workdir", default="runs/bpd", help="where runs and results go")
+    parser.add_argument("--budget", default="cpu", choices=sorted(BUDGETS))
+    parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated tables")
+    parser.add_argument("--preset", default="reference", help="model size (tiny: smoke test)")
+    parser.add_argument("--parallel", type=int, default=1, help="rows trained at once")
+    parser.add_argument("--report-only", action="store_true", help="only print the tables")
+    parser.add_argument("--device", default="", help="machine description for the report")
+    args = parser.parse_args()
+    tables = args.tables.split(",")
+    workdir = Path(args.workdir)
+    budget = BUDGETS[args.budget]
+    note = (
+        f"`--budget {args.budget}`: {budget['steps']} steps at batch {budget['batch']} "
+        f"(at most {budget['minutes']} min per run) on {args.device or 'this machine'}"
+    )
+    if not args.report_only:
+        if args.parallel > 1:
+            os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / args.parallel:.3f}")
+        rows = [(t, m) for t in tables for m in TABLES[t][3]]
+        run_all(rows, args.data, workdir, budget, args.parallel, args.preset)
+    text = report(workdir, tables, note)
+    (workdir / "bpd.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
