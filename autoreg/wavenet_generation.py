@@ -1,25 +1,25 @@
 """Queue-based fast WaveNet generation (Paine et al. 2016, "Fast Wavenet Generation Algorithm").
 
 The naive sampler re-runs the whole network for every new sample. Here every dilated layer keeps
-a queue of its past inputs, so a new sample costs one pass through the layers at a single time
-step (O(layers) work) and the state is the queues, whose size is the receptive field and does not
-grow with the output length.
+a queue of what it needs from d steps back, so a new sample costs one pass through the layers at
+a single time step (O(layers) work), and the state (the queues: the receptive field) does not
+grow with the output length. On a CPU one sample is a chain of ~40 small matrix-vector products
+whose cost is mostly fixed overhead per operation, so the loop is arranged to have few of them:
 
-Two refinements make it fast on a CPU, where each sample is a chain of small matrix-vector
-products that must stay in cache:
+- Time runs in blocks of ``block`` samples. A layer of dilation ``d >= block`` needs
+  ``h[t - d]`` for the whole block, all computed before the block starts: its "past" products
+  run once per block, for all such layers in one batched matrix product, from a stacked ring
+  buffer of their inputs read and written once per block.
+- A layer of dilation ``d < block`` computes its past product for step ``t + d`` together with
+  its current product, ``h[t] @ [W_current | W_past]``, and keeps it in a small ring until then.
+- The sampling noise of a chunk of samples is drawn in one vectorised call, a chunk ahead: the
+  Gumbel noise that ``draw_categorical`` adds at flat position ``t`` (``jax.random.categorical``
+  with key ``fold_in(key, t)``). A batch of one runs on 1-D vectors (no layout copies).
 
-- Time is processed in blocks of ``block`` samples. A layer of dilation ``d >= block`` reads its
-  past inputs ``h[t - d]`` for the whole block at once, all computed before the block starts, so
-  its "past" matrix product runs once per block as one matrix-matrix product for every such layer
-  together. Only the "current" products stay in the per-sample chain (halving the weights it
-  touches). Layers of dilation ``d < block`` keep a short shift register and do both products
-  per sample. All queues sit in one stacked ring buffer, read and written once per block.
-- The sampling noise of a whole block is drawn before the block: the Gumbel noise that
-  ``draw_categorical`` uses at flat position ``t`` (``jax.random.categorical`` with the key
-  ``fold_in(key, t)``), so the samples equal the naive sampler's for the same key.
-
-Observed positions (completion) are fed through the same loop, so the queues see exactly the
-data the naive sampler conditions on.
+Samples are those of ``naive_sampler`` for the same key: the same positions in the same order,
+the same noise, and logits equal to the model's up to float rounding (sums taken in another
+order), so a sample could differ only where two noisy logits tie within rounding (tested equal).
+Observed positions (completion) go through the same loop, so the queues see the observed data.
 """
 
 from __future__ import annotations
@@ -126,8 +126,14 @@ def generate(
       chunk: samples whose sampling noise is drawn together (rounded to whole blocks).
 
     Returns:
-      (B, T) int32 samples, identical to ``naive_sampler``'s for the same key.
+      (B, T) int32 samples, those of ``naive_sampler`` for the same key.
+
+    Raises:
+      ValueError: a locally conditioned model, missing or unexpected labels, or a block size
+        that is not a power of two (the dilations are).
     """
+    if block < 1 or block & (block - 1):
+        raise ValueError(f"block must be a power of two, got {block}")
     model = nnx.merge(graphdef, state)
     cfg = model.config
     if cfg.local_features:
@@ -166,12 +172,12 @@ def generate(
             if i in short:
                 both = h @ both_kernels[i]  # (2G,): current product, past product for t + d
                 z = (both[:g] + past_short[short.index(i)]) + w.conv_bias[i]
+                if class_bias is not None:
+                    z = z + class_bias[i]
                 products_short.append(both[g:])
-            else:
+            else:  # past product and biases computed for the whole block
                 z = h @ w.current[i] + past_pre[long.index(i)]
                 inputs_long.append(h)
-            if class_bias is not None and i in short:
-                z = z + class_bias[i]
             y = gated_activation(z) @ w.out_kernel[i] + w.out_bias[i]  # (R + S,)
             h = h + y[:r]
             skips.append(y[r:])
@@ -238,12 +244,12 @@ def generate(
 
     def chunk_step(carry, inputs):
         """``chunk`` samples block by block; the next chunk's noise is drawn meanwhile."""
-        state, noise = carry
+        queues, noise = carry
         index, x_chunk, obs_chunk = inputs
         next_noise = chunk_noise(index + 1)  # does not depend on this chunk's samples
         starts = index * chunk + block * jnp.arange(blocks_per_chunk)
-        state, values = jax.lax.scan(block_step, state, (starts, noise, x_chunk, obs_chunk))
-        return (state, next_noise), values
+        queues, values = jax.lax.scan(block_step, queues, (starts, noise, x_chunk, obs_chunk))
+        return (queues, next_noise), values
 
     long_ring = jnp.zeros((int(long_d.sum()), batch, r), jnp.float32)
     short_ring = jnp.zeros((int(short_d.sum()), batch, g), jnp.float32)

@@ -5,6 +5,7 @@ import pytest
 import soundfile
 
 from autoreg.data.audio import (
+    audio_dataset,
     audio_windows,
     load_clips,
     mu_law_decode,
@@ -128,6 +129,9 @@ def test_windows_never_reach_into_the_heldout_tail(tmp_path):
         audio_windows(tmp_path, 16000, 100, holdout_seconds=2.0)
     with pytest.raises(ValueError, match="split"):
         audio_windows(tmp_path, 16000, 100, split="test")
+    data = audio_dataset(tmp_path, 16000, 400, num=6, holdout_seconds=1.0, label_by_file=True)
+    assert data.examples.shape == (6, 400) and data.levels == 256
+    assert set(data.labels) <= {0, 1} and str(tmp_path) in data.source
 
 
 def test_write_wav_round_trips_codes_atomically(tmp_path):

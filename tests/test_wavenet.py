@@ -21,8 +21,8 @@ from autoreg.models.wavenet import (
 from autoreg.sampling import SAMPLERS, naive_sampler
 
 LEVELS = 8
-# Dilations 1, 2, 4, 8, 16 twice (receptive field 64): with blocks of 8 samples both the
-# per-sample shift registers (d < 8) and the block ring buffer (d >= 8) are exercised.
+# Dilations 1, 2, 4, 8, 16 twice (receptive field 64): with the default blocks of 16 samples
+# both the per-sample queue (d < 16) and the per-block queue (d >= 16) are exercised.
 SMALL = dict(preset="tiny", levels=LEVELS, layers_per_stack=5)
 
 
@@ -72,7 +72,8 @@ def test_reference_preset_matches_the_benchmark_config():
     assert config.dilations == tuple(2**i for i in range(10)) * 2
     assert (config.residual_channels, config.gate_channels, config.skip_channels) == (64, 128, 64)
     assert (config.levels, config.sample_rate) == (256, 16000)
-    assert autoreg.create_model("wavenet", preset="reference").receptive_field == 2048
+    model = nnx.eval_shape(lambda: autoreg.create_model("wavenet", preset="reference"))
+    assert model.receptive_field == 2048
 
 
 def test_event_shape_needs_a_positive_length():
@@ -101,19 +102,20 @@ def test_global_conditioning_is_causal_and_changes_the_logits():
         model(jnp.asarray(x[None]))
 
 
-@pytest.mark.parametrize("frames", [20, 5, 1])
-def test_local_features_are_upsampled_and_keep_causality(frames):
+def test_local_features_are_upsampled_and_keep_causality():
     model = model_with(local_features=2)
     x = np.random.default_rng(0).integers(0, LEVELS, 20)
-    features = np.random.default_rng(1).normal(size=(1, frames, 2)).astype(np.float32)
+    features = np.random.default_rng(1).normal(size=(1, 5, 2)).astype(np.float32)  # 4 samples each
+    logits = jax.jit(lambda batch, features: model(batch, features=features))
 
     def logits_fn(batch):
-        return model(jnp.asarray(batch), features=np.repeat(features, len(batch), axis=0))
+        return logits(jnp.asarray(batch), np.repeat(features, len(batch), axis=0))
 
     assert logits_fn(x[None]).shape == (1, 20, LEVELS)
     assert causality_violations(logits_fn, x, LEVELS) == []
-    other = model(jnp.asarray(x[None]), features=features + 1.0)
-    assert not np.allclose(other, logits_fn(x[None]))
+    assert not np.allclose(logits(x[None], features + 1.0), logits_fn(x[None]))
+    at_audio_rate = np.repeat(features, 4, axis=1)  # (1, 20, 2): the same features, upsampled
+    np.testing.assert_allclose(logits(x[None], at_audio_rate), logits_fn(x[None]), rtol=1e-6)
 
 
 def test_bad_features_are_clear_errors():
@@ -139,25 +141,27 @@ def test_fast_sampler_is_the_default_and_naive_still_works():
     assert autoreg.log_prob(model, samples).shape == (2,)
 
 
-def run_both(model, key, x, observed, labels=None, temperature=1.0, block=wavenet_generation.BLOCK):
+def run_both(model, key, x, observed, labels=None, temperature=1.0, **options):
+    """Samples of the naive sampler and of fast generation (registered, or with ``options``)."""
     graphdef, state = nnx.split(model)
     args = (key, jnp.asarray(x), jnp.asarray(observed), labels, jnp.float32(temperature))
     fast_sampler = wavenet_generation.fast_sampler
-    if block != wavenet_generation.BLOCK:
-        fast_sampler = jax.jit(
-            functools.partial(wavenet_generation.generate, block=block), static_argnums=0
-        )
+    if options:
+        generate = functools.partial(wavenet_generation.generate, **options)
+        fast_sampler = jax.jit(generate, static_argnums=0)
     return np.asarray(naive_sampler(graphdef, state, *args)), np.asarray(
         fast_sampler(graphdef, state, *args)
     )
 
 
-@pytest.mark.parametrize("block", [wavenet_generation.BLOCK, 4])
-def test_fast_sampler_matches_naive(block):
+# Blocks of 16 (default): dilations 1..8 per sample, 16 per block; 1: every layer per block;
+# 32 in chunks of 32: every layer per sample, and the noise drawn over several chunks.
+@pytest.mark.parametrize("options", [{}, {"block": 1}, {"block": 32, "chunk": 32}])
+def test_fast_sampler_matches_naive(options):
     model = model_with()
     length = 2 * model.receptive_field + 5  # the queues wrap around; not a multiple of block
     x = np.zeros((2, length), np.int32)
-    naive, fast = run_both(model, jax.random.key(3), x, np.zeros_like(x, bool), block=block)
+    naive, fast = run_both(model, jax.random.key(3), x, np.zeros_like(x, bool), **options)
     np.testing.assert_array_equal(fast, naive)
     assert len(np.unique(naive)) > 1
 
@@ -184,3 +188,30 @@ def test_registered_sampler_through_the_public_api():
     fast = autoreg.sample(model, jax.random.key(5), 2, length=length)
     naive = autoreg.sample(model, jax.random.key(5), 2, length=length, method="naive")
     np.testing.assert_array_equal(fast, naive)
+
+
+def test_fast_generation_state_does_not_grow_with_length():
+    model = model_with()
+    graphdef, state = nnx.split(model)
+
+    def scratch_bytes(length):  # XLA's temporary buffers of the compiled sampler
+        x = jnp.zeros((2, length), jnp.int32)
+        args = (jax.random.key(3), x, jnp.zeros_like(x, bool), None, jnp.float32(1.0))
+        compiled = wavenet_generation.fast_sampler.lower(graphdef, state, *args).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    # Only O(T) bookkeeping of a few bytes per sample (and a longer noise chunk here): one
+    # activation vector per sample and layer would be 8 channels x 10 layers x 4 = 320 bytes;
+    # the naive sampler's scratch grows by 688 bytes per sample. The first length is compiled above.
+    short = 2 * model.receptive_field + 5
+    assert (scratch_bytes(short + 1536) - scratch_bytes(short)) / (2 * 1536) < 32
+
+
+def test_block_must_be_a_power_of_two():
+    graphdef, state = nnx.split(model_with())
+    generate = functools.partial(wavenet_generation.generate, block=3)
+    x = jnp.zeros((1, 8), jnp.int32)
+    with pytest.raises(ValueError, match="power of two"):
+        jax.jit(generate, static_argnums=0)(
+            graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0)
+        )

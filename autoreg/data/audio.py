@@ -4,7 +4,8 @@ The pipeline is ``read_audio`` (soundfile; mixed down to mono; resampled with so
 ``mu_law_encode`` (floats in [-1, 1] -> integer codes 0..K-1, K = 256 by default) -> windows:
 ``random_windows`` for training, ``heldout_tails`` for evaluation on the last seconds of each
 clip, which training never sees (``split_heldout``). ``audio_windows`` does all of it in one
-call. ``write_wav`` writes codes or floats as a 16-bit WAV atomically.
+call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes or floats as a
+16-bit WAV atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import soxr
+
+from autoreg.data.dataset import Dataset
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
 
@@ -278,6 +281,31 @@ def audio_windows(
             codes = codes[:, : per_clip * window].reshape(-1, window)  # (N * per_clip, window)
             sources = np.repeat(sources, per_clip)
     return (codes, sources) if return_sources else codes
+
+
+def audio_dataset(
+    paths,
+    sample_rate: int,
+    window: int | None,
+    *,
+    label_by_file: bool = False,
+    levels: int = 256,
+    **options,
+) -> Dataset:
+    """``audio_windows`` as a ``Dataset`` (examples (N, window) codes).
+
+    Args:
+      paths, sample_rate, window, levels: as for ``audio_windows``.
+      label_by_file: label each window with its file's index in sorted order (e.g. a speaker id
+        for a class-conditional WaveNet); otherwise no labels.
+      **options: ``split``, ``num``, ``holdout_seconds``, ``seed``, ``resample`` of
+        ``audio_windows``.
+    """
+    codes, sources = audio_windows(
+        paths, sample_rate, window, levels=levels, return_sources=True, **options
+    )
+    source = ", ".join(map(str, [paths] if isinstance(paths, str | os.PathLike) else paths))
+    return Dataset(codes, sources if label_by_file else None, levels, source)
 
 
 def _check_window(window) -> None:
