@@ -106,7 +106,12 @@ def make_train_step(graphdef, rest, optimizer, event_ndim: int, ema_decay: float
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         if ema_decay:
-            ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, ema, params)
+            # Warm-up of the decay, min(decay, (1 + t) / (10 + t)) at step t, so that the
+            # average forgets the random initialisation in short runs too.
+            _, count = optax.tree_utils.tree_get_all_with_path(opt_state, "count")[0]
+            t = count.astype(jnp.float32)  # optimiser steps taken, this one included
+            decay = jnp.minimum(ema_decay, (1.0 + t) / (10.0 + t))
+            ema = jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
         return params, opt_state, ema, loss
 
     return jax.jit(step, donate_argnums=(0, 1, 2))

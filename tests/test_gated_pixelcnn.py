@@ -10,6 +10,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.models import make_config
+from autoreg.models.functional import apply_split
 from autoreg.models.functional import logits as model_logits
 from autoreg.models.gated_pixelcnn import GatedPixelCNN, StackConv2D
 
@@ -32,11 +33,13 @@ def model(image_shape=(4, 4, 3), num_classes=0, **overrides):
 def fixed_batch_logits(m, size, labels=None):
     """logits_fn for the causality helpers, padded to one batch size (one compile)."""
 
+    graphdef, state = nnx.split(m)
+    labels = None if labels is None else np.resize(labels, size)
+
     def logits_fn(batch):
         n = len(batch)
         padded = np.concatenate([batch, np.zeros((size - n,) + batch.shape[1:], batch.dtype)])
-        lab = None if labels is None else np.resize(labels, size)
-        return np.asarray(model_logits(m, padded, lab))[:n]
+        return np.asarray(apply_split(graphdef, state, padded, labels))[:n]
 
     return logits_fn
 

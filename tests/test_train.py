@@ -196,3 +196,20 @@ def test_one_step_on_four_devices_matches_one_device(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "max difference" in done.stdout
+
+
+def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
+    initial = params_of(fresh_model())
+    raw = train(fresh_model(), data, tmp_path / "raw", config(steps=20), progress=False)
+    ema = train(
+        fresh_model(), data, tmp_path / "ema", config(steps=20, ema_decay=0.999), progress=False
+    )
+
+    def distance(a, b):
+        return sum(
+            float(np.abs(x - y).sum())
+            for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+        )
+
+    # With the decay's warm-up the average sits near the trained weights, not the random ones.
+    assert distance(params_of(ema), params_of(raw)) < distance(params_of(ema), initial)

@@ -47,15 +47,33 @@ def gather(cache: jax.Array, pad_x: int, taps, j, cols: int) -> jax.Array:
     if reach_y >= rows or reach_x > pad_x:
         raise ValueError(f"taps reach {(reach_y, reach_x)} beyond the cache ({rows} rows, {pad_x})")
     batch, features = cache.shape[0], cache.shape[-1]
+    span = cols + 2 * reach_x
     window = jax.lax.dynamic_slice(
         cache[:, rows - 1 - reach_y :],
         (0, 0, j + pad_x - reach_x, 0),
-        (batch, reach_y + 1, cols + 2 * reach_x, features),
+        (batch, reach_y + 1, span, features),
     )  # (B, reach_y + 1, cols + 2 * reach_x, F)
-    return jnp.concatenate(
-        [
+    if cols > 1:
+        pieces = [
             window[:, reach_y + dy : reach_y + dy + 1, reach_x + dx : reach_x + dx + cols]
             for dy, dx in taps
-        ],
-        axis=-1,
-    )
+        ]
+        return jnp.concatenate(pieces, axis=-1)
+    # One pixel: taps that follow each other in the window's raster order are one slice of
+    # the flattened window (mask-A/B taps are two such runs), which keeps the ops per step few.
+    flat = window.reshape(batch, -1, features)  # (B, (reach_y + 1) * span, F)
+    pieces = []
+    for start, stop in tap_runs([(reach_y + dy) * span + reach_x + dx for dy, dx in taps]):
+        pieces.append(flat[:, start:stop].reshape(batch, 1, 1, (stop - start) * features))
+    return jnp.concatenate(pieces, axis=-1)
+
+
+def tap_runs(indices: list) -> list:
+    """Consecutive runs ``[(start, stop), ...]`` of a list of integers, in order."""
+    runs = []
+    for index in indices:
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs

@@ -18,6 +18,7 @@ a small rolled loop whose overhead per call exceeds the cost of a pixel step.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -97,10 +98,10 @@ def sample_raster(
             caches = row_fn(image, caches)
         noise = row_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
 
-        def sub_step(k, carry):
+        def colour_step(j, c, carry):
             flat, image, caches = carry
-            j, c = k // colours, k % colours
             logits, caches = pixel_fn(j, image, caches)  # (B, C, K)
+            k = j * colours + c
             p = i * per_row + k
             new = draw_with_noise(noise[k], logits[:, c], temperature)  # (B,)
             flat = flat.at[:, p].set(jnp.where(observed_flat[:, p], flat[:, p], new))
@@ -109,7 +110,12 @@ def sample_raster(
             image = activation_cache.write(image, image_pad[1], j, pixel)
             return flat, image, caches
 
-        return jax.lax.fori_loop(0, per_row, sub_step, (flat, image, caches))
+        # Columns and colours as two loops: the column is then a loop counter, not a quotient
+        # that XLA would recompute inside every fused elementwise loop that indexes with it.
+        def pixel_step(j, carry):
+            return jax.lax.fori_loop(0, colours, functools.partial(colour_step, j), carry)
+
+        return jax.lax.fori_loop(0, width, pixel_step, (flat, image, caches))
 
     flat, _, _ = jax.lax.fori_loop(0, num_rows, row, (flat, image, caches))
     return flat.reshape(x.shape)
