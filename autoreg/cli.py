@@ -54,7 +54,12 @@ def add_sample_parser(sub):
         help="divide logits by this; 1.0 samples the model exactly (default)",
     )
     p.add_argument("--method", help="sampling method (default: the fastest exact one)")
-    p.add_argument("--label", type=int, help="class label for class-conditional models")
+    p.add_argument(
+        "--label",
+        type=int,
+        nargs="+",
+        help="class label(s) for class-conditional models; several labels cycle over samples",
+    )
     p.add_argument(
         "--seconds", type=float, default=2.0, help="audio models: length in seconds (default 2)"
     )
@@ -387,7 +392,7 @@ def run_sample(args) -> None:
             raise CLIError(
                 f"{model.name} is class-conditional: pass --label 0..{model.num_classes - 1}"
             )
-        labels = np.full((num,), args.label)
+        labels = np.resize(np.asarray(args.label), num)  # cycles through the labels
     if model.fixed_shape:
         out = check_writable(args.out)
         samples = sample(

@@ -12,7 +12,8 @@ import autoreg
 from autoreg.models import make_config
 from autoreg.models.functional import apply_split
 from autoreg.models.functional import logits as model_logits
-from autoreg.models.gated_pixelcnn import GatedPixelCNN, StackConv2D
+from autoreg.models.gated_pixelcnn import GatedPixelCNN
+from autoreg.models.layers import TapConv2D
 
 LEVELS = 8
 
@@ -123,7 +124,7 @@ def test_stack_conv_paths_agree_on_gradients():
     x = jax.random.normal(jax.random.key(1), (2, 5, 6, 4))
 
     def kernel_grad(impl):
-        graphdef, params = nnx.split(StackConv2D(4, 6, taps, impl=impl, rngs=nnx.Rngs(0)))
+        graphdef, params = nnx.split(TapConv2D(4, 6, taps, impl=impl, rngs=nnx.Rngs(0)))
         grads = jax.jit(jax.grad(lambda p: (nnx.merge(graphdef, p)(x) ** 2).sum()))(params)
         return grads["kernel"][...]
 

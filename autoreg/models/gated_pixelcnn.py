@@ -14,7 +14,7 @@ pre-activation; a class label adds a learned bias to every gate. The horizontal 
 residual; every layer also sends a 1x1 projection of its gate to a skip sum, from which two
 1x1 layers give K logits per sub-pixel.
 
-Each layer is written as "convolve, then finish": ``StackConv2D`` computes the convolution either
+Each layer is written as "convolve, then finish": ``TapConv2D`` computes the convolution either
 on a whole image or from already gathered taps (``from_patches``), and ``GatedLayer`` finishes the
 pre-activations. The cached sampler (autoreg/cached_sampling.py) reuses the same pieces pixel by
 pixel, so both paths run the same arithmetic.
@@ -30,7 +30,7 @@ import numpy as np
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.layers import CONV_IMPLS, Buffer, colour_groups, gather_taps
+from autoreg.models.layers import CONV_IMPLS, TapConv2D, colour_groups, group_mask
 from autoreg.models.pixelcnn import scale_to_unit
 
 
@@ -101,93 +101,6 @@ def horizontal_taps(radius: int, first: bool, num_colours: int) -> tuple:
     return tuple(taps)
 
 
-def group_mask(groups_in: np.ndarray, groups_out: np.ndarray, mask_type: str) -> np.ndarray:
-    """(in, out) 0/1 centre-tap mask: output group g sees input groups < g ("A") or <= g ("B")."""
-    if mask_type == "A":
-        return (groups_in[:, None] < groups_out[None, :]).astype(np.float32)
-    return (groups_in[:, None] <= groups_out[None, :]).astype(np.float32)
-
-
-class StackConv2D(nnx.Module):
-    """A convolution over an explicit tuple of causal taps ``(dy, dx)``, ``dy <= 0``.
-
-    ``kernel`` has shape ``(taps, in, out)``; ``centre_mask`` ((in, out) 0/1) multiplies the
-    centre tap ``(0, 0)`` when it is the last tap (a kernel without one ignores it). As in
-    ``MaskedConv2D``, ``impl="taps"`` gathers the shifted inputs into one matrix product and
-    ``impl="conv"`` calls XLA's convolution; ``"auto"`` picks taps on CPU.
-    """
-
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        taps: tuple,
-        *,
-        centre_mask: np.ndarray | None = None,
-        impl: str = "auto",
-        rngs: nnx.Rngs,
-    ):
-        if impl not in CONV_IMPLS:
-            raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
-        if not taps or any(dy > 0 for dy, _ in taps):
-            raise ValueError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
-        self.taps = tuple(taps)
-        self.impl = impl
-        fan_in = len(self.taps) * in_features
-        init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
-        kernel = init(rngs.params(), (fan_in, out_features), jnp.float32)
-        self.kernel = nnx.Param(kernel.reshape(len(self.taps), in_features, out_features))
-        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
-        mask = None
-        if centre_mask is not None and self.taps[-1] == (0, 0) and not centre_mask.all():
-            mask = np.ones(self.kernel.shape, np.float32)
-            mask[-1] = centre_mask
-            mask = Buffer(jnp.asarray(mask))
-        self.mask = mask  # None when every stored weight is used
-
-    @property
-    def pointwise(self) -> bool:
-        """True for a 1x1 convolution (a matrix product per pixel)."""
-        return self.taps == ((0, 0),)
-
-    def masked_kernel(self) -> jax.Array:
-        """(taps, in, out) kernel with the centre mask applied."""
-        kernel = self.kernel[...]
-        return kernel if self.mask is None else kernel * self.mask[...]
-
-    def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
-        """The convolution's output from inputs already gathered in tap order."""
-        kernel = self.masked_kernel()
-        return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
-
-    def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
-        impl = self.impl
-        if impl == "auto":
-            impl = "taps" if jax.default_backend() == "cpu" else "conv"
-        if self.pointwise:
-            return self.from_patches(x)
-        if impl == "taps":
-            return self.from_patches(gather_taps(x, self.taps))
-        # Dense kernel over the taps' bounding box, padded so that output (i, j) reads
-        # x[i + dy, j + dx] for every tap: rows dy_min..0, columns dx_min..dx_max.
-        dy_min = min(dy for dy, _ in self.taps)
-        dx_min = min(dx for _, dx in self.taps)
-        dx_max = max(dx for _, dx in self.taps)
-        kernel = self.masked_kernel()
-        dense = jnp.zeros((1 - dy_min, 1 + dx_max - dx_min) + kernel.shape[1:], kernel.dtype)
-        rows = np.array([dy - dy_min for dy, _ in self.taps])
-        cols = np.array([dx - dx_min for _, dx in self.taps])
-        dense = dense.at[rows, cols].set(kernel)
-        y = jax.lax.conv_general_dilated(
-            x,
-            dense,
-            (1, 1),
-            ((-dy_min, 0), (-dx_min, dx_max)),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-        return y + self.bias[...]
-
-
 def gate(pre: jax.Array) -> jax.Array:  # (..., 2F) -> (..., F)
     """tanh(first half) * sigmoid(second half)."""
     a, b = jnp.split(pre, 2, axis=-1)
@@ -215,10 +128,10 @@ class GatedLayer(nnx.Module):
         self.residual = not first and not last  # h_in + ...: the first layer changes the width
         groups_in = np.arange(c) if first else colour_groups(f, c)
         gate_groups = np.tile(colour_groups(f, c), 2)  # tanh half and sigmoid half alike
-        self.vertical = StackConv2D(
+        self.vertical = TapConv2D(
             in_features, 2 * f, vertical_taps(radius, first), impl=impl, rngs=rngs
         )
-        self.horizontal = StackConv2D(
+        self.horizontal = TapConv2D(
             in_features,
             2 * f,
             horizontal_taps(radius, first, c),
@@ -227,10 +140,10 @@ class GatedLayer(nnx.Module):
             rngs=rngs,
         )
         # The vertical stack never sees the current row, so this needs no mask.
-        self.vertical_to_horizontal = StackConv2D(2 * f, 2 * f, ((0, 0),), rngs=rngs)
+        self.vertical_to_horizontal = TapConv2D(2 * f, 2 * f, ((0, 0),), rngs=rngs)
         out_groups = colour_groups(f, c) if self.emits_horizontal else np.zeros(0, int)
         out_groups = np.concatenate([out_groups, colour_groups(s, c)])
-        self.out = StackConv2D(
+        self.out = TapConv2D(
             f,
             len(out_groups),
             ((0, 0),),
@@ -289,14 +202,14 @@ class OutputHead(nnx.Module):
     def __init__(self, config: GatedPixelCNNConfig, rngs: nnx.Rngs):
         c, k = config.image_shape[2], config.levels
         s, hidden = config.skip_channels, config.head_channels
-        self.hidden = StackConv2D(
+        self.hidden = TapConv2D(
             s,
             hidden,
             ((0, 0),),
             centre_mask=group_mask(colour_groups(s, c), colour_groups(hidden, c), "B"),
             rngs=rngs,
         )
-        self.logits = StackConv2D(
+        self.logits = TapConv2D(
             hidden,
             c * k,
             ((0, 0),),

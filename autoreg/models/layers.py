@@ -33,15 +33,19 @@ def colour_groups(num_features: int, num_colours: int) -> np.ndarray:
     return np.arange(num_features) * num_colours // num_features
 
 
+def group_mask(groups_in: np.ndarray, groups_out: np.ndarray, mask_type: str) -> np.ndarray:
+    """(in, out) 0/1 centre-tap mask: output group g sees input groups < g ("A") or <= g ("B")."""
+    if mask_type == "A":
+        return (groups_in[:, None] < groups_out[None, :]).astype(np.float32)
+    return (groups_in[:, None] <= groups_out[None, :]).astype(np.float32)
+
+
 def centre_mask(
     in_features: int, out_features: int, num_colours: int, mask_type: str
 ) -> np.ndarray:
     """(in_features, out_features) 0/1 mask of the centre tap for colour-group masking."""
-    groups_in = colour_groups(in_features, num_colours)[:, None]
-    groups_out = colour_groups(out_features, num_colours)[None, :]
-    if mask_type == "A":
-        return (groups_in < groups_out).astype(np.float32)
-    return (groups_in <= groups_out).astype(np.float32)
+    groups_in = colour_groups(in_features, num_colours)
+    return group_mask(groups_in, colour_groups(out_features, num_colours), mask_type)
 
 
 def kept_taps(kernel_size: tuple[int, int], mask_type: str, num_colours: int) -> list:
@@ -80,7 +84,87 @@ def gather_taps(x: jax.Array, taps: list) -> jax.Array:
     )
 
 
-class MaskedConv2D(nnx.Module):
+class TapConv2D(nnx.Module):
+    """A convolution over an explicit tuple of causal taps ``(dy, dx)``, ``dy <= 0``.
+
+    ``kernel`` has shape ``(taps, in, out)``; ``centre_mask`` ((in, out) 0/1) multiplies the
+    centre tap ``(0, 0)`` when it is the last tap (a kernel without one ignores it). As in
+    ``MaskedConv2D``, ``impl="taps"`` gathers the shifted inputs into one matrix product and
+    ``impl="conv"`` calls XLA's convolution; ``"auto"`` picks taps on CPU.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        taps: tuple,
+        *,
+        centre_mask: np.ndarray | None = None,
+        impl: str = "auto",
+        rngs: nnx.Rngs,
+    ):
+        if impl not in CONV_IMPLS:
+            raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
+        if not taps or any(dy > 0 for dy, _ in taps):
+            raise ValueError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
+        self.taps = tuple(taps)
+        self.impl = impl
+        fan_in = len(self.taps) * in_features
+        init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+        kernel = init(rngs.params(), (fan_in, out_features), jnp.float32)
+        self.kernel = nnx.Param(kernel.reshape(len(self.taps), in_features, out_features))
+        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
+        mask = None
+        if centre_mask is not None and self.taps[-1] == (0, 0) and not centre_mask.all():
+            mask = np.ones(self.kernel.shape, np.float32)
+            mask[-1] = centre_mask
+            mask = Buffer(jnp.asarray(mask))
+        self.mask = mask  # None when every stored weight is used
+
+    @property
+    def pointwise(self) -> bool:
+        """True for a 1x1 convolution (a matrix product per pixel)."""
+        return self.taps == ((0, 0),)
+
+    def masked_kernel(self) -> jax.Array:
+        """(taps, in, out) kernel with the centre mask applied."""
+        kernel = self.kernel[...]
+        return kernel if self.mask is None else kernel * self.mask[...]
+
+    def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
+        """The convolution's output from inputs already gathered in tap order."""
+        kernel = self.masked_kernel()
+        return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
+
+    def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
+        impl = self.impl
+        if impl == "auto":
+            impl = "taps" if jax.default_backend() == "cpu" else "conv"
+        if self.pointwise:
+            return self.from_patches(x)
+        if impl == "taps":
+            return self.from_patches(gather_taps(x, self.taps))
+        # Dense kernel over the taps' bounding box, padded so that output (i, j) reads
+        # x[i + dy, j + dx] for every tap: rows dy_min..0, columns dx_min..dx_max.
+        dy_min = min(dy for dy, _ in self.taps)
+        dx_min = min(dx for _, dx in self.taps)
+        dx_max = max(dx for _, dx in self.taps)
+        kernel = self.masked_kernel()
+        dense = jnp.zeros((1 - dy_min, 1 + dx_max - dx_min) + kernel.shape[1:], kernel.dtype)
+        rows = np.array([dy - dy_min for dy, _ in self.taps])
+        cols = np.array([dx - dx_min for _, dx in self.taps])
+        dense = dense.at[rows, cols].set(kernel)
+        y = jax.lax.conv_general_dilated(
+            x,
+            dense,
+            (1, 1),
+            ((-dy_min, 0), (-dx_min, dx_max)),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        return y + self.bias[...]
+
+
+class MaskedConv2D(TapConv2D):
     """A 2-D convolution whose logits at a sub-pixel see only earlier sub-pixels (mask A or B).
 
     Only the kept taps are parameters: ``kernel`` has shape ``(taps, in, out)``, so a 3x3 mask-B
@@ -108,50 +192,14 @@ class MaskedConv2D(nnx.Module):
     ):
         if mask_type not in ("A", "B"):
             raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
-        if impl not in CONV_IMPLS:
-            raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
         if isinstance(kernel_size, int):
             kernel_size = (kernel_size, kernel_size)
         self.kernel_size = kernel_size
-        self.impl = impl
-        self.taps = tuple(kept_taps(kernel_size, mask_type, num_colours))
-        fan_in = len(self.taps) * in_features
-        init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
-        kernel = init(rngs.params(), (fan_in, out_features), jnp.float32)
-        self.kernel = nnx.Param(kernel.reshape(len(self.taps), in_features, out_features))
-        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
-        mask = np.ones((len(self.taps), in_features, out_features), np.float32)
-        if self.taps[-1] == (0, 0):
-            mask[-1] = centre_mask(in_features, out_features, num_colours, mask_type)
-        # None when every stored weight is used (single colour): no multiply on the hot path.
-        self.mask = None if mask.all() else Buffer(jnp.asarray(mask))
-
-    def masked_kernel(self) -> jax.Array:
-        """(taps, in, out) kernel with the colour mask applied to the centre tap."""
-        kernel = self.kernel[...]
-        return kernel if self.mask is None else kernel * self.mask[...]
-
-    def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
-        """The output from inputs already gathered in tap order (as ``gather_taps`` stacks them).
-
-        The "taps" path of ``__call__`` is exactly this; the cached samplers call it per pixel.
-        """
-        kernel = self.masked_kernel()
-        return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
-
-    def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
-        impl = self.impl
-        if impl == "auto":
-            impl = "taps" if jax.default_backend() == "cpu" else "conv"
-        if impl == "taps":
-            return self.from_patches(x if self.taps == ((0, 0),) else gather_taps(x, self.taps))
-        kernel = self.masked_kernel()
-        kh, kw = self.kernel_size
-        dense = jnp.zeros((kh, kw) + kernel.shape[1:], kernel.dtype)
-        rows = np.array([dy + kh // 2 for dy, _ in self.taps])
-        cols = np.array([dx + kw // 2 for _, dx in self.taps])
-        dense = dense.at[rows, cols].set(kernel)
-        y = jax.lax.conv_general_dilated(
-            x, dense, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        super().__init__(
+            in_features,
+            out_features,
+            tuple(kept_taps(kernel_size, mask_type, num_colours)),
+            centre_mask=centre_mask(in_features, out_features, num_colours, mask_type),
+            impl=impl,
+            rngs=rngs,
         )
-        return y + self.bias[...]
