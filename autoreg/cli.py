@@ -427,8 +427,9 @@ def run_sample(args) -> None:
 
 
 def run_eval(args) -> None:
+    from autoreg.atomic import atomic_write
     from autoreg.evaluate import evaluate
-    from autoreg.image_io import atomic_write, check_writable
+    from autoreg.image_io import check_writable
 
     model = resolve_model(args)
     if args.json_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.json_out))):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from autoreg.atomic import atomic_write
 
 
 def to_uint8(images: np.ndarray, levels: int) -> np.ndarray:
@@ -42,21 +42,6 @@ def check_writable(path, suffixes: tuple = (".png",)) -> Path:
         raise ValueError(f"{path}: output must end in {' or '.join(suffixes)}")
     if not path.parent.resolve().is_dir():
         raise ValueError(f"{path}: folder {path.parent} does not exist")
-    return path
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(temp_path)`` then rename into ``path``: never a half-written file."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
     return path
 
 

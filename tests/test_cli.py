@@ -1,6 +1,7 @@
 """The command line: sample and eval on a tiny checkpoint, one-line errors, nothing half-written."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -45,6 +46,9 @@ def test_sample_writes_a_png_grid(checkpoint, tmp_path, capsys):
     image = np.asarray(Image.open(out))
     assert image.shape == (2 + 2 * 10, 2 + 2 * 10)  # 2x2 grid of 8x8 with 2px padding
     assert "wrote 4 samples" in capsys.readouterr().out
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 def test_eval_prints_and_writes_json(checkpoint, npz, tmp_path, capsys):

@@ -11,13 +11,13 @@ call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile
 import soxr
 
+from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
@@ -346,12 +346,7 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
             raise ValueError("float audio must be finite and lie in [-1, 1]")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        soundfile.write(temporary, audio, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(
+        path, lambda t: soundfile.write(t, audio, sample_rate, subtype="PCM_16", format="WAV")
+    )
     return path
