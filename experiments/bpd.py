@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/bpd", help="where runs and results go")
     parser.add_argument("--budget", default="cpu", choices=sorted(BUDGETS))
     parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated tables")
+    parser.add_argument("--models", help="comma-separated models (default: every model of a table)")
     parser.add_argument("--preset", default="reference", help="model size (tiny: smoke test)")
     parser.add_argument("--parallel", type=int, default=1, help="rows trained at once")
     parser.add_argument("--report-only", action="store_true", help="only print the tables")
@@ -222,7 +223,8 @@ def main() -> None:
     if not args.report_only:
         if args.parallel > 1:
             os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / args.parallel:.3f}")
-        rows = [(t, m) for t in tables for m in TABLES[t][3]]
+        wanted = args.models.split(",") if args.models else None
+        rows = [(t, m) for t in tables for m in TABLES[t][3] if not wanted or m in wanted]
         run_all(rows, args.data, workdir, budget, args.parallel, args.preset)
     text = report(workdir, tables, note)
     (workdir / "bpd.md").write_text(text)
