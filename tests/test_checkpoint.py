@@ -62,13 +62,19 @@ def test_foreign_directory_is_a_clear_error(tmp_path):
         autoreg.load_checkpoint(tmp_path)
 
 
-def test_unknown_model_in_metadata_is_a_clear_error(saved, tmp_path):
+def copy_with_metadata(saved, tmp_path, edit):
+    """A copy of the checkpoint ``saved`` whose JSON metadata went through ``edit(dict)``."""
     copy = tmp_path / "copy"
     shutil.copytree(saved, copy)
     meta_file = copy / "metadata" / "metadata"
     meta = json.loads(meta_file.read_text())
-    meta["model"] = "transformer"
+    edit(meta)
     meta_file.write_text(json.dumps(meta))
+    return copy
+
+
+def test_unknown_model_in_metadata_is_a_clear_error(saved, tmp_path):
+    copy = copy_with_metadata(saved, tmp_path, lambda meta: meta.update(model="transformer"))
     with pytest.raises(ValueError, match="unknown model"):
         autoreg.load_checkpoint(copy)
 
@@ -83,11 +89,7 @@ def test_damaged_parameters_are_a_clear_error(saved, tmp_path):
 
 
 def test_config_mismatch_is_a_clear_error(saved, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(saved, copy)
-    meta_file = copy / "metadata" / "metadata"
-    meta = json.loads(meta_file.read_text())
-    meta["config"]["channels"] = 16  # parameters on disk no longer fit this config
-    meta_file.write_text(json.dumps(meta))
+    # The parameters on disk no longer fit the recorded config.
+    copy = copy_with_metadata(saved, tmp_path, lambda meta: meta["config"].update(channels=16))
     with pytest.raises(ValueError, match="could not read the parameters"):
         autoreg.load_checkpoint(copy)
