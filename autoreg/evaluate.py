@@ -8,8 +8,8 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from autoreg.likelihood import log_prob, nats_to_bits_per_dim
-from autoreg.validation import check_data
+from autoreg.likelihood import log_prob_unchecked, nats_to_bits_per_dim
+from autoreg.validation import check_data, check_labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +41,8 @@ def evaluate(
     Returns:
       An ``Evaluation`` (bits per dim, nats per example, counts).
     """
-    data = check_data(model, data, what="data")
+    data = check_data(model, data, what="data")  # validated once, not per batch
+    labels = check_labels(model, labels, len(data))
     n = len(data)
     if n == 0:
         raise ValueError("no examples to evaluate")
@@ -52,7 +53,7 @@ def evaluate(
     bar = tqdm(total=n, desc="eval", unit="ex", disable=not progress, leave=False)
     for start in range(0, n, batch_size):
         batch = data[start : start + batch_size]
-        batch_labels = None if labels is None else np.asarray(labels)[start : start + batch_size]
+        batch_labels = None if labels is None else labels[start : start + batch_size]
         real = len(batch)
         if real < batch_size:  # pad to the compiled batch size; padding is dropped below
             batch = np.concatenate([batch, np.repeat(batch[:1], batch_size - real, axis=0)])
@@ -60,7 +61,8 @@ def evaluate(
                 batch_labels = np.concatenate(
                     [batch_labels, np.repeat(batch_labels[:1], batch_size - real)]
                 )
-        total += float(-np.asarray(log_prob(model, batch, batch_labels), np.float64)[:real].sum())
+        log_p = log_prob_unchecked(model, batch, batch_labels)
+        total += float(-np.asarray(log_p, np.float64)[:real].sum())
         bar.update(real)
         bar.set_postfix(
             bits_per_dim=f"{nats_to_bits_per_dim(total / (start + real), _dims(data)):.4f}"

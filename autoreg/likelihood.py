@@ -46,7 +46,11 @@ def log_prob(model, x, labels=None) -> jax.Array:
       ValueError: float data, the wrong rank or shape, or values outside 0..K-1.
     """
     x = check_data(model, x)
-    labels = check_labels(model, labels, x.shape[0])
+    return log_prob_unchecked(model, x, check_labels(model, labels, x.shape[0]))
+
+
+def log_prob_unchecked(model, x: np.ndarray, labels: np.ndarray | None) -> jax.Array:
+    """``log_prob`` for data and labels already validated (``check_data``/``check_labels``)."""
     return log_prob_from_logits(model_logits(model, x, labels), jnp.asarray(x), x.ndim - 1)
 
 
@@ -61,6 +65,5 @@ def bits_per_dim(model, x, labels=None) -> float:
     Raises:
       ValueError: as for ``log_prob``.
     """
-    x = check_data(model, x)
     nll = -np.asarray(log_prob(model, x, labels), np.float64).mean()
-    return float(nats_to_bits_per_dim(nll, math.prod(x.shape[1:])))
+    return float(nats_to_bits_per_dim(nll, math.prod(np.shape(x)[1:])))

@@ -64,3 +64,34 @@ def parameter_count(model) -> int:
     from flax import nnx
 
     return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+def sampler_seconds(model, method: str, num: int, length=None, positions=None) -> float:
+    """Seconds for ``method`` to sample ``num`` examples; with ``positions``, only the first
+    ``positions`` are sampled (the rest observed) and the time is scaled to all of them."""
+    from flax import nnx
+
+    from autoreg.sampling import SAMPLERS, naive_sampler
+
+    graphdef, state = nnx.split(model)
+    shape = (num, *model.event_shape(length))
+    total = int(np.prod(shape[1:]))
+    observed = np.zeros((num, total), bool)
+    if positions is not None:
+        observed[:, positions:] = True
+    observed = observed.reshape(shape)
+    labels = np.zeros(num, np.int32) if model.num_classes else None
+    sampler = naive_sampler if method == "naive" else SAMPLERS[model.name][method]
+    args = (
+        graphdef,
+        state,
+        jax.random.key(0),
+        np.zeros(shape, np.int32),
+        observed,
+        labels,
+        np.float32(1.0),
+    )
+    block(sampler(*args))  # compile
+    start = time.perf_counter()
+    block(sampler(*args))
+    return (time.perf_counter() - start) * (total / positions if positions else 1.0)

@@ -10,33 +10,19 @@ Prints the forward time on 16 MNIST-size images, training throughput at batch 32
 from __future__ import annotations
 
 import argparse
-import time
 
-import jax
 import numpy as np
-from benchmark_utils import block, device_description, parameter_count, timed, train_throughput
+from benchmark_utils import (
+    device_description,
+    parameter_count,
+    sampler_seconds,
+    timed,
+    train_throughput,
+)
 from flax import nnx
 
 import autoreg
 from autoreg.models.functional import apply_split
-from autoreg.sampling import naive_sampler
-
-
-def naive_sampling_seconds(model, num: int, positions: int) -> tuple[float, int]:
-    """Seconds to sample ``num`` images naively, measured over the first ``positions`` positions
-    (the loop is uniform, so the cost of each position is the same) and scaled to all."""
-    graphdef, state = nnx.split(model)
-    shape = (num, *model.event_shape())
-    total = int(np.prod(model.event_shape()))
-    observed = np.zeros(shape, bool).reshape(num, -1)
-    observed[:, positions:] = True  # only the first `positions` are sampled
-    observed = observed.reshape(shape)
-    x = np.zeros(shape, np.int32)
-    args = (graphdef, state, jax.random.key(0), x, observed, None, np.float32(1.0))
-    block(naive_sampler(*args))  # compile
-    start = time.perf_counter()
-    block(naive_sampler(*args))
-    return (time.perf_counter() - start) * total / positions, total
 
 
 def main():
@@ -63,7 +49,8 @@ def main():
         f"training step, batch 32:      {images_per_sec:9.1f} images/s  "
         f"(compile {compile_train:.1f} s)"
     )
-    seconds, total = naive_sampling_seconds(model, 16, min(args.naive_positions, 784))
+    total = 784
+    seconds = sampler_seconds(model, "naive", 16, positions=min(args.naive_positions, total))
     how = (
         "measured"
         if args.naive_positions >= total

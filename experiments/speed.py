@@ -13,46 +13,24 @@ and 8, fast and naive (naive extrapolated). Compile time is excluded everywhere.
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import numpy as np
-from benchmark_utils import block, device_description, parameter_count, timed, train_throughput
+from benchmark_utils import (
+    device_description,
+    parameter_count,
+    sampler_seconds,
+    timed,
+    train_throughput,
+)
 from flax import nnx
 
 import autoreg
 from autoreg.likelihood import log_prob_from_logits
 from autoreg.models.functional import apply_split
-from autoreg.sampling import SAMPLERS, naive_sampler, sampling_methods
+from autoreg.sampling import sampling_methods
 
 IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"]
-
-
-def sampler_seconds(model, method: str, num: int, length=None, positions=None) -> float:
-    """Seconds for ``method`` to sample ``num`` examples; with ``positions``, only the first
-    ``positions`` are sampled (the rest observed) and the time is scaled to all of them."""
-    graphdef, state = nnx.split(model)
-    shape = (num, *model.event_shape(length))
-    total = int(np.prod(shape[1:]))
-    observed = np.zeros((num, total), bool)
-    if positions is not None:
-        observed[:, positions:] = True
-    observed = observed.reshape(shape)
-    labels = np.zeros(num, np.int32) if model.num_classes else None
-    sampler = naive_sampler if method == "naive" else SAMPLERS[model.name][method]
-    args = (
-        graphdef,
-        state,
-        jax.random.key(0),
-        np.zeros(shape, np.int32),
-        observed,
-        labels,
-        np.float32(1.0),
-    )
-    block(sampler(*args))  # compile
-    start = time.perf_counter()
-    block(sampler(*args))
-    return (time.perf_counter() - start) * (total / positions if positions else 1.0)
 
 
 def eval_throughput(model, batch: int) -> float:
