@@ -190,7 +190,12 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
 def test_one_step_on_four_devices_matches_one_device(tmp_path):
     script = tmp_path / "multi.py"
     script.write_text(MULTI_DEVICE_SCRIPT.replace("WORK", str(tmp_path)))
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    # Four CPU devices, also on a machine with a GPU (where the GPU would be the one device).
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "JAX_PLATFORMS": "cpu",
+    }
     done = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
     )
