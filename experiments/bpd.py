@@ -41,6 +41,8 @@ SPEECH = [
 
 
 class Table(NamedTuple):
+    """One results table: its data, its models and the published numbers beside them."""
+
     title: str
     unit: str  # "bits/dim", "nats/image" or "bits/sample"
     data_args: Callable[[str], list]  # data folder -> train/eval data arguments
