@@ -1,0 +1,72 @@
+"""The ``autoreg`` command (train, sample, complete, eval, texture): parses, calls the library.
+
+One module per subcommand (``train``, ``sample``, ``complete``, ``evaluate`` for ``eval``,
+``texture``), each with its ``add_*_parser`` and ``run_*``; ``common`` holds what they share.
+Heavy libraries (JAX, the models) are imported inside functions so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from autoreg.cli.common import CLIError, Parser, quiet_libraries
+from autoreg.cli.complete import add_complete_parser
+from autoreg.cli.evaluate import add_eval_parser
+from autoreg.cli.sample import add_sample_parser
+from autoreg.cli.texture import add_texture_parser
+from autoreg.cli.train import add_train_parser
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+
+DESCRIPTION = """Autoregressive generative models (PixelCNN, PixelRNN, WaveNet) in JAX.
+
+Examples:
+  autoreg sample --model pixelcnn --num 16 --out samples.png
+  autoreg eval --model pixelcnn --data ../shared/data/mnist.npz --limit 1000
+  autoreg train --model pixelcnn --data ../shared/data/mnist.npz --workdir runs/mnist
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``autoreg`` argument parser with every subcommand."""
+    parser = Parser(
+        prog="autoreg",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    add_train_parser(sub)
+    add_sample_parser(sub)
+    add_complete_parser(sub)
+    add_eval_parser(sub)
+    add_texture_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``autoreg`` command."""
+    quiet_libraries()
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except CLIError as error:
+        print(f"autoreg: error: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        name = getattr(error, "name", None) or str(error)
+        print(
+            f"autoreg: error: missing package {name} (pip install autoreg's dependencies)",
+            file=sys.stderr,
+        )
+        return 1
+    except (ValueError, TypeError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"autoreg: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autoreg: interrupted", file=sys.stderr)
+        return 130
+    return 0
