@@ -58,33 +58,28 @@ def run_sample(args) -> None:
                 f"{model.name} is class-conditional: pass --label 0..{model.num_classes - 1}"
             )
         labels = np.resize(np.asarray(args.label), num)  # cycles through the labels
+    length = None  # images: the model's fixed shape
     if model.fixed_shape:
         out = check_writable(args.out)
-        samples = sample(
-            model,
-            jax.random.key(args.seed),
-            num,
-            temperature=args.temperature,
-            labels=labels,
-            method=args.method,
-        )
-        save_grid(np.asarray(samples), model.levels, out)
     else:
-        from autoreg.data import audio
-
         out = check_writable(args.out, (".wav",))
         length = int(round(args.seconds * model.config.sample_rate))
         if length < 1:
             raise CLIError(f"--seconds must be positive, got {args.seconds}")
-        samples = sample(
-            model,
-            jax.random.key(args.seed),
-            num,
-            temperature=args.temperature,
-            labels=labels,
-            method=args.method,
-            length=length,
-        )
+    samples = sample(
+        model,
+        jax.random.key(args.seed),
+        num,
+        temperature=args.temperature,
+        labels=labels,
+        method=args.method,
+        length=length,
+    )
+    if model.fixed_shape:
+        save_grid(np.asarray(samples), model.levels, out)
+    else:
+        from autoreg.data import audio
+
         for i, clip in enumerate(np.asarray(samples)):
             path = out if num == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
             audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
