@@ -64,14 +64,15 @@ def save_checkpoint(
         raise ValueError(f"{path} already exists (pass overwrite=True to replace it)")
     metadata = model_metadata(model, extra)
     json.dumps(metadata)  # fail before writing anything if extra is not JSON
-    _checkpointer().save(
-        path,
-        ocp.args.Composite(
-            params=ocp.args.StandardSave(param_tree(model)),
-            metadata=ocp.args.JsonSave(metadata),
-        ),
-        force=overwrite,
-    )
+    with _checkpointer() as checkpointer:
+        checkpointer.save(
+            path,
+            ocp.args.Composite(
+                params=ocp.args.StandardSave(param_tree(model)),
+                metadata=ocp.args.JsonSave(metadata),
+            ),
+            force=overwrite,
+        )
     return path
 
 
@@ -118,9 +119,10 @@ def restore_params(model: AutoregressiveModel, path) -> None:
     path = Path(path).absolute()
     target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), param_tree(model))
     try:
-        restored = _checkpointer().restore(
-            path, ocp.args.Composite(params=ocp.args.StandardRestore(target))
-        )["params"]
+        with _checkpointer() as checkpointer:
+            restored = checkpointer.restore(
+                path, ocp.args.Composite(params=ocp.args.StandardRestore(target))
+            )["params"]
     except Exception as error:  # orbax raises many types for damaged files
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"could not read the parameters of checkpoint {path}: {message}") from None
