@@ -15,6 +15,7 @@ temporary directory, so a process killed at any moment leaves only complete chec
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -88,8 +89,16 @@ def batch_indices(step: int, num_examples: int, batch_size: int, seed: int) -> n
     function of (seed, step), so a resumed run sees exactly the same data order."""
     per_epoch = num_examples // batch_size
     epoch, index = divmod(step, per_epoch)
-    order = np.random.default_rng([seed, epoch]).permutation(num_examples)
+    order = epoch_order(seed, epoch, num_examples)
     return order[index * batch_size : (index + 1) * batch_size]
+
+
+@functools.lru_cache(maxsize=2)
+def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
+    """The (read-only) permutation of epoch ``epoch``, drawn once per epoch, not per step."""
+    order = np.random.default_rng([seed, epoch]).permutation(num_examples)
+    order.flags.writeable = False
+    return order
 
 
 def make_train_step(graphdef, rest, optimizer, event_ndim: int, ema_decay: float) -> Callable:
