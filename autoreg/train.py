@@ -303,10 +303,21 @@ def train(
         run.log({"step": at_step, "test_bits_per_dim": result.bits_per_dim})
         return result.bits_per_dim
 
+    def read_loss(at_step: int, loss) -> float:
+        """The loss of step ``at_step`` as a float; a TrainingError if it is not finite."""
+        loss = float(loss)
+        if not math.isfinite(loss):
+            bar.close()
+            last = run.latest_step()
+            kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
+            raise TrainingError(f"loss became {loss} at step {at_step}; stopped, {kept}")
+        return loss
+
     bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress)
-    window_start, window_steps, last_test = time.perf_counter(), 0, None
+    window_start, window_steps, bits, last_test = time.perf_counter(), 0, None, None
     started = time.monotonic()
     last_step = config.steps
+    unread = None  # (step, loss on the device) of the step before, read one step late
     while step < last_step:
         index = batch_indices(step, num_examples, config.batch_size, config.seed)
         x = shard_batch(mesh, train_x[index].astype(np.int32))
@@ -314,30 +325,33 @@ def train(
         params, opt_state, ema, loss = train_step(params, opt_state, ema, x, labels)
         step += 1
         window_steps += 1
-        loss = float(loss)
-        if not math.isfinite(loss):
-            bar.close()
-            last = run.latest_step()
-            kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
-            raise TrainingError(f"loss became {loss} at step {step}; stopped, {kept}")
-        bits = loss / math.log(2.0)
+        if unread is not None:  # the previous step's loss, read while this step runs
+            bits = read_loss(*unread) / math.log(2.0)
+        unread = (step, loss)
         if config.time_limit and time.monotonic() - started > config.time_limit:
             last_step = step  # out of time: finish this step as the last one
-        if step % config.log_every == 0 or step == last_step:
+        logs = step % config.log_every == 0 or step == last_step
+        tests = (config.eval_every and step % config.eval_every == 0) or step == last_step
+        samples = write_samples and (
+            (config.sample_every > 0 and step % config.sample_every == 0)
+            or (config.sample_every >= 0 and step == last_step)
+        )
+        saves = step % config.checkpoint_every == 0 or step == last_step
+        if logs or tests or samples or saves:  # nothing is logged or saved after a bad loss
+            bits = read_loss(*unread) / math.log(2.0)
+            unread = None
+        if logs:
             elapsed = time.perf_counter() - window_start
             speed = window_steps * config.batch_size / elapsed
             run.log({"step": step, "train_bits_per_dim": bits, "examples_per_sec": speed})
             window_start, window_steps = time.perf_counter(), 0
-        if (config.eval_every and step % config.eval_every == 0) or step == last_step:
+        if tests:
             last_test = test_bits(step)
-        if write_samples and (
-            (config.sample_every > 0 and step % config.sample_every == 0)
-            or (config.sample_every >= 0 and step == last_step)
-        ):
+        if samples:
             write_samples(current_model(), step)
-        if step % config.checkpoint_every == 0 or step == last_step:
+        if saves:
             save(step)
-        postfix = {"bits/dim": f"{bits:.3f}"}
+        postfix = {} if bits is None else {"bits/dim": f"{bits:.3f}"}
         if last_test is not None:
             postfix["test"] = f"{last_test:.3f}"
         bar.set_postfix(postfix)

@@ -117,6 +117,30 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
     jax.tree.map(np.testing.assert_array_equal, good, params_of(autoreg.load_checkpoint(tmp_path)))
 
 
+def test_nan_loss_between_checkpoints_stops_before_the_next_one(data, tmp_path, monkeypatch):
+    # The loop reads each loss one step late; a NaN at step 6 must still stop the run before
+    # the checkpoint of step 8, naming step 6 and keeping the checkpoint of step 4.
+    from autoreg import train as training
+
+    real = training.make_train_step
+
+    def nan_at_step_6(*args):
+        step, calls = real(*args), []
+
+        def poisoned(*inputs):
+            calls.append(None)
+            *state, loss = step(*inputs)
+            return (*state, loss * np.nan if len(calls) == 6 else loss)
+
+        return poisoned
+
+    monkeypatch.setattr(training, "make_train_step", nan_at_step_6)
+    cfg = config(steps=10, checkpoint_every=4, log_every=100)
+    with pytest.raises(TrainingError, match=r"nan at step 6; .*checkpoint \(step 4\) is kept"):
+        train(fresh_model(), data, tmp_path, cfg, progress=False)
+    assert latest_complete_step(tmp_path) == 4
+
+
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys, numpy as np, autoreg
