@@ -114,9 +114,46 @@ def model_from_metadata(metadata: dict) -> AutoregressiveModel:
     return _model_from_config(spec.name, config)
 
 
+def saved_shapes(path: Path) -> dict:
+    """{parameter path: shape} of the ``params`` item of the checkpoint at ``path``."""
+    tree = ocp.StandardCheckpointHandler().metadata(path / "params")
+    return shapes_by_name(tree)
+
+
+def shapes_by_name(tree) -> dict:
+    """{'a/b/kernel': shape} of every array in ``tree``."""
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {
+        "/".join(str(getattr(k, "key", k)) for k in keys): tuple(leaf.shape)
+        for keys, leaf in leaves
+    }
+
+
+def check_fits(model: AutoregressiveModel, path: Path) -> None:
+    """A ValueError naming the first parameter whose saved shape differs from ``model``'s.
+
+    Checked before restoring, so a checkpoint that does not fit its recorded config fails with
+    a clear message instead of inside orbax's restore.
+    """
+    fail = f"could not read the parameters of checkpoint {path}"
+    try:
+        saved = saved_shapes(path)
+    except Exception as error:  # orbax raises many types for damaged files
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"{fail}: {message}") from None
+    wanted = shapes_by_name(param_tree(model))
+    for name in sorted(saved.keys() | wanted.keys()):
+        if saved.get(name) != wanted.get(name):
+            raise ValueError(
+                f"{fail}: {name} has shape {saved.get(name)} there but {wanted.get(name)} in "
+                "the model its metadata describes"
+            )
+
+
 def restore_params(model: AutoregressiveModel, path) -> None:
     """Load the parameters saved at ``path`` into ``model`` (same structure), in place."""
     path = Path(path).absolute()
+    check_fits(model, path)
     target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), param_tree(model))
     try:
         with _checkpointer() as checkpointer:
