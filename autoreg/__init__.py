@@ -5,13 +5,10 @@ Every model maps data to causal K-way logits; on top of that sit an exact likeli
 jit-compiled ancestral sampler, completion, checkpoints and a CLI (``autoreg --help``).
 """
 
-import autoreg.samplers  # noqa: F401  (registers the cached samplers)
-import autoreg.wavenet_generation  # noqa: F401  (registers SAMPLERS["wavenet"]["fast"])
-from autoreg import row_lstm_sampling  # noqa: F401  (registers SAMPLERS["row_lstm"])
 from autoreg.checkpoint import load_checkpoint, save_checkpoint
 from autoreg.likelihood import bits_per_dim, log_prob, log_prob_from_logits
-from autoreg.models import MODELS, create_model
-from autoreg.sampling import complete, sample, sampling_methods
+from autoreg.registry import MODELS, create_model, sampling_methods
+from autoreg.sampling.dispatch import complete, sample
 
 __version__ = "0.1.0"
 

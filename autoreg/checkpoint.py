@@ -18,8 +18,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from autoreg.models import AutoregressiveModel, config_from_dict, config_to_dict, get_spec
-from autoreg.models import model_from_config as _model_from_config
+from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
+from autoreg.registry import get_spec
+from autoreg.registry import model_from_config as _model_from_config
 
 FORMAT = "autoreg-checkpoint"
 VERSION = 1

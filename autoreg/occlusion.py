@@ -45,10 +45,3 @@ def occlusion_mask(spec: str, height: int, width: int) -> np.ndarray:
     if observed.all():
         raise ValueError(f"occlusion {spec!r} hides nothing")
     return observed
-
-
-def is_raster_suffix(observed: np.ndarray) -> bool:
-    """True if the hidden pixels are a suffix of the raster order (exact completion applies)."""
-    flat = np.asarray(observed).reshape(-1)
-    hidden = np.flatnonzero(~flat)
-    return hidden.size == 0 or bool(flat[hidden[0] :].sum() == 0)

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from autoreg.checkpoint import is_checkpoint, load_checkpoint
-from autoreg.models import get_spec
+from autoreg.registry import get_spec
 
 
 def pretrained_path(name: str) -> Path | None:

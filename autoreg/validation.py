@@ -39,14 +39,9 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
 
 def check_labels(model, labels, batch: int) -> np.ndarray | None:
     """Validate class labels: required (shape (B,) or scalar) for conditional models, else None."""
-    if model.num_classes == 0:
-        if labels is not None:
-            raise ValueError(f"{model.name} is unconditional: it takes no labels")
-        return None
+    model.check_labels(labels)
     if labels is None:
-        raise ValueError(
-            f"{model.name} is class-conditional: pass labels (0..{model.num_classes - 1})"
-        )
+        return None
     labels = np.asarray(labels)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be integers, got dtype {labels.dtype}")

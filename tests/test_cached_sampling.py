@@ -8,8 +8,12 @@ import pytest
 from flax import nnx
 
 import autoreg
-from autoreg.samplers.raster_loop import draw_with_noise, row_noise
-from autoreg.sampling import SAMPLERS, draw_categorical, naive_sampler
+from autoreg.sampling.ancestral import (
+    draw_categorical,
+    draw_with_noise,
+    naive_sampler,
+    position_noise,
+)
 
 LEVELS = 8
 
@@ -36,49 +40,18 @@ def labels_for(model, batch):
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.3])
-def test_row_noise_draws_equal_draw_categorical(temperature):
+def test_position_noise_draws_equal_draw_categorical(temperature):
     key = jax.random.key(5)
     logits = np.array(jax.random.normal(jax.random.key(6), (12, 4, LEVELS)))
     logits[2] = 0.0  # all tied: the first index wins
     logits[3, :, [1, 5]] = np.inf
     logits[4, :, [2, 6]] = np.nan  # jnp.argmax picks the first NaN
     first = 30
-    noise = jax.jit(row_noise, static_argnums=(2, 3))(key, first, len(logits), (4, LEVELS))
+    noise = jax.jit(position_noise, static_argnums=(2, 3))(key, first, len(logits), (4, LEVELS))
     draw, with_noise = jax.jit(draw_categorical), jax.jit(draw_with_noise)
     for t in range(len(logits)):
         expected = draw(key, first + t, logits[t], temperature)
         np.testing.assert_array_equal(with_noise(noise[t], logits[t], temperature), expected)
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cached_sample_equals_naive_and_is_the_default(case):
-    model = tiny(*case)
-    labels = labels_for(model, 4)
-    assert autoreg.sampling_methods(model)[0] == "cached"
-    naive = np.asarray(autoreg.sample(model, 7, 4, labels=labels, method="naive"))
-    cached = np.asarray(autoreg.sample(model, 7, 4, labels=labels))
-    np.testing.assert_array_equal(cached, naive)
-    # Not a trivial agreement: the batch holds different images.
-    assert len({s.tobytes() for s in naive}) == 4
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cached_completion_equals_naive(case):
-    model = tiny(*case)
-    h, w, c = case[1]
-    labels = labels_for(model, 4)
-    x = np.random.default_rng(1).integers(0, LEVELS, size=(4, h, w, c))
-    # Top rows, a stray pixel and (in one example) a channel observed, the rest sampled.
-    # The batch size is the sampling test's, so the compiled samplers are reused.
-    observed = np.zeros(x.shape, bool)
-    observed[:, :2] = True
-    observed[:, 3, 1] = True
-    observed[1, h - 1, w - 1, c - 1] = True
-    kw = dict(labels=labels, temperature=0.7)
-    naive = np.asarray(autoreg.complete(model, 11, x, observed, method="naive", **kw))
-    cached = np.asarray(autoreg.complete(model, 11, x, observed, **kw))
-    np.testing.assert_array_equal(cached, naive)
-    np.testing.assert_array_equal(cached[observed], x[observed])
 
 
 def test_cached_completion_of_fully_observed_images_returns_them():
@@ -99,7 +72,7 @@ def test_the_comparison_can_fail():
     x = np.zeros((4, 5, 5, 1), np.int32)
     observed = np.zeros(x.shape, bool)
     key, temperature = jax.random.key(7), np.float32(1.0)
-    cached = SAMPLERS["gated_pixelcnn"]["cached"](
+    cached = autoreg.MODELS["gated_pixelcnn"].samplers["cached"](
         graphdef, state, key, x, observed, None, temperature
     )
     wrong = naive_sampler(*nnx.split(broken), key, x, observed, None, temperature)

@@ -9,7 +9,7 @@ from causality import causality_violations, dependence_on_earlier
 from flax import nnx
 
 import autoreg
-from autoreg.models import make_config
+from autoreg.registry import make_config
 from autoreg.models.functional import apply_split
 from autoreg.models.functional import logits as model_logits
 from autoreg.models.gated_pixelcnn import GatedPixelCNN
@@ -144,7 +144,7 @@ def test_reference_preset_is_about_0_6m_parameters():
     [
         (dict(kernel=4), "kernel must be odd"),
         (dict(first_kernel=1), "first_kernel must be odd and at least 3"),
-        (dict(features=2), "at least C=3"),
+        (dict(features=2), "features must be at least 3 .one per colour, C=3"),
         (dict(num_layers=0), "num_layers must be at least 1"),
         (dict(num_classes=-1), "num_classes"),
         (dict(conv_impl="fft"), "conv_impl"),

@@ -7,7 +7,7 @@ import pytest
 from causality import causality_violations
 
 import autoreg
-from autoreg.models import make_config
+from autoreg.registry import make_config
 from autoreg.models.functional import logits as model_logits
 
 LEVELS = 8

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autoreg.occlusion import is_raster_suffix, occlusion_mask
+from autoreg.occlusion import occlusion_mask
+from autoreg.sampling.ancestral import observed_is_prefix
+
+
+def is_raster_suffix(observed):
+    """The hidden pixels of an (H, W) mask are a suffix of the raster order."""
+    return observed_is_prefix(observed[None])
 
 
 def test_bottom_is_a_raster_suffix_and_right_and_box_are_not():
@@ -19,6 +25,14 @@ def test_everything_after_a_pixel_is_a_suffix():
     observed = np.ones((3, 3), bool)
     observed.reshape(-1)[4:] = False
     assert is_raster_suffix(observed)
+
+
+def test_prefix_is_checked_per_example():
+    observed = np.ones((2, 3, 3), bool)
+    observed[0, 2] = False  # example 0: bottom row hidden, a prefix observed
+    assert observed_is_prefix(observed)
+    observed[1, 0, 0] = False  # example 1: a hole before observed pixels
+    assert not observed_is_prefix(observed)
 
 
 def test_mask_png_white_is_hidden(tmp_path):

@@ -14,8 +14,7 @@ from flax import nnx
 import autoreg
 from autoreg.models.diagonal_bilstm import skew, unskew
 from autoreg.models.functional import logits as model_logits
-from autoreg.models.lstm_cells import count_params
-from autoreg.sampling import SAMPLERS
+from autoreg.models.base import count_params
 
 LEVELS = 8
 
@@ -107,34 +106,6 @@ def test_skew_puts_diagonals_in_columns_and_unskew_inverts_it():
     np.testing.assert_array_equal(unskew(skewed, 4), x)
 
 
-@pytest.mark.parametrize("shape", [(4, 4, 3), (5, 3, 1)])
-def test_incremental_sampler_matches_naive(shape):
-    model = tiny("row_lstm", shape)
-    assert autoreg.sampling_methods(model)[0] == "incremental"
-    key = jax.random.key(7)
-    fast = np.asarray(autoreg.sample(model, key, 3, method="incremental"))
-    slow = np.asarray(autoreg.sample(model, key, 3, method="naive"))
-    np.testing.assert_array_equal(fast, slow)
-    assert len(np.unique(fast)) > 1  # a real draw, not a constant
-
-
-def test_incremental_completion_at_a_temperature_matches_naive_and_keeps_observed():
-    model = tiny("row_lstm", (4, 4, 3))
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, LEVELS, (3, 4, 4, 3))
-    observed = np.zeros(x.shape, bool)
-    observed[0, :2] = True  # top rows of example 0
-    observed[1, 1, 2, :2] = True  # R and G of one pixel of example 1
-    observed[2] = rng.random((4, 4, 3)) < 0.5  # holes everywhere in example 2
-    observed[:, 0, 0, 0] = True  # a prefix observed in every example: the loops start later
-    key = jax.random.key(3)
-    kwargs = dict(temperature=0.7)
-    fast = np.asarray(autoreg.complete(model, key, x, observed, method="incremental", **kwargs))
-    slow = np.asarray(autoreg.complete(model, key, x, observed, method="naive", **kwargs))
-    np.testing.assert_array_equal(fast, slow)
-    np.testing.assert_array_equal(fast[observed], x[observed])
-
-
 def test_labels_are_rejected():
     model = tiny("row_lstm", (3, 3, 1))
     x = np.zeros((1, 3, 3, 1), np.int32)
@@ -142,7 +113,7 @@ def test_labels_are_rejected():
         model(jnp.asarray(x), jnp.zeros((1,), jnp.int32))
     graphdef, state = nnx.split(model)
     with pytest.raises(ValueError, match="unconditional"):
-        SAMPLERS["row_lstm"]["incremental"](
+        autoreg.MODELS["row_lstm"].samplers["incremental"](
             graphdef, state, jax.random.key(0), x, x > 0, jnp.zeros(1, jnp.int32), 1.0
         )
 
@@ -158,7 +129,7 @@ def test_bad_configs_are_clear_errors(name):
 
 
 def test_row_lstm_kernel_must_be_odd():
-    with pytest.raises(ValueError, match="kernel must be a positive odd size"):
+    with pytest.raises(ValueError, match="kernel must be odd"):
         autoreg.create_model("row_lstm", preset="tiny", kernel=2)
 
 

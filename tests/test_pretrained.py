@@ -46,13 +46,17 @@ def test_sample_needs_no_checkpoint_argument(tmp_path, capsys):
 
 
 def test_gated_pixelcnn_samples_by_label(tmp_path):
-    out = tmp_path / "s.png"
-    assert (
-        main(
-            ["sample", "--model", "gated_pixelcnn", "--label", "7", "--num", "1", "--out", str(out)]
-        )
-        == 0
-    )
+    from PIL import Image
+
+    grids = []
+    for label in ("7", "1"):
+        out = tmp_path / f"s{label}.png"
+        args = ["sample", "--model", "gated_pixelcnn", "--label", label, "--num", "2"]
+        assert main([*args, "--out", str(out)]) == 0
+        grids.append(np.asarray(Image.open(out)))
+    # Same seed, other label: the label changes the digits.
+    assert grids[0].shape == grids[1].shape
+    assert (grids[0] != grids[1]).mean() > 0.05
 
 
 def test_wavenet_writes_a_wav_without_checkpoint_argument(tmp_path):

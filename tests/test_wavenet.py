@@ -10,7 +10,6 @@ from causality import causality_violations, dependence_on_earlier
 from flax import nnx
 
 import autoreg
-from autoreg import wavenet_generation
 from autoreg.models.functional import logits as model_logits
 from autoreg.models.wavenet import (
     CausalInputConv,
@@ -18,7 +17,8 @@ from autoreg.models.wavenet import (
     WaveNetConfig,
     shift_right,
 )
-from autoreg.sampling import SAMPLERS, naive_sampler
+from autoreg.sampling import wavenet_queues
+from autoreg.sampling.ancestral import naive_sampler
 
 LEVELS = 8
 # Dilations 1, 2, 4, 8, 16 twice (receptive field 64): with the default blocks of 16 samples
@@ -68,7 +68,7 @@ def test_receptive_field_is_exactly_the_samples_the_logits_see():
 
 
 def test_reference_preset_matches_the_benchmark_config():
-    config = autoreg.models.make_config("wavenet", "reference")
+    config = autoreg.registry.make_config("wavenet", "reference")
     assert config.dilations == tuple(2**i for i in range(10)) * 2
     assert (config.residual_channels, config.gate_channels, config.skip_channels) == (64, 128, 64)
     assert (config.levels, config.sample_rate) == (256, 16000)
@@ -145,9 +145,9 @@ def run_both(model, key, x, observed, labels=None, temperature=1.0, **options):
     """Samples of the naive sampler and of fast generation (registered, or with ``options``)."""
     graphdef, state = nnx.split(model)
     args = (key, jnp.asarray(x), jnp.asarray(observed), labels, jnp.float32(temperature))
-    fast_sampler = wavenet_generation.fast_sampler
+    fast_sampler = wavenet_queues.fast_sampler
     if options:
-        generate = functools.partial(wavenet_generation.generate, **options)
+        generate = functools.partial(wavenet_queues.generate, **options)
         fast_sampler = jax.jit(generate, static_argnums=0)
     return np.asarray(naive_sampler(graphdef, state, *args)), np.asarray(
         fast_sampler(graphdef, state, *args)
@@ -166,30 +166,6 @@ def test_fast_sampler_matches_naive(options):
     assert len(np.unique(naive)) > 1
 
 
-def test_fast_sampler_matches_naive_with_labels_prefix_and_temperature():
-    model = model_with(num_classes=3)
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, LEVELS, (3, 70)).astype(np.int32)
-    observed = np.zeros(x.shape, bool)
-    observed[0, :25] = observed[1, :40] = True  # completion; example 2 from scratch
-    labels = jnp.asarray([2, 0, 1])
-    key = jax.random.key(7)
-    naive, fast = run_both(model, key, x, observed, labels, temperature=0.7)
-    np.testing.assert_array_equal(fast, naive)
-    np.testing.assert_array_equal(fast[observed], x[observed])
-    other = autoreg.complete(model, key, x, observed, labels=np.array([1, 1, 1]))
-    assert not np.array_equal(np.asarray(other), fast)  # the labels matter
-
-
-def test_registered_sampler_through_the_public_api():
-    model = model_with()
-    assert SAMPLERS["wavenet"]["fast"] is wavenet_generation.fast_sampler
-    length = 2 * model.receptive_field + 5  # shapes as above: compiled already
-    fast = autoreg.sample(model, jax.random.key(5), 2, length=length)
-    naive = autoreg.sample(model, jax.random.key(5), 2, length=length, method="naive")
-    np.testing.assert_array_equal(fast, naive)
-
-
 def test_fast_generation_state_does_not_grow_with_length():
     model = model_with()
     graphdef, state = nnx.split(model)
@@ -197,7 +173,7 @@ def test_fast_generation_state_does_not_grow_with_length():
     def scratch_bytes(length):  # XLA's temporary buffers of the compiled sampler
         x = jnp.zeros((2, length), jnp.int32)
         args = (jax.random.key(3), x, jnp.zeros_like(x, bool), None, jnp.float32(1.0))
-        compiled = wavenet_generation.fast_sampler.lower(graphdef, state, *args).compile()
+        compiled = wavenet_queues.fast_sampler.lower(graphdef, state, *args).compile()
         return compiled.memory_analysis().temp_size_in_bytes
 
     # Only O(T) bookkeeping of a few bytes per sample (and a longer noise chunk here): one
@@ -209,7 +185,7 @@ def test_fast_generation_state_does_not_grow_with_length():
 
 def test_block_must_be_a_power_of_two():
     graphdef, state = nnx.split(model_with())
-    generate = functools.partial(wavenet_generation.generate, block=3)
+    generate = functools.partial(wavenet_queues.generate, block=3)
     x = jnp.zeros((1, 8), jnp.int32)
     with pytest.raises(ValueError, match="power of two"):
         jax.jit(generate, static_argnums=0)(

@@ -31,7 +31,7 @@ def add_model_source(parser):
 def resolve_model(args):
     """The model named by --checkpoint and/or --model (the shipped one if only --model)."""
     from autoreg.checkpoint import load_checkpoint
-    from autoreg.models import get_spec
+    from autoreg.registry import get_spec
     from autoreg.pretrained import load_pretrained
 
     if args.checkpoint:

@@ -41,7 +41,8 @@ def add_complete_parser(sub):
         "--method",
         default="auto",
         choices=["auto", "exact", "smc"],
-        help="auto: exact for raster-suffix holes, else smc (default)",
+        help="auto: exact for raster-suffix holes, else smc (default); exact: ancestral "
+        "sampling whatever the hole",
     )
     p.add_argument(
         "--particles", type=int, default=64, help="SMC particles per completion (default 64)"
@@ -63,8 +64,8 @@ def run_complete(args) -> None:
     import numpy as np
 
     from autoreg.image_io import check_writable, make_grid, save_png, to_rgb
-    from autoreg.occlusion import is_raster_suffix, occlusion_mask
-    from autoreg.sampling import complete
+    from autoreg.occlusion import occlusion_mask
+    from autoreg.sampling.dispatch import complete, completion_method
 
     model = resolve_model(args)
     if not model.fixed_shape:
@@ -75,9 +76,6 @@ def run_complete(args) -> None:
     images, labels = completion_inputs(model, args)
     height, width, _ = model.event_shape()
     observed = occlusion_mask(args.occlude, height, width)  # (H, W)
-    method = args.method
-    if method == "auto":
-        method = "exact" if is_raster_suffix(observed) else "smc"
     x = np.repeat(images, args.num, axis=0)
     repeated_labels = None if labels is None else np.repeat(labels, args.num)
     completions = complete(
@@ -86,7 +84,7 @@ def run_complete(args) -> None:
         x,
         observed,
         labels=repeated_labels,
-        method=None if method == "exact" else "smc",
+        method=args.method,
         particles=args.particles,
     )
     completions = to_rgb(np.asarray(completions), model.levels).reshape(
@@ -97,7 +95,8 @@ def run_complete(args) -> None:
     occluded[:, ~observed] = (255, 0, 255)  # hidden pixels shown in magenta
     rows = np.concatenate([occluded[:, None], completions, originals[:, None]], axis=1)
     save_png(make_grid(rows.reshape(-1, height, width, 3), columns=args.num + 2), out)
-    exact = "exact ancestral sampling" if method == "exact" else f"SMC, {args.particles} particles"
+    method = completion_method(model, observed[None, :, :, None], args.method)
+    exact = "exact ancestral sampling" if method != "smc" else f"SMC, {args.particles} particles"
     print(f"wrote {len(images)} x {args.num} completions ({exact}) to {out}")
 
 

@@ -45,7 +45,7 @@ def run_sample(args) -> None:
     import numpy as np
 
     from autoreg.image_io import check_writable, save_grid
-    from autoreg.sampling import sample
+    from autoreg.sampling.dispatch import sample
 
     model = resolve_model(args)
     num = args.num if args.num is not None else (16 if model.fixed_shape else 1)

@@ -175,8 +175,8 @@ def run_train(args) -> None:
 
     from autoreg.checkpoint import load_checkpoint
     from autoreg.image_io import save_grid
-    from autoreg.models import create_model, get_spec
-    from autoreg.sampling import sample
+    from autoreg.registry import create_model, get_spec
+    from autoreg.sampling.dispatch import sample
     from autoreg.train import TrainConfig, maybe_initialize_distributed, train
 
     maybe_initialize_distributed()
@@ -244,7 +244,7 @@ def run_train(args) -> None:
 def load_train_data(args):
     """(train, test) ``TrainingData`` for --data; test is None when the source has no test split."""
     from autoreg.data import load_images
-    from autoreg.models import get_spec
+    from autoreg.registry import get_spec
 
     spec = get_spec(args.model)
     if not spec.model_cls.fixed_shape:

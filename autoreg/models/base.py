@@ -33,6 +33,19 @@ class AutoregressiveModel(nnx.Module):
         """Number of class labels the model is conditioned on (0: unconditional)."""
         return getattr(self.config, "num_classes", 0)
 
+    def check_labels(self, labels) -> None:
+        """ValueError when a conditional model gets no labels or an unconditional one gets some.
+
+        The one place these two messages are written; ``autoreg.validation.check_labels`` adds
+        the shape and range checks of user input.
+        """
+        if self.num_classes == 0 and labels is not None:
+            raise ValueError(f"{self.name} is unconditional: it takes no labels")
+        if self.num_classes and labels is None:
+            raise ValueError(
+                f"{self.name} is class-conditional: pass labels (0..{self.num_classes - 1})"
+            )
+
     def event_shape(self, length: int | None = None) -> tuple[int, ...]:
         """Shape of one data point. Image models ignore ``length``; audio models require it."""
         if length is not None:
@@ -41,6 +54,11 @@ class AutoregressiveModel(nnx.Module):
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         raise NotImplementedError
+
+
+def count_params(model: nnx.Module) -> int:
+    """Number of trainable parameters (entries of ``nnx.Param`` arrays)."""
+    return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
 
 
 def config_to_dict(config) -> dict:

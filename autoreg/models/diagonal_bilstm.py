@@ -9,7 +9,7 @@ its cell state continues the left neighbour's. The input-to-state step is a 1x1 
 
 - Left to right: sees the quadrant above and to the left, the current pixel through a mask-B
   1x1 input convolution (colour group ``g`` only from input groups ``<= g``, with the gate
-  channels split into colour groups as in ``lstm_cells``).
+  channels split into colour groups as in ``pixelrnn``).
 - Right to left: the same on the mirrored image, which would see the pixel to the right; its
   output map is shifted down one row, so the map at ``(i, j)`` is the state of ``(i - 1, j)``:
   rows above only, so its input convolution needs no colour mask.
@@ -29,7 +29,7 @@ Sampling: naive only (the generic sampler re-runs the network per sub-pixel). An
 exists but needs two different orders of finalising state per layer (the left map per pixel, the
 right map only when a row is complete, re-scanned right to left), which roughly doubles the
 bookkeeping of the Row LSTM's sampler for a model we use for likelihood comparisons; see
-``autoreg.row_lstm_sampling`` for the incremental Row LSTM sampler.
+``autoreg.sampling.row_lstm_incremental`` for the incremental Row LSTM sampler.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ import numpy as np
 from flax import nnx
 
 from autoreg.models.layers import MaskedConv2D
-from autoreg.models.lstm_cells import (
+from autoreg.models.pixelrnn import (
     PixelRNN,
-    check_pixelrnn_config,
+    PixelRNNConfig,
     gate_bias,
     lstm_update,
     recurrent_init,
@@ -52,19 +52,10 @@ from autoreg.models.lstm_cells import (
 
 
 @dataclasses.dataclass(frozen=True)
-class DiagonalBiLSTMConfig:
-    """Hyper-parameters of a Diagonal BiLSTM."""
+class DiagonalBiLSTMConfig(PixelRNNConfig):
+    """Hyper-parameters of a Diagonal BiLSTM (``hidden`` units per direction)."""
 
-    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
-    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
     hidden: int = 33  # h: LSTM units per direction (a multiple of C); the residual stream has 2h
-    num_layers: int = 7  # residual Diagonal BiLSTM layers
-    output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
-    first_kernel: int = 7  # size of the mask-A input convolution
-    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
-
-    def __post_init__(self):
-        check_pixelrnn_config(self)
 
 
 PRESETS = {

@@ -16,7 +16,7 @@ residual; every layer also sends a 1x1 projection of its gate to a skip sum, fro
 
 Each layer is written as "convolve, then finish": ``TapConv2D`` computes the convolution either
 on a whole image or from already gathered taps (``from_patches``), and ``GatedLayer`` finishes the
-pre-activations. The cached sampler (autoreg/cached_sampling.py) reuses the same pieces pixel by
+pre-activations. The cached sampler (``autoreg.sampling.gated_pixelcnn_cached``) reuses the same pieces pixel by
 pixel, so both paths run the same arithmetic.
 """
 
@@ -30,8 +30,14 @@ import numpy as np
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.layers import CONV_IMPLS, TapConv2D, colour_groups, group_mask
-from autoreg.models.pixelcnn import scale_to_unit
+from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.layers import (
+    TapConv2D,
+    colour_groups,
+    gated_activation,
+    group_mask,
+    scale_to_unit,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,27 +56,13 @@ class GatedPixelCNNConfig:
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
     def __post_init__(self):
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(
-                f"image_shape must be (H, W, C) with positive sizes: {self.image_shape}"
-            )
-        c = self.image_shape[2]
-        if self.levels < 2:
-            raise ValueError(f"levels must be at least 2, got {self.levels}")
-        if min(self.features, self.skip_channels, self.head_channels) < c:
-            raise ValueError(
-                f"features, skip_channels and head_channels must be at least C={c} (one per colour)"
-            )
-        if self.num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {self.num_layers}")
-        for name in ("first_kernel", "kernel"):
-            size = getattr(self, name)
-            if size < 3 or size % 2 == 0:
-                raise ValueError(f"{name} must be odd and at least 3, got {size}")
-        if self.num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
-        if self.conv_impl not in CONV_IMPLS:
-            raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+        c = check_image_config(self)
+        check_at_least(
+            self, c, "features", "skip_channels", "head_channels", why=f"one per colour, C={c}"
+        )
+        check_at_least(self, 1, "num_layers")
+        check_odd(self, "first_kernel", "kernel", minimum=3)
+        check_at_least(self, 0, "num_classes")
 
 
 PRESETS = {
@@ -99,12 +91,6 @@ def horizontal_taps(radius: int, first: bool, num_colours: int) -> tuple:
     if not first or num_colours > 1:
         taps.append((0, 0))
     return tuple(taps)
-
-
-def gate(pre: jax.Array) -> jax.Array:  # (..., 2F) -> (..., F)
-    """tanh(first half) * sigmoid(second half)."""
-    a, b = jnp.split(pre, 2, axis=-1)
-    return jnp.tanh(a) * jax.nn.sigmoid(b)
 
 
 class GatedLayer(nnx.Module):
@@ -157,6 +143,24 @@ class GatedLayer(nnx.Module):
         # (num_classes, 4F): per-class biases of the vertical then the horizontal gates.
         self.label_bias = label_bias
 
+    @property
+    def vertical_taps(self) -> tuple:
+        """(dy, dx) taps of the vertical-stack convolution, in the order it reads them."""
+        return self.vertical.taps
+
+    @property
+    def horizontal_taps(self) -> tuple:
+        """(0, dx) taps of the horizontal-stack convolution, in the order it reads them."""
+        return self.horizontal.taps
+
+    def vertical_from_patches(self, patches: jax.Array) -> jax.Array:  # -> (..., 2F)
+        """The vertical convolution's output from its inputs gathered in tap order."""
+        return self.vertical.from_patches(patches)
+
+    def horizontal_from_patches(self, patches: jax.Array) -> jax.Array:  # -> (..., 2F)
+        """The horizontal convolution's output from its inputs gathered in tap order."""
+        return self.horizontal.from_patches(patches)
+
     def condition(self, labels: jax.Array | None) -> tuple:
         """Per-example gate biases ``(vertical, horizontal)``, each (B, 2F), or (None, None)."""
         if self.label_bias is None:
@@ -173,7 +177,7 @@ class GatedLayer(nnx.Module):
     def finish_vertical(self, v_conv: jax.Array, bias) -> tuple:
         """Vertical convolution output -> (pre-activation, gated output); any (B, ..., 2F)."""
         v_pre = self._add(v_conv, bias)
-        return v_pre, gate(v_pre)
+        return v_pre, gated_activation(v_pre)
 
     def finish_horizontal(
         self, h_conv: jax.Array, v_to_h: jax.Array, h_in: jax.Array, bias
@@ -181,7 +185,7 @@ class GatedLayer(nnx.Module):
         """Horizontal convolution output and the 1x1 of the vertical pre-activation ->
         (next horizontal input, skip contribution). ``h_in`` is this layer's horizontal input
         at the same pixels (for the residual)."""
-        out = self.out(gate(self._add(h_conv + v_to_h, bias)))  # (..., F + S) or (..., S)
+        out = self.out(gated_activation(self._add(h_conv + v_to_h, bias)))  # (..., F + S) or (..., S)
         if not self.emits_horizontal:
             return None, out
         h_out, skip = out[..., : self.features], out[..., self.features :]
@@ -243,16 +247,6 @@ class GatedPixelCNN(AutoregressiveModel):
             ]
         )
         self.head = OutputHead(config, rngs)
-
-    def check_labels(self, labels) -> None:
-        """Raise ValueError when labels are missing for a conditional model or given otherwise."""
-        if self.num_classes == 0 and labels is not None:
-            raise ValueError("gated_pixelcnn is unconditional (num_classes=0): it takes no labels")
-        if self.num_classes and labels is None:
-            raise ValueError(
-                f"gated_pixelcnn is class-conditional: pass labels (B,) in "
-                f"0..{self.num_classes - 1}"
-            )
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)

@@ -1,4 +1,5 @@
-"""Causal building blocks for image models: masked 2-D convolutions with colour groups.
+"""Layers shared by the models: masked 2-D convolutions with colour groups, the input scaling,
+and the gated activation.
 
 The variables of an image are ordered in raster scan and, inside a pixel, channel by channel
 (R, then G, then B). A masked convolution keeps only the kernel taps that look at earlier
@@ -20,7 +21,21 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-CONV_IMPLS = ("auto", "taps", "conv")
+from autoreg.models.config_checks import CONV_IMPLS
+
+
+def scale_to_unit(x: jax.Array, levels: int) -> jax.Array:
+    """Integers 0..K-1 -> float32 in [-1, 1]: what every image model feeds its first layer."""
+    return x.astype(jnp.float32) * (2.0 / (levels - 1)) - 1.0
+
+
+def gated_activation(z: jax.Array) -> jax.Array:
+    """``tanh(first half) * sigmoid(second half)`` of the last axis: (..., 2G) -> (..., G).
+
+    The gated unit of the Gated PixelCNN and of WaveNet.
+    """
+    filt, gate = jnp.split(z, 2, axis=-1)
+    return jnp.tanh(filt) * jax.nn.sigmoid(gate)
 
 
 def colour_groups(num_features: int, num_colours: int) -> np.ndarray:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.layers import CONV_IMPLS, MaskedConv2D
+from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.layers import MaskedConv2D, scale_to_unit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,17 +33,11 @@ class PixelCNNConfig:
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
     def __post_init__(self):
-        _, _, c = self.image_shape
-        if self.levels < 2:
-            raise ValueError(f"levels must be at least 2, got {self.levels}")
-        if min(self.image_shape) < 1 or len(self.image_shape) != 3:
-            raise ValueError(
-                f"image_shape must be (H, W, C) with positive sizes: {self.image_shape}"
-            )
+        c = check_image_config(self)
         if self.channels < 2 * c or self.output_channels < c:
             raise ValueError(f"channels must be at least 2*C={2 * c} for C={c} colours")
-        if self.conv_impl not in CONV_IMPLS:
-            raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+        check_at_least(self, 0, "num_blocks")
+        check_odd(self, "first_kernel")
 
 
 PRESETS = {
@@ -64,6 +58,20 @@ class ResidualBlock(nnx.Module):
         self.spatial = MaskedConv2D(half, half, 3, **conv)
         self.expand = MaskedConv2D(half, channels, 1, **conv)
 
+    @property
+    def spatial_taps(self) -> tuple:
+        """The (dy, dx) taps of the 3x3 mask-B convolution, in the order it reads them."""
+        return self.spatial.taps
+
+    @property
+    def spatial_features(self) -> int:
+        """h: channels the 3x3 convolution reads at each tap."""
+        return self.spatial.kernel.shape[1]
+
+    def spatial_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * h) -> (..., h)
+        """The 3x3 convolution's output from its inputs gathered in tap order."""
+        return self.spatial.from_patches(patches)
+
     def spatial_input(self, h: jax.Array) -> jax.Array:  # (..., 2h) -> (..., h)
         """What the 3x3 convolution reads: ReLU(1x1(ReLU(h)))."""
         return jax.nn.relu(self.reduce(jax.nn.relu(h)))
@@ -74,11 +82,6 @@ class ResidualBlock(nnx.Module):
 
     def __call__(self, h: jax.Array) -> jax.Array:  # (B, H, W, 2h) -> (B, H, W, 2h)
         return self.finish(h, self.spatial(self.spatial_input(h)))
-
-
-def scale_to_unit(x: jax.Array, levels: int) -> jax.Array:
-    """Integers 0..K-1 -> float32 in [-1, 1]."""
-    return x.astype(jnp.float32) * (2.0 / (levels - 1)) - 1.0
 
 
 class PixelCNN(AutoregressiveModel):
@@ -105,14 +108,22 @@ class PixelCNN(AutoregressiveModel):
         )
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        if labels is not None:
-            raise ValueError("pixelcnn is unconditional: it takes no labels")
+        self.check_labels(labels)
         b, height, width, c = x.shape
         h = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
         for block in self.blocks:
             h = block(h)
         logits = self.head(h)  # (B, H, W, C * K)
         return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)
+
+    @property
+    def input_taps(self) -> tuple:
+        """The (dy, dx) taps of the mask-A input convolution, in the order it reads them."""
+        return self.input_conv.taps
+
+    def input_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * C) -> (..., 2h)
+        """The input convolution's output from scaled pixels gathered in tap order."""
+        return self.input_conv.from_patches(patches)
 
     def head(self, h: jax.Array) -> jax.Array:  # (..., 2h) -> (..., C * K)
         """The 1x1 output layers: last residual stream -> logits, channel-major (C, K)."""

@@ -9,7 +9,7 @@ row ``i`` are the sum of
 - a state-to-state 1xk convolution over the hidden states of row ``i - 1`` (centred, unmasked:
   the previous row is entirely in the past, colours included).
 
-With the gate channels split into colour groups (``lstm_cells``), hidden unit group ``g`` at a
+With the gate channels split into colour groups (``pixelrnn``), hidden unit group ``g`` at a
 pixel only receives group ``<= g`` input at that pixel, so R, G, B keep their order.
 
 Receptive field: a triangle. The hidden state at ``(i, j)`` sees row ``i - d`` only at columns
@@ -17,8 +17,8 @@ Receptive field: a triangle. The hidden state at ``(i, j)`` sees row ``i - d`` o
 the upper right beyond the triangle's edge and far left in the current rows is never seen, however
 many layers are stacked; the Diagonal BiLSTM sees the whole context.
 
-Sampling: ``autoreg.row_lstm_sampling`` keeps each layer's previous-row state and computes one
-sub-pixel at a time in O(1) network work (``SAMPLERS["row_lstm"]["incremental"]``).
+Sampling: ``autoreg.sampling.row_lstm_incremental`` keeps each layer's previous-row state and
+computes one sub-pixel at a time in O(1) network work (the registry's default for ``row_lstm``).
 """
 
 from __future__ import annotations
@@ -30,32 +30,25 @@ import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.layers import MaskedConv2D
-from autoreg.models.lstm_cells import (
+from autoreg.models.pixelrnn import (
     PixelRNN,
-    check_pixelrnn_config,
+    PixelRNNConfig,
     gate_bias,
     lstm_update,
     recurrent_init,
 )
+from autoreg.models.config_checks import check_odd
 
 
 @dataclasses.dataclass(frozen=True)
-class RowLSTMConfig:
-    """Hyper-parameters of a Row LSTM."""
+class RowLSTMConfig(PixelRNNConfig):
+    """Hyper-parameters of a Row LSTM: those of every PixelRNN, plus its kernel size."""
 
-    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
-    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
-    hidden: int = 36  # h: LSTM units per layer (a multiple of C); the residual stream has 2h
-    num_layers: int = 7  # residual Row LSTM layers
     kernel: int = 3  # k of the 1xk input-to-state and state-to-state convolutions (odd)
-    output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
-    first_kernel: int = 7  # size of the mask-A input convolution
-    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
     def __post_init__(self):
-        check_pixelrnn_config(self)
-        if self.kernel < 1 or self.kernel % 2 == 0:
-            raise ValueError(f"kernel must be a positive odd size, got {self.kernel}")
+        super().__post_init__()
+        check_odd(self, "kernel")
 
 
 PRESETS = {
@@ -78,6 +71,14 @@ class RowLSTMLayer(nnx.Module):
         # (k, h, 4h): tap t looks at column j + t - k // 2 of the previous row.
         self.state_to_state = nnx.Param(recurrent_init(rngs, (kernel, hidden, 4 * hidden)))
         self.output = MaskedConv2D(hidden, 2 * hidden, 1, **conv)
+
+    def input_gates(self, window: jax.Array) -> jax.Array:  # (B, (k // 2 + 1) * 2h) -> (B, 4h)
+        """Input-to-state gates of one pixel from its row window (taps (0, -k//2) .. (0, 0))."""
+        return self.input_to_state.from_patches(window)
+
+    def output_from_hidden(self, h: jax.Array) -> jax.Array:  # (..., h) -> (..., 2h)
+        """The 1x1 projection of the hidden state that the layer adds to its input."""
+        return self.output.from_patches(h)
 
     def recurrent_gates(self, h_prev: jax.Array) -> jax.Array:
         """State-to-state convolution of the previous row: (B, W, h) -> (B, W, 4h)."""

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
+from autoreg.models.config_checks import check_levels
+from autoreg.models.layers import gated_activation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +48,7 @@ class WaveNetConfig:
     local_features: int = 0  # local conditioning: features per time step (0: none)
 
     def __post_init__(self):
-        if self.levels < 2:
-            raise ValueError(f"levels must be at least 2, got {self.levels}")
+        check_levels(self.levels)
         if self.sample_rate < 1:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
         if self.num_stacks < 1 or self.layers_per_stack < 1:
@@ -152,12 +154,6 @@ class DilatedCausalConv1D(nnx.Module):
         return stacked @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
 
 
-def gated_activation(z: jax.Array) -> jax.Array:
-    """``tanh(first half) * sigmoid(second half)`` of the last axis: (..., 2G) -> (..., G)."""
-    filt, gate = jnp.split(z, 2, axis=-1)
-    return jnp.tanh(filt) * jax.nn.sigmoid(gate)
-
-
 class ResidualLayer(nnx.Module):
     """Dilated causal conv -> (+ conditioning) -> tanh * sigmoid -> 1x1 to residual and skip."""
 
@@ -200,6 +196,19 @@ class ResidualLayer(nnx.Module):
         return h + y[..., : self.residual_channels], y[..., self.residual_channels :]
 
 
+class StepWeights(NamedTuple):
+    """The parameters of a WaveNet regrouped for generation one time step at a time (L layers)."""
+
+    input_tables: jax.Array  # (k, K + 1, R) causal input convolution, row K = before the start
+    input_bias: jax.Array  # (R,)
+    current: tuple  # L x (R, G): weight of h[t] in each dilated convolution
+    past: tuple  # L x (R, G): weight of h[t - d]
+    conv_bias: tuple  # L x (G,)
+    class_bias: jax.Array | None  # (L, B, G) gate bias of each example's class, or None
+    out_kernel: tuple  # L x (G/2, R + S): residual and skip 1x1 convolutions
+    out_bias: tuple  # L x (R + S,)
+
+
 class WaveNet(AutoregressiveModel):
     """WaveNet: ``model(x) -> logits``, x (B, T) int in 0..K-1, logits (B, T, K)."""
 
@@ -234,15 +243,31 @@ class WaveNet(AutoregressiveModel):
         hidden = jax.nn.relu(skip) @ self.hidden_kernel[...] + self.hidden_bias[...]
         return jax.nn.relu(hidden) @ self.logits_kernel[...] + self.logits_bias[...]
 
+    def step_weights(self, labels) -> StepWeights:
+        """The parameters split per layer for one time step, with the class bias of ``labels``.
+
+        Args:
+          labels: (B,) class ids for a class-conditional model, else None.
+        """
+        layers = self.layers
+        class_bias = None
+        if self.config.num_classes:
+            class_bias = jnp.stack([layer.conditioning(labels, None)[:, 0] for layer in layers])
+        return StepWeights(
+            input_tables=self.input_conv.padded_tables(),
+            input_bias=self.input_conv.bias[...],
+            current=tuple(layer.conv.kernel[...][1] for layer in layers),
+            past=tuple(layer.conv.kernel[...][0] for layer in layers),
+            conv_bias=tuple(layer.conv.bias[...] for layer in layers),
+            class_bias=class_bias,
+            out_kernel=tuple(layer.out_kernel[...] for layer in layers),
+            out_bias=tuple(layer.out_bias[...] for layer in layers),
+        )
+
     def check_conditioning(self, x, labels, features):
         """Validate labels and features for ``x`` (B, T); return features at the audio rate."""
         cfg = self.config
-        if cfg.num_classes == 0 and labels is not None:
-            raise ValueError("this wavenet is unconditional (num_classes=0): it takes no labels")
-        if cfg.num_classes and labels is None:
-            raise ValueError(
-                f"this wavenet is class-conditional: pass labels (0..{cfg.num_classes - 1})"
-            )
+        self.check_labels(labels)
         if cfg.local_features == 0:
             if features is not None:
                 raise ValueError("this wavenet takes no features (local_features=0)")

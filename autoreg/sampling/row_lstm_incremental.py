@@ -11,7 +11,7 @@ mask-A input convolution at one position, each layer's cell, the output head) fr
 so far. Features of colour group ``g`` depend only on data channels ``< g`` of the pixel, so the
 logits of channel ``c`` are exact, and the features stored after the last channel are final.
 
-Samples are bit-identical to ``autoreg.sampling.naive_sampler`` for the same key (same flat
+Samples are bit-identical to ``ancestral.naive_sampler`` for the same key (same flat
 order, same ``draw_categorical`` noise). The two compute the same logits in different orders of
 float32 operations, so a draw could only differ at a near-exact tie of the Gumbel-max; the tests
 (CPU and an H200 GPU) have met none.
@@ -26,10 +26,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from autoreg.models.lstm_cells import lstm_update
-from autoreg.models.pixelcnn import scale_to_unit
+from autoreg.models.layers import scale_to_unit
+from autoreg.models.pixelrnn import lstm_update
 from autoreg.models.row_lstm import RowLSTM
-from autoreg.sampling import SAMPLERS, draw_categorical
+from autoreg.sampling.ancestral import draw_categorical
 
 
 class RowState(NamedTuple):
@@ -46,14 +46,13 @@ class RowState(NamedTuple):
 
 def first_layer_at(model: RowLSTM, scaled: jax.Array, i, j) -> jax.Array:
     """The mask-A input convolution at pixel ``(i, j)``: (B, 2h)."""
-    conv = model.input_conv
-    kh, kw = conv.kernel_size
+    kh, kw = model.input_kernel_size
     ry, rx = kh // 2, kw // 2
     b, c = scaled.shape[0], scaled.shape[-1]
     patch = jax.lax.dynamic_slice(scaled, (0, i, j, 0), (b, ry + 1, kw, c))  # (B, ry + 1, kw, C)
-    rows = jnp.array([ry + dy for dy, _ in conv.taps])
-    cols = jnp.array([rx + dx for _, dx in conv.taps])
-    return conv.from_patches(patch[:, rows, cols, :].reshape(b, -1))  # (B, taps * C) -> (B, 2h)
+    rows = jnp.array([ry + dy for dy, _ in model.input_taps])
+    cols = jnp.array([rx + dx for _, dx in model.input_taps])
+    return model.input_from_patches(patch[:, rows, cols, :].reshape(b, -1))  # (B, 2h)
 
 
 def pixel_logits(model: RowLSTM, state: RowState, recurrent: jax.Array, i, j):
@@ -72,19 +71,19 @@ def pixel_logits(model: RowLSTM, state: RowState, recurrent: jax.Array, i, j):
         inputs = inputs.at[layer_index, :, p + j].set(r)
         # Taps (0, -p) .. (0, 0) of the input-to-state convolution, in its tap order.
         window = jax.lax.dynamic_slice_in_dim(inputs[layer_index], j, p + 1, axis=1)  # (B, p+1, 2h)
-        z = layer.input_to_state.from_patches(window.reshape(r.shape[0], -1))  # (B, 4h)
+        z = layer.input_gates(window.reshape(r.shape[0], -1))  # (B, 4h)
         z = z + recurrent[layer_index, :, j]
         h, c = lstm_update(z, state.c_prev[layer_index, :, j], layer.num_colours)  # (B, h) each
         h_row = h_row.at[layer_index, :, j].set(h)
         c_row = c_row.at[layer_index, :, j].set(c)
-        r = r + layer.output.from_patches(h)  # (B, 2h)
+        r = r + layer.output_from_hidden(h)  # (B, 2h)
     state = state._replace(inputs=inputs, h_row=h_row, c_row=c_row)
     return model.head(r), state  # (B, C, K)
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
-    """Row LSTM sampler with per-layer row state: same contract as ``naive_sampler``.
+    """Row LSTM sampler with per-layer row state (a ``Sampler``: ``naive_sampler``'s samples).
 
     Args:
       graphdef, state: ``nnx.split`` of a ``RowLSTM``.
@@ -97,11 +96,10 @@ def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
     Returns:
       (B, H, W, C) int32 samples, equal to ``x`` where ``observed``.
     """
-    if labels is not None:
-        raise ValueError("row_lstm is unconditional: it takes no labels")
     model = nnx.merge(graphdef, state)
+    model.check_labels(labels)
     b, height, width, colours = x.shape
-    kh, kw = model.input_conv.kernel_size
+    kh, kw = model.input_kernel_size
     num_layers, hidden = len(model.layers), model.config.hidden
     p = model.config.kernel // 2
     samples = jnp.where(observed, x, 0).astype(jnp.int32)
@@ -134,5 +132,3 @@ def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
 
     return jax.lax.fori_loop(0, height, row, init).samples
 
-
-SAMPLERS.setdefault(RowLSTM.name, {})["incremental"] = incremental_sampler

@@ -1,5 +1,6 @@
-"""Pieces shared by the PixelRNN models (Row LSTM, Diagonal BiLSTM).
+"""The PixelRNN family's shared pieces (Row LSTM and Diagonal BiLSTM each add their layer).
 
+- ``PixelRNNConfig``: the hyper-parameters both models have.
 - Colour-grouped LSTM gates. The ``4n`` gate pre-activations of ``n`` hidden units are laid out
   as ``(C, 4, n // C)``: colour group, gate (i, f, o, g), unit. With ``n`` a multiple of ``C``
   this is exactly the grouping ``colour_groups`` gives a ``4n``-channel map, so a mask-B
@@ -14,13 +15,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.layers import CONV_IMPLS, MaskedConv2D
-from autoreg.models.pixelcnn import scale_to_unit
+from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.layers import MaskedConv2D, scale_to_unit
 
 GATES = 4  # input, forget, output, candidate
 
@@ -63,31 +66,28 @@ def recurrent_init(rngs: nnx.Rngs, shape: tuple[int, ...]) -> jax.Array:
     return init(rngs.params(), (*lead, taps * n, out), jnp.float32).reshape(shape)
 
 
-def check_pixelrnn_config(config) -> None:
-    """ValueError for PixelRNN hyper-parameters that cannot build a causal model."""
-    if len(config.image_shape) != 3 or min(config.image_shape) < 1:
-        raise ValueError(f"image_shape must be (H, W, C) with positive sizes: {config.image_shape}")
-    c = config.image_shape[2]
-    if config.levels < 2:
-        raise ValueError(f"levels must be at least 2, got {config.levels}")
-    if config.hidden < c or config.hidden % c:
-        raise ValueError(
-            f"hidden must be a positive multiple of C={c} (one block of units per colour), "
-            f"got {config.hidden}"
-        )
-    if config.output_channels < c:
-        raise ValueError(f"output_channels must be at least C={c}, got {config.output_channels}")
-    if config.num_layers < 1:
-        raise ValueError(f"num_layers must be at least 1, got {config.num_layers}")
-    if config.first_kernel < 1 or config.first_kernel % 2 == 0:
-        raise ValueError(f"first_kernel must be a positive odd size, got {config.first_kernel}")
-    if config.conv_impl not in CONV_IMPLS:
-        raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {config.conv_impl!r}")
+@dataclasses.dataclass(frozen=True)
+class PixelRNNConfig:
+    """Hyper-parameters every PixelRNN has; the Row LSTM adds its kernel size."""
 
+    levels: int = 256  # K: values per sub-pixel (256 for 8-bit, 2 for binarized)
+    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C)
+    hidden: int = 36  # h: LSTM units per layer (a multiple of C); the residual stream has 2h
+    num_layers: int = 7  # residual LSTM layers
+    output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
+    first_kernel: int = 7  # size of the mask-A input convolution
+    conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
-def count_params(model: nnx.Module) -> int:
-    """Number of trainable parameters (entries of ``nnx.Param`` arrays)."""
-    return sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+    def __post_init__(self):
+        c = check_image_config(self)
+        if self.hidden < c or self.hidden % c:
+            raise ValueError(
+                f"hidden must be a positive multiple of C={c} (one block of units per colour), "
+                f"got {self.hidden}"
+            )
+        check_at_least(self, c, "output_channels", why=f"C={c}")
+        check_at_least(self, 1, "num_layers")
+        check_odd(self, "first_kernel")
 
 
 class PixelRNN(AutoregressiveModel):
@@ -108,6 +108,20 @@ class PixelRNN(AutoregressiveModel):
             config.output_channels, c * config.levels, 1, mask_type="B", **conv
         )
 
+    @property
+    def input_kernel_size(self) -> tuple[int, int]:
+        """(kh, kw) of the mask-A input convolution."""
+        return self.input_conv.kernel_size
+
+    @property
+    def input_taps(self) -> tuple:
+        """The (dy, dx) taps of the mask-A input convolution, in the order it reads them."""
+        return self.input_conv.taps
+
+    def input_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * C) -> (..., 2h)
+        """The input convolution's output from scaled pixels gathered in tap order."""
+        return self.input_conv.from_patches(patches)
+
     def head(self, r: jax.Array) -> jax.Array:
         """Residual stream to logits: (..., 2h) -> (..., C, K)."""
         y = self.hidden_out.from_patches(jax.nn.relu(r))  # (..., output_channels)
@@ -115,8 +129,7 @@ class PixelRNN(AutoregressiveModel):
         return logits.reshape(*logits.shape[:-1], -1, self.levels)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        if labels is not None:
-            raise ValueError(f"{self.name} is unconditional: it takes no labels")
+        self.check_labels(labels)
         r = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
         for layer in self.layers:
             r = layer(r)  # (B, H, W, 2h)

@@ -12,8 +12,7 @@ Every cache is a rolling cache (see activation_cache) that the loop advances at 
 ``image`` is the cache of the scaled input values, which the loop updates after every draw.
 Values are drawn exactly as ``naive_sampler`` draws them, ``draw_categorical(key,
 flat_position, logits, temperature)``, observed positions kept; the Gumbel noise of those draws
-is generated a row at a time, vectorised (``row_noise``), because on CPU JAX's threefry runs as
-a small rolled loop whose overhead per call exceeds the cost of a pixel step.
+is generated a row at a time, vectorised (``ancestral.position_noise``).
 """
 
 from __future__ import annotations
@@ -24,33 +23,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from autoreg.models.pixelcnn import scale_to_unit
-from autoreg.samplers import activation_cache
-from autoreg.sampling import unobserved_range
-
-
-def row_noise(key: jax.Array, first, count: int, shape: tuple) -> jax.Array:
-    """The Gumbel noise ``draw_categorical`` adds at flat positions ``first .. first+count-1``.
-
-    Returns:
-      (count, *shape) float32: entry ``t`` is ``jax.random.gumbel(fold_in(key, first + t),
-      shape)``, the noise of ``jax.random.categorical`` (the argmax of noise + logits).
-    """
-    positions = first + jnp.arange(count)
-    return jax.vmap(lambda p: jax.random.gumbel(jax.random.fold_in(key, p), shape))(positions)
-
-
-def draw_with_noise(noise: jax.Array, logits: jax.Array, temperature) -> jax.Array:
-    """``draw_categorical`` given its noise: (B, K) noise and logits -> (B,) int32 values.
-
-    ``jnp.argmax`` of noise + logits / temperature (the first maximum, or the first NaN), as two
-    plain reductions: XLA's CPU argmax (a variadic reduce) costs more than a pixel's layers.
-    """
-    z = noise + logits / temperature  # (B, K)
-    nan = jnp.isnan(z)
-    hit = jnp.where(nan.any(axis=-1, keepdims=True), nan, z == z.max(axis=-1, keepdims=True))
-    index = jnp.arange(z.shape[-1], dtype=jnp.int32)
-    return jnp.where(hit, index, z.shape[-1]).min(axis=-1)
+from autoreg.models.layers import scale_to_unit
+from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import draw_with_noise, position_noise, unobserved_range
 
 
 def sample_raster(
@@ -96,7 +71,7 @@ def sample_raster(
         image, caches = jax.tree.map(activation_cache.advance, (image, caches))
         if row_fn is not None:
             caches = row_fn(image, caches)
-        noise = row_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
+        noise = position_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
 
         def colour_step(j, c, carry):
             flat, image, caches = carry

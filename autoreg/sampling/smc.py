@@ -1,6 +1,6 @@
 """Completion of holes that are not a suffix of the data order, by sequential Monte Carlo.
 
-Plain completion (``autoreg.complete``) samples the unobserved positions in data order from
+Ancestral completion (``autoreg.complete(..., method="exact")``) samples the unobserved positions in data order from
 ``p(x_i | x_<i)``. That is exact when the observed positions form a prefix of the data order (the
 hole is a suffix: the bottom rows, everything after a pixel), but a box in the middle of an image
 or a mask also has observed positions AFTER the hole, and plain completion never looks at them.
@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from autoreg.sampling import as_key, draw_categorical, unobserved_range
+from autoreg.sampling.ancestral import as_key, draw_categorical, unobserved_range
 from autoreg.validation import check_data, check_labels, check_observed, check_temperature
 
 

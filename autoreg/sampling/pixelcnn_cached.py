@@ -7,6 +7,9 @@ convolution gathers its taps from the image cache, and each residual block write
 convolution's input at this pixel into a per-block cache and gathers the 3x3 taps from it. The
 1x1 layers need nothing cached. The arithmetic per pixel is the model's own (``from_patches``,
 ``spatial_input``, ``finish``, ``head``), so logits match the full forward pass.
+
+``naive_sampler``'s samples for the same key (a ``Sampler``); the registry's default for
+``pixelcnn``.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import functools
 import jax
 from flax import nnx
 
-from autoreg.samplers import activation_cache
-from autoreg.samplers.raster_loop import sample_raster
+from autoreg.sampling import activation_cache
+from autoreg.sampling.raster_loop import sample_raster
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -36,25 +39,24 @@ def cached_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperatu
       (B, H, W, C) int32 samples.
     """
     model = nnx.merge(graphdef, state)
-    if labels is not None:
-        raise ValueError("pixelcnn is unconditional: it takes no labels")
+    model.check_labels(labels)
     batch, _, width, _ = x.shape
     levels = model.levels
-    image_pad = activation_cache.taps_reach(model.input_conv.taps)
-    pads = [activation_cache.taps_reach(block.spatial.taps) for block in model.blocks]
+    image_pad = activation_cache.taps_reach(model.input_taps)
+    pads = [activation_cache.taps_reach(block.spatial_taps) for block in model.blocks]
     caches = tuple(
-        activation_cache.empty_cache(batch, width, block.spatial.kernel.shape[1], pad)
+        activation_cache.empty_cache(batch, width, block.spatial_features, pad)
         for block, pad in zip(model.blocks, pads, strict=True)
     )
 
     def pixel_fn(j, image, caches):
-        patches = activation_cache.gather(image, image_pad[1], model.input_conv.taps, j, 1)
-        h = model.input_conv.from_patches(patches)  # (B, 1, 1, 2h)
+        patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
+        h = model.input_from_patches(patches)  # (B, 1, 1, 2h)
         new_caches = []
         for block, cache, pad in zip(model.blocks, caches, pads, strict=True):
             cache = activation_cache.write(cache, pad[1], j, block.spatial_input(h))
-            patches = activation_cache.gather(cache, pad[1], block.spatial.taps, j, 1)
-            h = block.finish(h, block.spatial.from_patches(patches))  # (B, 1, 1, 2h)
+            patches = activation_cache.gather(cache, pad[1], block.spatial_taps, j, 1)
+            h = block.finish(h, block.spatial_from_patches(patches))  # (B, 1, 1, 2h)
             new_caches.append(cache)
         logits = model.head(h).reshape(batch, -1, levels)  # (B, C, K)
         return logits, tuple(new_caches)

@@ -1,0 +1,15 @@
+"""Sampling and completion: every sampler of every model, and the functions that pick one.
+
+- ``ancestral``: the rule all samplers share (the noise of flat position i, ``draw_categorical``),
+  the ``Sampler`` signature, the generic ``naive_sampler`` and ``unobserved_range``; a leaf that
+  imports nothing else of the package;
+- ``raster_loop`` and ``activation_cache``: the row / pixel / colour loop and rolling caches the
+  cached image samplers share;
+- one module per fast sampler: ``pixelcnn_cached``, ``gated_pixelcnn_cached``,
+  ``row_lstm_incremental``, ``wavenet_queues``;
+- ``smc``: completion of arbitrary holes by sequential Monte Carlo;
+- ``dispatch``: ``sample`` and ``complete``, which read the model's samplers from the registry
+  (``autoreg.registry``) and choose between exact and SMC completion.
+
+Import the public functions from ``autoreg`` (``autoreg.sample``, ``autoreg.complete``).
+"""

@@ -1,0 +1,142 @@
+"""Every fast sampler in the registry gives the naive sampler's samples, bit for bit.
+
+The table is derived from ``autoreg.MODELS[name].samplers``: a sampler added to the registry is
+tested here without being listed. Each case runs on RGB images (and one colour, where the mask-A
+centre tap is dropped), with class labels where the model takes them, through ``sample`` and
+through ``complete``.
+"""
+
+import dataclasses
+import functools
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+import autoreg
+
+LEVELS = 8
+
+
+def variants(name):
+    """(event description, create_model overrides) of the cases run for model ``name``."""
+    spec = autoreg.MODELS[name]
+    conditional = "num_classes" in {f.name for f in dataclasses.fields(spec.config_cls)}
+    labels = dict(num_classes=3) if conditional else {}
+    if "image_shape" not in {f.name for f in dataclasses.fields(spec.config_cls)}:
+        return [("audio", {}), ("audio-labels", labels)] if labels else [("audio", {})]
+    return [("5x5x1", dict(image_shape=(5, 5, 1))), ("4x4x3", dict(image_shape=(4, 4, 3), **labels))]
+
+
+CASES = [
+    (name, method, event, overrides)
+    for name, spec in autoreg.MODELS.items()
+    for method in spec.samplers
+    if method != "naive"
+    for event, overrides in variants(name)
+]
+IDS = [f"{name}-{method}-{event}" for name, method, event, _ in CASES]
+
+
+@functools.cache
+def tiny(name, overrides):
+    """A tiny model; class-label parameters scaled up so that labels visibly change samples."""
+    model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=3, **dict(overrides))
+    params = nnx.state(model, nnx.Param)
+
+    def scale(path, value):
+        return value * 20 if any("label" in str(k) or "class" in str(k) for k in path) else value
+
+    nnx.replace_by_pure_dict(
+        params, jax.tree_util.tree_map_with_path(scale, nnx.to_pure_dict(params))
+    )
+    nnx.update(model, params)
+    return model
+
+
+def setup(case):
+    """(model, data (4, *event), labels or None, length or None) for one table row."""
+    name, _, _, overrides = case
+    model = tiny(name, tuple(sorted(overrides.items())))
+    length = None if model.fixed_shape else 2 * model.receptive_field + 5
+    shape = (4, *model.event_shape(length))
+    x = np.random.default_rng(1).integers(0, LEVELS, shape).astype(np.int32)
+    labels = np.array([2, 0, 1, 2]) if model.num_classes else None
+    return model, x, labels, length
+
+
+def test_every_model_lists_naive_and_its_default_first():
+    for name, spec in autoreg.MODELS.items():
+        methods = autoreg.sampling_methods(tiny(name, ()))
+        assert methods == list(spec.samplers) and "naive" in methods
+        assert methods[0] != "naive" or len(methods) == 1
+
+
+def test_the_table_covers_every_fast_sampler():
+    covered = {(name, method) for name, method, _, _ in CASES}
+    fast = {(n, m) for n, s in autoreg.MODELS.items() for m in s.samplers if m != "naive"}
+    assert covered == fast and len(fast) >= 4
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_sample_equals_naive(case):
+    model, _, labels, length = setup(case)
+    method = case[1]
+    kw = dict(labels=labels, length=length)
+    fast = np.asarray(autoreg.sample(model, 7, 4, method=method, **kw))
+    naive = np.asarray(autoreg.sample(model, 7, 4, method="naive", **kw))
+    np.testing.assert_array_equal(fast, naive)
+    assert len({s.tobytes() for s in naive}) == 4  # different draws, not a constant
+    if labels is not None:  # the labels reach the sampler
+        other = autoreg.sample(model, 7, 4, method=method, labels=labels[::-1], length=length)
+        assert not np.array_equal(np.asarray(other), fast)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_completion_equals_naive_and_keeps_observed(case):
+    model, x, labels, _ = setup(case)
+    method = case[1]
+    # A prefix, a stray observed position and a partial pixel or stretch: exact and SMC-free.
+    flat = np.zeros(x.shape, bool).reshape(4, -1)
+    flat[:, : flat.shape[1] // 3] = True
+    flat[:, flat.shape[1] // 2] = True
+    flat[1, -2:] = True
+    observed = flat.reshape(x.shape)
+    kw = dict(labels=labels, temperature=0.7)
+    fast = np.asarray(autoreg.complete(model, 11, x, observed, method=method, **kw))
+    naive = np.asarray(autoreg.complete(model, 11, x, observed, method="naive", **kw))
+    np.testing.assert_array_equal(fast, naive)
+    np.testing.assert_array_equal(fast[observed], x[observed])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_auto_completion_of_a_prefix_uses_the_default_sampler(case):
+    model, x, labels, _ = setup(case)
+    observed = np.zeros(x.shape, bool).reshape(4, -1)
+    observed[:, : observed.shape[1] // 2] = True
+    observed = observed.reshape(x.shape)
+    auto = np.asarray(autoreg.complete(model, 5, x, observed, labels=labels))
+    naive = np.asarray(autoreg.complete(model, 5, x, observed, labels=labels, method="naive"))
+    np.testing.assert_array_equal(auto, naive)
+
+
+def test_auto_completion_of_a_box_runs_smc():
+    from autoreg.sampling.smc import smc_complete
+
+    model = tiny("pixelcnn", (("image_shape", (4, 4, 3)),))
+    x = np.random.default_rng(2).integers(0, LEVELS, (2, 4, 4, 3))
+    observed = np.ones((4, 4), bool)
+    observed[1:3, 1:3] = False
+    auto = autoreg.complete(model, jax.random.key(4), x, observed, particles=8)
+    smc = smc_complete(model, jax.random.key(4), x, observed, particles=8)
+    exact = autoreg.complete(model, jax.random.key(4), x, observed, method="exact")
+    np.testing.assert_array_equal(auto, smc)
+    assert not np.array_equal(np.asarray(auto), np.asarray(exact))
+
+
+def test_unknown_completion_method_lists_the_choices():
+    model = tiny("pixelcnn", ())
+    x = np.zeros((1, 28, 28, 1), np.int32)
+    with pytest.raises(ValueError, match="auto, exact, smc, cached, naive"):
+        autoreg.complete(model, 0, x, np.ones((28, 28), bool), method="fast")
