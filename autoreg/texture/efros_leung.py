@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image
 from scipy import ndimage
+
+from autoreg.texture.source import downscale
 
 
 def efros_leung(
@@ -149,20 +150,6 @@ def gaussian_window(window: int) -> np.ndarray:
     r = np.arange(window) - window // 2
     g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * sigma**2))
     return g / g.sum()
-
-
-def downscale(image: np.ndarray, source_size: int | None) -> np.ndarray:
-    """(H, W, C) uint8 -> box-filtered copy whose longer side is at most ``source_size``."""
-    h, w, _ = image.shape
-    if source_size is None or max(h, w) <= source_size:
-        return image
-    factor = source_size / max(h, w)
-    new = (max(1, round(w * factor)), max(1, round(h * factor)))  # PIL sizes are (W, H)
-    channels = [
-        np.asarray(Image.fromarray(image[..., c]).resize(new, Image.Resampling.BOX))
-        for c in range(image.shape[2])
-    ]
-    return np.stack(channels, axis=-1)
 
 
 def _place_seed(src, out, canvas, filled, radius, seed_size, rng) -> None:
