@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw
 
 from autoreg.image_io import save_png, to_rgb
+from autoreg.likelihood import log_prob_per_position
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
@@ -53,8 +52,7 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
     x = check_data(model, x)
     labels = check_labels(model, labels, x.shape[0])
     logits = model_logits(model, x, labels)  # (B, *event, K)
-    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    picked = jnp.take_along_axis(log_probs, jnp.asarray(x)[..., None], axis=-1)[..., 0]
+    picked = log_prob_per_position(logits, x)  # (B, *event)
     bits = -np.asarray(picked, np.float64) / math.log(2.0)  # (B, *event)
     if bits.ndim == 4:
         bits = bits.sum(-1)  # (B, H, W)
