@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw
 
 from autoreg.image_io import save_png, to_rgb
+from autoreg.likelihood import log_prob_per_position
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
@@ -33,6 +32,10 @@ INFERNO = np.array(
     ],
     np.float64,
 )
+
+
+# Layout of the figure, in pixels: the gap around tiles, the scale bar, the room for its labels.
+GAP, BAR_WIDTH, LABEL_WIDTH = 4, 12, 64
 
 
 def bits_per_position(model, x, labels=None) -> np.ndarray:
@@ -53,8 +56,7 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
     x = check_data(model, x)
     labels = check_labels(model, labels, x.shape[0])
     logits = model_logits(model, x, labels)  # (B, *event, K)
-    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    picked = jnp.take_along_axis(log_probs, jnp.asarray(x)[..., None], axis=-1)[..., 0]
+    picked = log_prob_per_position(logits, x)  # (B, *event)
     bits = -np.asarray(picked, np.float64) / math.log(2.0)  # (B, *event)
     if bits.ndim == 4:
         bits = bits.sum(-1)  # (B, H, W)
@@ -99,6 +101,56 @@ def render_heatmap(
     Raises:
       ValueError: shapes that do not match, values out of range, or a bad scale or vmax.
     """
+    images, bits = _check_images_and_bits(images, bits, levels)  # (B, H, W, C), (B, H, W)
+    scale, vmax = _check_scale_and_vmax(scale, vmax, images.shape[1], bits)
+    figure = lay_out_heatmaps(images, bits, levels, scale, vmax)  # (height, width, 3)
+    return _label_and_save(figure, vmax, path)
+
+
+def lay_out_heatmaps(images, bits, levels: int, scale: int, vmax: float) -> np.ndarray:
+    """The unlabelled figure: per image a row (image, heatmap), and the colour scale bar.
+
+    Args:
+      images: (B, H, W, C) integers in 0..levels-1, C = 1 or 3.
+      bits: (B, H, W) non-negative bits per pixel.
+      levels: K, the number of values per channel.
+      scale: integer upscaling of each pixel.
+      vmax: bits at the top of the colour scale.
+
+    Returns:
+      (height, width, 3) uint8 RGB on white, with ``LABEL_WIDTH`` blank columns on the right
+      for the labels of the scale bar.
+    """
+    b, h, w, _ = images.shape
+    tile_h, tile_w = h * scale, w * scale
+    width = 2 * tile_w + 3 * GAP + BAR_WIDTH + LABEL_WIDTH
+    height = b * tile_h + (b + 1) * GAP
+    canvas = np.full((height, width, 3), 255, np.uint8)  # (height, width, RGB)
+    pictures = to_rgb(images, levels).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
+    heat = colour_map(bits, vmax).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
+    for i in range(b):
+        top = GAP + i * (tile_h + GAP)
+        canvas[top : top + tile_h, GAP : GAP + tile_w] = pictures[i]
+        canvas[top : top + tile_h, 2 * GAP + tile_w : 2 * GAP + 2 * tile_w] = heat[i]
+    bar_left = 3 * GAP + 2 * tile_w
+    ramp = np.linspace(vmax, 0.0, height - 2 * GAP)[:, None].repeat(BAR_WIDTH, 1)  # top = vmax
+    canvas[GAP : height - GAP, bar_left : bar_left + BAR_WIDTH] = colour_map(ramp, vmax)
+    return canvas
+
+
+def _label_and_save(figure: np.ndarray, vmax: float, path) -> Path:
+    """Write both ends of the scale bar next to it, then save the (height, width, 3) figure."""
+    height, width, _ = figure.shape
+    left = width - LABEL_WIDTH + 3  # just right of the scale bar
+    picture = Image.fromarray(figure)
+    draw = ImageDraw.Draw(picture)
+    draw.text((left, GAP), f"{vmax:.3g} bits", fill=(0, 0, 0))
+    draw.text((left, height - GAP - 11), "0 bits", fill=(0, 0, 0))
+    return save_png(np.asarray(picture), path)
+
+
+def _check_images_and_bits(images, bits, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Check ``render_heatmap``'s data; return (B, H, W, C) images and (B, H, W) float64 bits."""
     images = np.asarray(images)
     bits = np.asarray(bits, np.float64)
     if images.ndim == 3:
@@ -113,9 +165,13 @@ def render_heatmap(
         raise ValueError(f"images have values outside 0..{levels - 1}")
     if not np.isfinite(bits).all() or (bits < 0).any():
         raise ValueError("bits must be finite and non-negative")
-    b, h, w, _ = images.shape
-    if b == 0:
+    if images.shape[0] == 0:
         raise ValueError("no images to render")
+    return images, bits
+
+
+def _check_scale_and_vmax(scale, vmax, h: int, bits: np.ndarray) -> tuple[int, float]:
+    """Fill in and check ``render_heatmap``'s scale (images of height ``h``) and vmax."""
     if scale is None:
         scale = max(1, math.ceil(96 / h))
     if not isinstance(scale, int) or scale < 1:
@@ -124,24 +180,4 @@ def render_heatmap(
         vmax = float(bits.max()) if bits.max() > 0 else 1.0
     if not (isinstance(vmax, int | float) and vmax > 0):
         raise ValueError(f"vmax must be a positive number, got {vmax!r}")
-
-    gap, bar_w, label_w = 4, 12, 64
-    tile_h, tile_w = h * scale, w * scale
-    width = 2 * tile_w + 3 * gap + bar_w + label_w
-    height = b * tile_h + (b + 1) * gap
-    canvas = np.full((height, width, 3), 255, np.uint8)  # (height, width, RGB)
-    pictures = to_rgb(images, levels).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
-    heat = colour_map(bits, vmax).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
-    for i in range(b):
-        top = gap + i * (tile_h + gap)
-        canvas[top : top + tile_h, gap : gap + tile_w] = pictures[i]
-        canvas[top : top + tile_h, 2 * gap + tile_w : 2 * gap + 2 * tile_w] = heat[i]
-    bar_left = 3 * gap + 2 * tile_w
-    ramp = np.linspace(vmax, 0.0, height - 2 * gap)[:, None].repeat(bar_w, 1)  # top = vmax
-    canvas[gap : height - gap, bar_left : bar_left + bar_w] = colour_map(ramp, vmax)
-
-    picture = Image.fromarray(canvas)
-    draw = ImageDraw.Draw(picture)
-    draw.text((bar_left + bar_w + 3, gap), f"{vmax:.3g} bits", fill=(0, 0, 0))
-    draw.text((bar_left + bar_w + 3, height - gap - 11), "0 bits", fill=(0, 0, 0))
-    return save_png(np.asarray(picture), path)
+    return scale, vmax

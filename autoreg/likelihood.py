@@ -15,6 +15,24 @@ from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
 
+def log_prob_per_position(logits: jax.Array, x: jax.Array) -> jax.Array:
+    """Log-probability of each observed value: log-softmax of ``logits`` picked at ``x``.
+
+    The one place where the observed value is picked out of K-way logits; ``log_prob_from_logits``
+    sums it over the event, the heatmaps spread it over pixels.
+
+    Args:
+      logits: (..., K) float logits (computed in float32 whatever their dtype).
+      x: (...) integers in 0..K-1.
+
+    Returns:
+      (...) float32 log p(x_i | x_<i) in nats.
+    """
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)  # (..., K)
+    index = jnp.asarray(x)[..., None].astype(jnp.int32)  # (..., 1)
+    return jnp.take_along_axis(log_probs, index, axis=-1)[..., 0]
+
+
 def log_prob_from_logits(logits: jax.Array, x: jax.Array, event_ndim: int) -> jax.Array:
     """Sum of log-softmax(logits) at the observed values over the last ``event_ndim`` axes.
 
@@ -26,8 +44,7 @@ def log_prob_from_logits(logits: jax.Array, x: jax.Array, event_ndim: int) -> ja
     Returns:
       (B,) log-likelihood in nats.
     """
-    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    picked = jnp.take_along_axis(log_probs, x[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    picked = log_prob_per_position(logits, x)  # (B, *event)
     return picked.reshape(picked.shape[: picked.ndim - event_ndim] + (-1,)).sum(-1)
 
 

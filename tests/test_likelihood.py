@@ -9,6 +9,7 @@ import pytest
 from flax import nnx
 
 import autoreg
+from autoreg.likelihood import log_prob_per_position
 from autoreg.models.functional import logits as model_logits
 
 
@@ -47,6 +48,15 @@ def test_log_prob_from_logits_on_hand_example():
     logits = jnp.log(jnp.array([[[0.25, 0.75], [0.5, 0.5]]]))  # (B=1, T=2, K=2)
     x = jnp.array([[1, 0]])
     assert autoreg.log_prob_from_logits(logits, x, 1)[0] == pytest.approx(math.log(0.375))
+
+
+def test_log_prob_per_position_picks_each_observed_value():
+    logits = jnp.log(jnp.array([[[0.25, 0.75], [0.5, 0.5]]])).astype(jnp.bfloat16)  # (1, 2, 2)
+    x = np.array([[1, 0]], np.uint8)
+    picked = log_prob_per_position(logits, x)
+    assert picked.shape == (1, 2) and picked.dtype == jnp.float32
+    np.testing.assert_allclose(picked, np.log([[0.75, 0.5]]), rtol=1e-2)
+    assert picked.sum() == pytest.approx(float(autoreg.log_prob_from_logits(logits, x, 1)[0]))
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def run_texture(args) -> None:
         )
     else:
         from autoreg.checkpoint import load_checkpoint, save_checkpoint
-        from autoreg.texture_model import pixelcnn_texture, train_texture_model
+        from autoreg.texture import pixelcnn_texture, train_texture_model
 
         if args.checkpoint:
             model = load_checkpoint(args.checkpoint)

@@ -15,10 +15,13 @@ The SSD against all source windows at once is one matrix-vector product: with we
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from PIL import Image
 from scipy import ndimage
+
+from autoreg.texture.source import downscale
 
 
 def efros_leung(
@@ -66,52 +69,129 @@ def efros_leung(
         source, size, window, error_threshold, max_error, source_size, seed_size
     )
     squeeze = source.ndim == 2
+    src = _working_source(source, window, source_size)  # (h, w, C)
+    rng = np.random.default_rng(seed)
+    table = patch_table(src, window)
+    canvas = Canvas.empty(height, width, src.shape[2], window // 2)
+    _place_seed(src, canvas, seed_size, rng)
+    _grow(canvas, table, error_threshold, max_error, rng)
+    return canvas.out[..., 0] if squeeze else canvas.out
+
+
+class PatchTable(NamedTuple):
+    """Every complete ``window x window`` neighbourhood of the source, ready for the SSD search.
+
+    N is the number of complete windows, L = window * window * C the length of one flattened.
+    """
+
+    windows: np.ndarray  # (N, L) float32 neighbourhoods ``s``, intensities in [0, 1]
+    design: np.ndarray  # (N, 2L) float32 rows ``[s^2, s]``
+    centres: np.ndarray  # (N, C) uint8, the value each neighbourhood offers
+    gauss: np.ndarray  # (L,) Gaussian weight of each entry of a flattened window
+
+
+class Canvas(NamedTuple):
+    """The texture being grown, padded by the window radius so every neighbourhood is a slice."""
+
+    out: np.ndarray  # (height, width, C) uint8, the texture
+    values: np.ndarray  # (height + 2r, width + 2r, C) float32 known intensities in [0, 1]
+    filled: np.ndarray  # (height + 2r, width + 2r) bool, which pixels of ``values`` are known
+    radius: int  # r = window // 2
+
+    @classmethod
+    def empty(cls, height: int, width: int, channels: int, radius: int) -> Canvas:
+        """A canvas with nothing filled."""
+        values = np.zeros((height + 2 * radius, width + 2 * radius, channels), np.float32)
+        filled = np.zeros(values.shape[:2], bool)
+        out = np.zeros((height, width, channels), np.uint8)
+        return cls(out, values, filled, radius)
+
+    @property
+    def window(self) -> int:
+        """Side of the neighbourhoods compared."""
+        return 2 * self.radius + 1
+
+    @property
+    def inner(self) -> np.ndarray:
+        """(height, width) bool view of ``filled`` without the padding: the pixels done."""
+        height, width = self.out.shape[:2]
+        return self.filled[self.radius : self.radius + height, self.radius : self.radius + width]
+
+
+def _working_source(source: np.ndarray, window: int, source_size: int | None) -> np.ndarray:
+    """(H, W[, C]) uint8 -> (h, w, C) downscaled source, checked to hold a whole window."""
     src = downscale(source if source.ndim == 3 else source[..., None], source_size)  # (h, w, C)
     if min(src.shape[:2]) < window:
         raise ValueError(
             f"the source ({src.shape[0]}x{src.shape[1]} after downscaling) is smaller than the "
             f"{window}x{window} window; use a smaller window or a larger source_size"
         )
-    rng = np.random.default_rng(seed)
+    return src
+
+
+def patch_table(src: np.ndarray, window: int) -> PatchTable:
+    """The table of every complete ``window x window`` neighbourhood of an (h, w, C) source."""
     radius = window // 2
     channels = src.shape[2]
-
-    # Every complete source window, flattened: (N, L) with L = window * window * C.
     windows = sliding_window_view(src.astype(np.float32) / 255.0, (window, window), axis=(0, 1))
-    windows = windows.transpose(0, 1, 3, 4, 2).reshape(-1, window * window * channels)
+    windows = windows.transpose(0, 1, 3, 4, 2).reshape(-1, window * window * channels)  # (N, L)
     centres = src[radius : src.shape[0] - radius, radius : src.shape[1] - radius]
-    centres = centres.reshape(-1, channels)  # (N, C) uint8, the value each window offers
+    centres = centres.reshape(-1, channels)  # (N, C)
     design = np.ascontiguousarray(np.concatenate([windows * windows, windows], axis=1))  # (N, 2L)
     gauss = np.repeat(gaussian_window(window).reshape(-1), channels)  # (L,)
+    return PatchTable(windows, design, centres, gauss)
 
-    # The canvas, padded by the window radius so that every neighbourhood is a plain slice.
-    canvas = np.zeros((height + 2 * radius, width + 2 * radius, channels), np.float32)
-    filled = np.zeros(canvas.shape[:2], bool)
-    out = np.zeros((height, width, channels), np.uint8)
-    _place_seed(src, out, canvas, filled, radius, seed_size, rng)
 
-    box = np.ones((window, window))
-    inner = filled[radius : radius + height, radius : radius + width]  # a view of the output
+def _grow(canvas: Canvas, table: PatchTable, error_threshold: float, max_error: float, rng) -> None:
+    """Fill the canvas pass by pass; raise ``max_error`` by 10 % after a pass that fills nothing."""
+    inner = canvas.inner  # (height, width) view: fills show through
     while not inner.all():
-        frontier = ndimage.binary_dilation(inner, np.ones((3, 3), bool)) & ~inner  # this layer
-        counts = ndimage.convolve(inner.astype(np.float64), box, mode="constant")  # known nbrs
-        ys, xs = np.nonzero(frontier)
-        order = rng.permutation(len(ys))
-        order = order[np.argsort(-counts[ys[order], xs[order]], kind="stable")]
+        ys, xs = _frontier(inner, canvas.window, rng)
         progress = False
-        for y, x in zip(ys[order], xs[order], strict=True):
-            template = canvas[y : y + window, x : x + window].reshape(-1)  # (L,)
-            known = np.repeat(filled[y : y + window, x : x + window].reshape(-1), channels)
-            choice, best = match(design, windows, template, gauss * known, error_threshold, rng)
-            if best > max_error:
-                continue
-            out[y, x] = centres[choice]
-            canvas[y + radius, x + radius] = centres[choice] / 255.0
-            filled[y + radius, x + radius] = True
-            progress = True
+        for y, x in zip(ys, xs, strict=True):
+            progress |= _fill_pixel(canvas, table, y, x, error_threshold, max_error, rng)
         if not progress:
             max_error *= 1.1
-    return out[..., 0] if squeeze else out
+
+
+def _frontier(inner: np.ndarray, window: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The unfilled pixels touching the filled region, most known neighbours first.
+
+    Args:
+      inner: (height, width) bool, the pixels filled so far.
+      window: side of the neighbourhood whose known pixels are counted.
+      rng: NumPy generator; ties are broken in a random order.
+
+    Returns:
+      (n,) rows and (n,) columns of the frontier pixels, in the order to fill them.
+    """
+    frontier = ndimage.binary_dilation(inner, np.ones((3, 3), bool)) & ~inner  # this layer
+    box = np.ones((window, window))
+    counts = ndimage.convolve(inner.astype(np.float64), box, mode="constant")  # known nbrs
+    ys, xs = np.nonzero(frontier)
+    order = rng.permutation(len(ys))
+    order = order[np.argsort(-counts[ys[order], xs[order]], kind="stable")]
+    return ys[order], xs[order]
+
+
+def _fill_pixel(canvas, table, y, x, error_threshold, max_error, rng) -> bool:
+    """Copy a matching source centre to output pixel (y, x) if its best match is good enough.
+
+    Returns:
+      Whether the pixel was filled (its best normalised SSD is at most ``max_error``).
+    """
+    window, radius = canvas.window, canvas.radius
+    channels = canvas.values.shape[2]
+    template = canvas.values[y : y + window, x : x + window].reshape(-1)  # (L,)
+    known = np.repeat(canvas.filled[y : y + window, x : x + window].reshape(-1), channels)  # (L,)
+    weights = table.gauss * known
+    choice, best = match(table.design, table.windows, template, weights, error_threshold, rng)
+    if best > max_error:
+        return False
+    canvas.out[y, x] = table.centres[choice]
+    canvas.values[y + radius, x + radius] = table.centres[choice] / 255.0
+    canvas.filled[y + radius, x + radius] = True
+    return True
 
 
 def match(design, windows, template, weights, error_threshold, rng) -> tuple[int, float]:
@@ -151,34 +231,22 @@ def gaussian_window(window: int) -> np.ndarray:
     return g / g.sum()
 
 
-def downscale(image: np.ndarray, source_size: int | None) -> np.ndarray:
-    """(H, W, C) uint8 -> box-filtered copy whose longer side is at most ``source_size``."""
-    h, w, _ = image.shape
-    if source_size is None or max(h, w) <= source_size:
-        return image
-    factor = source_size / max(h, w)
-    new = (max(1, round(w * factor)), max(1, round(h * factor)))  # PIL sizes are (W, H)
-    channels = [
-        np.asarray(Image.fromarray(image[..., c]).resize(new, Image.Resampling.BOX))
-        for c in range(image.shape[2])
-    ]
-    return np.stack(channels, axis=-1)
-
-
-def _place_seed(src, out, canvas, filled, radius, seed_size, rng) -> None:
-    """Copy a random ``seed_size`` square of the source to the centre of the output."""
-    height, width = out.shape[:2]
+def _place_seed(src: np.ndarray, canvas: Canvas, seed_size: int, rng) -> None:
+    """Copy a random ``seed_size`` square of the (h, w, C) source to the centre of the canvas."""
+    height, width = canvas.out.shape[:2]
     sh, sw = min(seed_size, height, src.shape[0]), min(seed_size, width, src.shape[1])
     sy = rng.integers(0, src.shape[0] - sh + 1)
     sx = rng.integers(0, src.shape[1] - sw + 1)
     oy, ox = (height - sh) // 2, (width - sw) // 2
-    patch = src[sy : sy + sh, sx : sx + sw]
-    out[oy : oy + sh, ox : ox + sw] = patch
-    canvas[radius + oy : radius + oy + sh, radius + ox : radius + ox + sw] = patch / 255.0
-    filled[radius + oy : radius + oy + sh, radius + ox : radius + ox + sw] = True
+    patch = src[sy : sy + sh, sx : sx + sw]  # (sh, sw, C)
+    canvas.out[oy : oy + sh, ox : ox + sw] = patch
+    py, px = canvas.radius + oy, canvas.radius + ox  # the same place in the padded arrays
+    canvas.values[py : py + sh, px : px + sw] = patch / 255.0
+    canvas.filled[py : py + sh, px : px + sw] = True
 
 
 def _check_arguments(source, size, window, error_threshold, max_error, source_size, seed_size):
+    """Check the arguments of ``efros_leung``; return the source and the output height, width."""
     if not isinstance(source, np.ndarray) or source.dtype != np.uint8:
         raise ValueError(
             f"source must be a uint8 NumPy array, got {getattr(source, 'dtype', type(source))}"

@@ -12,7 +12,7 @@ from flax import nnx
 from autoreg.data.images import random_patches
 from autoreg.registry import create_model
 from autoreg.sampling.dispatch import sample
-from autoreg.texture import downscale
+from autoreg.texture.source import downscale
 from autoreg.train import TrainConfig, train
 
 # A small Gated PixelCNN: enough for stationary textures, trainable on a laptop CPU in minutes.
