@@ -71,7 +71,7 @@ def sampler_seconds(model, method: str, num: int, length=None, positions=None) -
     ``positions`` are sampled (the rest observed) and the time is scaled to all of them."""
     from flax import nnx
 
-    from autoreg.sampling import SAMPLERS, naive_sampler
+    import autoreg
 
     graphdef, state = nnx.split(model)
     shape = (num, *model.event_shape(length))
@@ -81,7 +81,7 @@ def sampler_seconds(model, method: str, num: int, length=None, positions=None) -
         observed[:, positions:] = True
     observed = observed.reshape(shape)
     labels = np.zeros(num, np.int32) if model.num_classes else None
-    sampler = naive_sampler if method == "naive" else SAMPLERS[model.name][method]
+    sampler = autoreg.MODELS[model.name].samplers[method]
     args = (
         graphdef,
         state,

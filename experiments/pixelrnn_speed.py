@@ -19,8 +19,8 @@ import jax
 import numpy as np
 
 import autoreg
+from autoreg.models.base import count_params
 from autoreg.models.functional import logits as model_logits
-from autoreg.models.lstm_cells import count_params
 
 SHAPE = (28, 28, 1)
 

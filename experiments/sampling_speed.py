@@ -29,7 +29,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.models.functional import apply_split
-from autoreg.sampling import SAMPLERS, naive_sampler
+from autoreg.sampling.ancestral import naive_sampler
 from autoreg.train import TrainConfig, make_optimizer, make_train_step
 
 
@@ -56,7 +56,7 @@ def sampling_times(name: str, batch: int, size: int, naive_positions: int, repea
     key, temperature = jax.random.key(0), jnp.float32(1.0)
     nothing_observed = jnp.zeros(shape, bool)
     d = math.prod(shape[1:])
-    cached = SAMPLERS[name]["cached"]
+    cached = autoreg.MODELS[name].samplers["cached"]
     times = best_times(
         {
             "forward": lambda: apply_split(graphdef, state, x, None),

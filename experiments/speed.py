@@ -26,9 +26,9 @@ from benchmark_utils import (
 from flax import nnx
 
 import autoreg
+from autoreg import sampling_methods
 from autoreg.likelihood import log_prob_from_logits
 from autoreg.models.functional import apply_split
-from autoreg.sampling import sampling_methods
 
 IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"]
 

@@ -1,4 +1,4 @@
-"""WaveNet generation speed: fast (queues, ``autoreg.wavenet_generation``) against naive.
+"""WaveNet generation speed: fast (queues, ``autoreg.sampling.wavenet_queues``) against naive.
 
 For the ``reference`` preset (2 stacks of 10 dilated layers, 64 residual, 128 gate, 64 skip
 channels, K=256, 16 kHz) and each batch size, prints samples per second (all streams together)
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 import autoreg
-from autoreg.sampling import SAMPLERS, naive_sampler
+from autoreg.sampling.ancestral import naive_sampler
 
 
 def best_seconds(fn, repeats: int) -> tuple[float, float, object]:
@@ -50,7 +50,7 @@ def generation_times(batch: int, length: int, naive_positions: int, repeats: int
     key, temperature = jax.random.key(0), jnp.float32(1.0)
     x = jnp.zeros((batch, length), jnp.int32)
     nothing_observed = jnp.zeros((batch, length), bool)
-    fast = SAMPLERS["wavenet"]["fast"]
+    fast = autoreg.MODELS["wavenet"].samplers["fast"]
     compile_fast, fast_seconds, _ = best_seconds(
         lambda: fast(graphdef, state, key, x, nothing_observed, None, temperature), repeats
     )

@@ -9,11 +9,11 @@ from causality import causality_violations, dependence_on_earlier
 from flax import nnx
 
 import autoreg
-from autoreg.registry import make_config
 from autoreg.models.functional import apply_split
 from autoreg.models.functional import logits as model_logits
 from autoreg.models.gated_pixelcnn import GatedPixelCNN
 from autoreg.models.layers import TapConv2D
+from autoreg.registry import make_config
 
 LEVELS = 8
 

@@ -7,8 +7,8 @@ import pytest
 from causality import causality_violations
 
 import autoreg
-from autoreg.registry import make_config
 from autoreg.models.functional import logits as model_logits
+from autoreg.registry import make_config
 
 LEVELS = 8
 

@@ -1,4 +1,4 @@
-"""The redesign changed nothing: pinned samples, completions and likelihoods (see regression_cases)."""
+"""The redesign changed nothing: pinned samples, completions, likelihoods (regression_cases)."""
 
 import json
 

@@ -26,7 +26,10 @@ def variants(name):
     labels = dict(num_classes=3) if conditional else {}
     if "image_shape" not in {f.name for f in dataclasses.fields(spec.config_cls)}:
         return [("audio", {}), ("audio-labels", labels)] if labels else [("audio", {})]
-    return [("5x5x1", dict(image_shape=(5, 5, 1))), ("4x4x3", dict(image_shape=(4, 4, 3), **labels))]
+    return [
+        ("5x5x1", dict(image_shape=(5, 5, 1))),
+        ("4x4x3", dict(image_shape=(4, 4, 3), **labels)),
+    ]
 
 
 CASES = [

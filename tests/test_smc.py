@@ -12,7 +12,12 @@ from scipy import stats
 
 import autoreg
 from autoreg.likelihood import log_prob_from_logits
-from autoreg.sampling.smc import effective_sample_size, smc_complete, smc_sampler, systematic_resample
+from autoreg.sampling.smc import (
+    effective_sample_size,
+    smc_complete,
+    smc_sampler,
+    systematic_resample,
+)
 
 
 def train(model, make_batch, steps: int, lr: float = 2e-2):

@@ -31,8 +31,8 @@ def add_model_source(parser):
 def resolve_model(args):
     """The model named by --checkpoint and/or --model (the shipped one if only --model)."""
     from autoreg.checkpoint import load_checkpoint
-    from autoreg.registry import get_spec
     from autoreg.pretrained import load_pretrained
+    from autoreg.registry import get_spec
 
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint)

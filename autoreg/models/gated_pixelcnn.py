@@ -16,8 +16,8 @@ residual; every layer also sends a 1x1 projection of its gate to a skip sum, fro
 
 Each layer is written as "convolve, then finish": ``TapConv2D`` computes the convolution either
 on a whole image or from already gathered taps (``from_patches``), and ``GatedLayer`` finishes the
-pre-activations. The cached sampler (``autoreg.sampling.gated_pixelcnn_cached``) reuses the same pieces pixel by
-pixel, so both paths run the same arithmetic.
+pre-activations. The cached sampler (``autoreg.sampling.gated_pixelcnn_cached``) reuses the
+same pieces pixel by pixel, so both paths run the same arithmetic.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
@@ -185,7 +184,8 @@ class GatedLayer(nnx.Module):
         """Horizontal convolution output and the 1x1 of the vertical pre-activation ->
         (next horizontal input, skip contribution). ``h_in`` is this layer's horizontal input
         at the same pixels (for the residual)."""
-        out = self.out(gated_activation(self._add(h_conv + v_to_h, bias)))  # (..., F + S) or (..., S)
+        gated = gated_activation(self._add(h_conv + v_to_h, bias))  # (..., F)
+        out = self.out(gated)  # (..., F + S) or (..., S)
         if not self.emits_horizontal:
             return None, out
         h_out, skip = out[..., : self.features], out[..., self.features :]

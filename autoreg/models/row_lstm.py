@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from autoreg.models.config_checks import check_odd
 from autoreg.models.layers import MaskedConv2D
 from autoreg.models.pixelrnn import (
     PixelRNN,
@@ -37,7 +38,6 @@ from autoreg.models.pixelrnn import (
     lstm_update,
     recurrent_init,
 )
-from autoreg.models.config_checks import check_odd
 
 
 @dataclasses.dataclass(frozen=True)

@@ -132,8 +132,8 @@ def complete(
       x: (B, H, W, C) integers in 0..K-1 (audio: (B, T)); values at unobserved positions ignored.
       observed: bool mask, (H, W), (H, W, C) or (B, H, W, C) (audio: (T,) or (B, T)).
       temperature, labels: as for ``sample``.
-      method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default sampler whatever the
-        hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
+      method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default
+        sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
 
     Returns:

@@ -131,4 +131,3 @@ def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
         return st._replace(h_prev=st.h_row, c_prev=st.c_row)
 
     return jax.lax.fori_loop(0, height, row, init).samples
-

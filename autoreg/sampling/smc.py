@@ -1,9 +1,11 @@
 """Completion of holes that are not a suffix of the data order, by sequential Monte Carlo.
 
-Ancestral completion (``autoreg.complete(..., method="exact")``) samples the unobserved positions in data order from
-``p(x_i | x_<i)``. That is exact when the observed positions form a prefix of the data order (the
-hole is a suffix: the bottom rows, everything after a pixel), but a box in the middle of an image
-or a mask also has observed positions AFTER the hole, and plain completion never looks at them.
+Ancestral completion (``autoreg.complete(..., method="exact")``) samples the unobserved
+positions in data order from ``p(x_i | x_<i)``. That is exact when the observed positions form
+a prefix of the data order (the hole is a suffix: the bottom rows, everything after a pixel), but
+a box in the middle of an image or a mask also has observed positions AFTER the hole, and
+ancestral completion never looks at them. ``autoreg.complete``'s default, ``method="auto"``,
+therefore runs this module for such holes.
 
 ``smc_complete`` targets the true conditional ``p(hole | all observed) ∝ p(x)`` with a particle
 filter: each input gets ``P`` particles, sampled in data order from the model's own conditionals
@@ -25,24 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from autoreg.likelihood import log_prob_per_position
 from autoreg.sampling.ancestral import as_key, draw_categorical, unobserved_range
 from autoreg.validation import check_data, check_labels, check_observed, check_temperature
-
-
-def log_weights_from_logits(logits: jax.Array, flat: jax.Array, counted: jax.Array) -> jax.Array:
-    """Per-position log-probabilities ``log softmax(logits)[flat]``, as in the likelihood.
-
-    Args:
-      logits: (N, D, K) tempered logits.
-      flat: (N, D) integer values.
-      counted: (N, D) bool, the positions whose log-probability to keep (others give 0).
-
-    Returns:
-      (N, D) float32 log-probabilities (0 where not ``counted``).
-    """
-    log_probs = jax.nn.log_softmax(logits, axis=-1)  # (N, D, K)
-    picked = jnp.take_along_axis(log_probs, flat[..., None], axis=-1)[..., 0]  # (N, D)
-    return jnp.where(counted, picked, 0.0)
 
 
 def effective_sample_size(log_w: jax.Array) -> jax.Array:
@@ -103,7 +90,7 @@ def smc_sampler(graphdef, state, key, x, observed, labels, temperature, particle
     def weigh(flat, log_w, logits, since, until):
         # Observed positions in [since, until) have final contexts: add their log-probs.
         window = (positions >= since) & (positions < until)  # (D,)
-        lp = log_weights_from_logits(logits, flat, obs & window)  # (N, D)
+        lp = jnp.where(obs & window, log_prob_per_position(logits, flat), 0.0)  # (N, D)
         return log_w + lp.sum(-1).reshape(batch, particles)
 
     def visit(i, carry):
