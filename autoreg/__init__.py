@@ -6,9 +6,9 @@ jit-compiled ancestral sampler, completion, checkpoints and a CLI (``autoreg --h
 """
 
 from autoreg.checkpoint import load_checkpoint, save_checkpoint
+from autoreg.generate import complete, sample
 from autoreg.likelihood import bits_per_dim, log_prob, log_prob_from_logits
 from autoreg.registry import MODELS, create_model, sampling_methods
-from autoreg.sampling.dispatch import complete, sample
 
 __version__ = "0.1.0"
 

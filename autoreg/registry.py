@@ -1,6 +1,6 @@
 """The model registry: one entry per model family, with its config, presets and samplers.
 
-Everything that works on "any model" iterates over ``MODELS``: the CLI, the sampler dispatch,
+Everything that works on "any model" iterates over ``MODELS``: the CLI, ``sample`` and ``complete``,
 the checkpoint loader and the registry-wide tests (causality, exactness, fast == naive). A new
 model family enters here, with its samplers; nothing registers itself by being imported.
 """

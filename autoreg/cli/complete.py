@@ -63,9 +63,9 @@ def run_complete(args) -> None:
     import jax
     import numpy as np
 
+    from autoreg.generate import complete, completion_method
     from autoreg.image_io import check_writable, make_grid, save_png, to_rgb
     from autoreg.occlusion import occlusion_mask
-    from autoreg.sampling.dispatch import complete, completion_method
 
     model = resolve_model(args)
     if not model.fixed_shape:

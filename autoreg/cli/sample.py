@@ -44,8 +44,8 @@ def run_sample(args) -> None:
     import jax
     import numpy as np
 
+    from autoreg.generate import sample
     from autoreg.image_io import check_writable, save_grid
-    from autoreg.sampling.dispatch import sample
 
     model = resolve_model(args)
     num = args.num if args.num is not None else (16 if model.fixed_shape else 1)

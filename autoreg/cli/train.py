@@ -174,9 +174,9 @@ def run_train(args) -> None:
     import numpy as np
 
     from autoreg.checkpoint import load_checkpoint
+    from autoreg.generate import sample
     from autoreg.image_io import save_grid
     from autoreg.registry import create_model, get_spec
-    from autoreg.sampling.dispatch import sample
     from autoreg.train import TrainConfig, maybe_initialize_distributed, train
 
     maybe_initialize_distributed()

@@ -7,9 +7,9 @@
   cached image samplers share;
 - one module per fast sampler: ``pixelcnn_cached``, ``gated_pixelcnn_cached``,
   ``row_lstm_incremental``, ``wavenet_queues``;
-- ``smc``: completion of arbitrary holes by sequential Monte Carlo;
-- ``dispatch``: ``sample`` and ``complete``, which read the model's samplers from the registry
-  (``autoreg.registry``) and choose between exact and SMC completion.
+- ``smc``: completion of arbitrary holes by sequential Monte Carlo.
 
-Import the public functions from ``autoreg`` (``autoreg.sample``, ``autoreg.complete``).
+The registry (``autoreg.registry``) lists which of these samplers each model has, and
+``autoreg.generate`` (``autoreg.sample``, ``autoreg.complete``) runs them: the imports go
+models -> sampling -> registry -> generate, never back.
 """

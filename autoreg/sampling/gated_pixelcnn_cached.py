@@ -106,16 +106,8 @@ def horizontal_pixel(model, layout: Layout, biases, j, image, caches):
 def cached_gated_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperature):
     """``naive_sampler``'s samples for a Gated PixelCNN, each layer computed once per sub-pixel.
 
-    Args:
-      graphdef, state: ``nnx.split`` of a ``GatedPixelCNN``.
-      key: PRNG key.
-      x: (B, H, W, C) int32, read only where ``observed``.
-      observed: (B, H, W, C) bool.
-      labels: (B,) int32 class labels for a conditional model, else None.
-      temperature: scalar float32.
-
-    Returns:
-      (B, H, W, C) int32 samples.
+    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``GatedPixelCNN``; x
+    and the samples are (B, H, W, C) images; labels (B,) for a class-conditional model.
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)

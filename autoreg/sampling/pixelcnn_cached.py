@@ -27,16 +27,8 @@ from autoreg.sampling.raster_loop import sample_raster
 def cached_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperature):
     """``naive_sampler``'s samples for a PixelCNN, computing each layer once per sub-pixel.
 
-    Args:
-      graphdef, state: ``nnx.split`` of a ``PixelCNN``.
-      key: PRNG key.
-      x: (B, H, W, C) int32, read only where ``observed``.
-      observed: (B, H, W, C) bool.
-      labels: None (the PixelCNN is unconditional).
-      temperature: scalar float32.
-
-    Returns:
-      (B, H, W, C) int32 samples.
+    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``PixelCNN``; x and
+    the samples are (B, H, W, C) images; labels must be None.
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)

@@ -83,18 +83,10 @@ def pixel_logits(model: RowLSTM, state: RowState, recurrent: jax.Array, i, j):
 
 @functools.partial(jax.jit, static_argnums=0)
 def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
-    """Row LSTM sampler with per-layer row state (a ``Sampler``: ``naive_sampler``'s samples).
+    """Row LSTM sampler with per-layer row state: ``naive_sampler``'s samples.
 
-    Args:
-      graphdef, state: ``nnx.split`` of a ``RowLSTM``.
-      key: PRNG key; position ``i`` draws with ``fold_in(key, i)``.
-      x: (B, H, W, C) int32, read only where ``observed``.
-      observed: (B, H, W, C) bool.
-      labels: must be None (the Row LSTM is unconditional).
-      temperature: float32 scalar dividing the logits.
-
-    Returns:
-      (B, H, W, C) int32 samples, equal to ``x`` where ``observed``.
+    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``RowLSTM``; x and the
+    samples are (B, H, W, C) images; labels must be None.
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)

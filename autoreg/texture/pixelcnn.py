@@ -10,8 +10,8 @@ import numpy as np
 from flax import nnx
 
 from autoreg.data.images import random_patches
+from autoreg.generate import sample
 from autoreg.registry import create_model
-from autoreg.sampling.dispatch import sample
 from autoreg.texture.source import downscale
 from autoreg.train import TrainConfig, train
 

@@ -1,10 +1,10 @@
 """``sample`` and ``complete``: check the request, pick the model's sampler, run it.
 
-The samplers themselves are listed per model in the registry (``autoreg.registry.MODELS[name]
-.samplers``, the default first); each is a ``Sampler`` (see ``ancestral``). Completion adds one
-policy: a hole that is a suffix of the data order is completed exactly by the ancestral
-samplers; any other hole by sequential Monte Carlo (``smc``), which also weighs the observed
-positions after the hole.
+The samplers themselves live in ``autoreg.sampling`` and are listed per model in the registry
+(``autoreg.registry.MODELS[name].samplers``, the default first); each is a
+``autoreg.sampling.ancestral.Sampler``. Completion adds one policy: a hole that is a suffix
+of the data order is completed exactly by the ancestral samplers; any other hole by sequential
+Monte Carlo (``autoreg.sampling.smc``), which also weighs the observed positions after it.
 """
 
 from __future__ import annotations
