@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -221,6 +222,220 @@ def shard_batch(mesh: Mesh, array: np.ndarray) -> jax.Array:
     return jax.make_array_from_process_local_data(sharding, array)
 
 
+def data_mesh(config: TrainConfig, num_examples: int, devices: list | None) -> Mesh:
+    """The 1-D ``("data",)`` mesh over ``devices`` (default: all) that each batch is split over.
+
+    Raises:
+      TrainingError: a batch larger than the data, or one that does not split over the devices.
+    """
+    if config.batch_size > num_examples:
+        raise TrainingError(
+            f"batch size {config.batch_size} is larger than the dataset ({num_examples} examples)"
+        )
+    devices = devices or jax.devices()
+    if config.batch_size % len(devices):
+        raise TrainingError(
+            f"batch size {config.batch_size} must be divisible by the {len(devices)} devices"
+        )
+    return Mesh(np.array(devices), ("data",))
+
+
+@dataclasses.dataclass
+class LoopState:
+    """What the training loop carries from step to step."""
+
+    graphdef: nnx.GraphDef  # the model's structure
+    rest: nnx.State  # its non-parameter state, constant during training
+    params: nnx.State  # trainable parameters, replicated over the mesh
+    opt_state: optax.OptState  # optimiser state, replicated
+    ema: nnx.State | None  # EMA of the parameters (None when config.ema_decay is 0)
+    step: int  # optimiser steps taken
+
+    def current_model(self):
+        """The model to evaluate, sample and export: EMA parameters if kept, else the raw ones."""
+        return nnx.merge(self.graphdef, self.params if self.ema is None else self.ema, self.rest)
+
+
+def initial_state(model, optimizer, config: TrainConfig, mesh: Mesh) -> LoopState:
+    """Step 0: the model's parameters (copied), a fresh optimiser state and EMA, replicated."""
+    replicated = NamedSharding(mesh, P())
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    # Copies: the step donates its inputs, and the caller's model must stay usable.
+    params = jax.tree.map(jnp.copy, jax.device_put(params, replicated))
+    opt_state = jax.device_put(optimizer.init(params), replicated)
+    ema = jax.tree.map(jnp.copy, params) if config.ema_decay else None
+    return LoopState(graphdef, rest, params, opt_state, ema, step=0)
+
+
+def restore_state(run: Run, step: int, state: LoopState) -> LoopState:
+    """``state`` as checkpointed at ``step``; the metric lines written after it are dropped."""
+    restored = run.restore(step, train_state(state.params, state.opt_state, state.ema))
+    run.truncate_metrics(step)
+    return dataclasses.replace(
+        state,
+        params=restored["params"],
+        opt_state=restored["opt_state"],
+        ema=restored.get("ema"),
+        step=step,
+    )
+
+
+class StepEvents(NamedTuple):
+    """What is due after a training step, besides the step itself."""
+
+    log: bool  # a line of train metrics
+    test: bool  # a test bits/dim evaluation
+    sample: bool  # a sample grid
+    save: bool  # a checkpoint
+
+
+def step_events(config: TrainConfig, step: int, last_step: int, sampling: bool) -> StepEvents:
+    """The events due after ``step`` steps; the last step logs, tests, samples and saves."""
+    last = step == last_step
+    return StepEvents(
+        log=step % config.log_every == 0 or last,
+        test=bool(config.eval_every and step % config.eval_every == 0) or last,
+        sample=sampling
+        and (
+            (config.sample_every > 0 and step % config.sample_every == 0)
+            or (config.sample_every >= 0 and last)
+        ),
+        save=step % config.checkpoint_every == 0 or last,
+    )
+
+
+class Throughput:
+    """Training examples per second over the steps since the last reset."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new window now."""
+        self.start, self.steps = time.perf_counter(), 0
+
+    def add_step(self) -> None:
+        """Count one more step in the window."""
+        self.steps += 1
+
+    def examples_per_sec(self) -> float:
+        """The speed over the window so far."""
+        return self.steps * self.batch_size / (time.perf_counter() - self.start)
+
+
+def progress_postfix(bits: float | None, test_bits: float | None) -> dict:
+    """The progress bar's postfix: the latest train and test bits/dim that are known."""
+    postfix = {} if bits is None else {"bits/dim": f"{bits:.3f}"}
+    if test_bits is not None:
+        postfix["test"] = f"{test_bits:.3f}"
+    return postfix
+
+
+@dataclasses.dataclass
+class TrainLoop:
+    """A training run once set up: its data, its step, and where it writes."""
+
+    model: object  # the caller's model (named in the checkpoint metadata)
+    config: TrainConfig
+    run: Run  # the work directory
+    mesh: Mesh  # the devices the batch is split over
+    train_step: Callable  # from make_train_step
+    train_x: np.ndarray  # (N, *event) integers in 0..K-1
+    train_labels: np.ndarray | None  # (N,) class labels, or None
+    test_x: np.ndarray | None  # (M, *event) test data, or None
+    test_labels: np.ndarray | None  # (M,) test labels, or None
+    write_samples: Callable | None  # fn(model, step) at sample steps, or None
+
+    def take_step(self, state: LoopState) -> jax.Array:
+        """Train on the batch of ``state.step`` and advance ``state``; returns the loss (on the
+        device, not yet read)."""
+        index = batch_indices(
+            state.step, len(self.train_x), self.config.batch_size, self.config.seed
+        )
+        x = shard_batch(self.mesh, self.train_x[index].astype(np.int32))  # (B, *event)
+        labels = None
+        if self.train_labels is not None:
+            labels = shard_batch(self.mesh, self.train_labels[index])  # (B,)
+        state.params, state.opt_state, state.ema, loss = self.train_step(
+            state.params, state.opt_state, state.ema, x, labels
+        )
+        state.step += 1
+        return loss
+
+    def read_bits(self, bar, at_step: int, loss) -> float:
+        """The train bits/dim of step ``at_step`` from its loss; a TrainingError (after closing
+        the progress bar) if the loss is not finite."""
+        loss = float(loss)
+        if not math.isfinite(loss):
+            bar.close()
+            last = self.run.latest_step()
+            kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
+            raise TrainingError(f"loss became {loss} at step {at_step}; stopped, {kept}")
+        return loss / math.log(2.0)
+
+    def log_train(self, step: int, bits: float, speed: Throughput) -> None:
+        """Write the metrics line of ``step`` and start a new speed window."""
+        record = {"step": step, "train_bits_per_dim": bits}
+        self.run.log({**record, "examples_per_sec": speed.examples_per_sec()})
+        speed.reset()
+
+    def log_test_bits(self, state: LoopState) -> float | None:
+        """Evaluate and log the test bits/dim of the current model (None without test data)."""
+        from autoreg.evaluate import evaluate  # the evaluator imports nothing from here
+
+        if self.test_x is None:
+            return None
+        n = min(self.config.eval_examples, len(self.test_x))
+        labels = None if self.test_labels is None else self.test_labels[:n]
+        result = evaluate(state.current_model(), self.test_x[:n], labels, progress=False)
+        self.run.log({"step": state.step, "test_bits_per_dim": result.bits_per_dim})
+        return result.bits_per_dim
+
+    def save(self, state: LoopState) -> None:
+        """Checkpoint ``state``: the exported model, its metadata and the resume state."""
+        extra = {"step": state.step, "train": dataclasses.asdict(self.config)}
+        metadata = model_metadata(self.model, extra)
+        resume = train_state(state.params, state.opt_state, state.ema)
+        self.run.save(state.step, param_tree(state.current_model()), resume, metadata)
+
+    def run_steps(self, state: LoopState, progress: bool) -> LoopState:
+        """Train from ``state`` to ``config.steps`` (or the time limit), doing what each step
+        makes due. Each loss is read one step late, while the next step runs, except where
+        something is logged or saved: nothing is logged or saved after a bad loss."""
+        config = self.config
+        bar = tqdm(
+            total=config.steps, initial=state.step, desc="train", unit="step", disable=not progress
+        )
+        speed, bits, last_test = Throughput(config.batch_size), None, None
+        started = time.monotonic()
+        last_step = config.steps
+        unread = None  # (step, loss on the device) of the step before, read one step late
+        while state.step < last_step:
+            loss = self.take_step(state)
+            speed.add_step()
+            if unread is not None:  # the previous step's loss, read while this step runs
+                bits = self.read_bits(bar, *unread)
+            unread = (state.step, loss)
+            if config.time_limit and time.monotonic() - started > config.time_limit:
+                last_step = state.step  # out of time: finish this step as the last one
+            due = step_events(config, state.step, last_step, self.write_samples is not None)
+            if any(due):
+                bits, unread = self.read_bits(bar, *unread), None
+            if due.log:
+                self.log_train(state.step, bits, speed)
+            if due.test:
+                last_test = self.log_test_bits(state)
+            if due.sample:
+                self.write_samples(state.current_model(), state.step)
+            if due.save:
+                self.save(state)
+            bar.set_postfix(progress_postfix(bits, last_test))
+            bar.update(1)
+        bar.close()
+        return state
+
+
 def train(
     model,
     train_x: np.ndarray,
@@ -255,107 +470,29 @@ def train(
     Raises:
       TrainingError: workdir conflicts, batch larger than the data, non-finite loss.
     """
-    from autoreg.evaluate import evaluate  # the evaluator imports nothing from here
-
-    num_examples = len(train_x)
-    if config.batch_size > num_examples:
-        raise TrainingError(
-            f"batch size {config.batch_size} is larger than the dataset ({num_examples} examples)"
-        )
-    devices = devices or jax.devices()
-    if config.batch_size % len(devices):
-        raise TrainingError(
-            f"batch size {config.batch_size} must be divisible by the {len(devices)} devices"
-        )
-    mesh = Mesh(np.array(devices), ("data",))
-    replicated = NamedSharding(mesh, P())
+    mesh = data_mesh(config, len(train_x), devices)
     run = Run(workdir, config.keep_checkpoints)
     start = check_workdir(run, model, resume)
     run.workdir.mkdir(parents=True, exist_ok=True)
-
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     optimizer = make_optimizer(config)
-    # Copies: the step donates its inputs, and the caller's model must stay usable.
-    params = jax.tree.map(jnp.copy, jax.device_put(params, replicated))
-    opt_state = jax.device_put(optimizer.init(params), replicated)
-    ema = jax.tree.map(jnp.copy, params) if config.ema_decay else None
-    step = 0
+    state = initial_state(model, optimizer, config, mesh)
     if start is not None:
-        state = run.restore(start, train_state(params, opt_state, ema))
-        params, opt_state, ema, step = state["params"], state["opt_state"], state.get("ema"), start
-        run.truncate_metrics(step)
-    train_step = make_train_step(graphdef, rest, optimizer, train_x.ndim - 1, config.ema_decay)
-
-    def current_model():
-        return nnx.merge(graphdef, ema if config.ema_decay else params, rest)
-
-    def save(at_step):
-        metadata = model_metadata(model, {"step": at_step, "train": dataclasses.asdict(config)})
-        state = train_state(params, opt_state, ema)
-        run.save(at_step, param_tree(current_model()), state, metadata)
-
-    def test_bits(at_step):
-        if test_x is None:
-            return
-        n = min(config.eval_examples, len(test_x))
-        labels = None if test_labels is None else test_labels[:n]
-        result = evaluate(current_model(), test_x[:n], labels, progress=False)
-        run.log({"step": at_step, "test_bits_per_dim": result.bits_per_dim})
-        return result.bits_per_dim
-
-    def read_loss(at_step: int, loss) -> float:
-        """The loss of step ``at_step`` as a float; a TrainingError if it is not finite."""
-        loss = float(loss)
-        if not math.isfinite(loss):
-            bar.close()
-            last = run.latest_step()
-            kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
-            raise TrainingError(f"loss became {loss} at step {at_step}; stopped, {kept}")
-        return loss
-
-    bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", disable=not progress)
-    window_start, window_steps, bits, last_test = time.perf_counter(), 0, None, None
-    started = time.monotonic()
-    last_step = config.steps
-    unread = None  # (step, loss on the device) of the step before, read one step late
-    while step < last_step:
-        index = batch_indices(step, num_examples, config.batch_size, config.seed)
-        x = shard_batch(mesh, train_x[index].astype(np.int32))
-        labels = None if train_labels is None else shard_batch(mesh, train_labels[index])
-        params, opt_state, ema, loss = train_step(params, opt_state, ema, x, labels)
-        step += 1
-        window_steps += 1
-        if unread is not None:  # the previous step's loss, read while this step runs
-            bits = read_loss(*unread) / math.log(2.0)
-        unread = (step, loss)
-        if config.time_limit and time.monotonic() - started > config.time_limit:
-            last_step = step  # out of time: finish this step as the last one
-        logs = step % config.log_every == 0 or step == last_step
-        tests = (config.eval_every and step % config.eval_every == 0) or step == last_step
-        samples = write_samples and (
-            (config.sample_every > 0 and step % config.sample_every == 0)
-            or (config.sample_every >= 0 and step == last_step)
-        )
-        saves = step % config.checkpoint_every == 0 or step == last_step
-        if logs or tests or samples or saves:  # nothing is logged or saved after a bad loss
-            bits = read_loss(*unread) / math.log(2.0)
-            unread = None
-        if logs:
-            elapsed = time.perf_counter() - window_start
-            speed = window_steps * config.batch_size / elapsed
-            run.log({"step": step, "train_bits_per_dim": bits, "examples_per_sec": speed})
-            window_start, window_steps = time.perf_counter(), 0
-        if tests:
-            last_test = test_bits(step)
-        if samples:
-            write_samples(current_model(), step)
-        if saves:
-            save(step)
-        postfix = {} if bits is None else {"bits/dim": f"{bits:.3f}"}
-        if last_test is not None:
-            postfix["test"] = f"{last_test:.3f}"
-        bar.set_postfix(postfix)
-        bar.update(1)
-    bar.close()
-    nnx.update(model, nnx.state(current_model(), nnx.Param))
+        state = restore_state(run, start, state)
+    train_step = make_train_step(
+        state.graphdef, state.rest, optimizer, train_x.ndim - 1, config.ema_decay
+    )
+    loop = TrainLoop(
+        model,
+        config,
+        run,
+        mesh,
+        train_step,
+        train_x=train_x,
+        train_labels=train_labels,
+        test_x=test_x,
+        test_labels=test_labels,
+        write_samples=write_samples,
+    )
+    state = loop.run_steps(state, progress)
+    nnx.update(model, nnx.state(state.current_model(), nnx.Param))
     return model

@@ -14,7 +14,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.checkpoint import is_checkpoint, param_tree
-from autoreg.train import TrainConfig, TrainingError, batch_indices, train
+from autoreg.train import TrainConfig, TrainingError, batch_indices, epoch_order, train
 
 SHAPE = (6, 6, 1)
 
@@ -42,11 +42,43 @@ def params_of(model):
     return jax.tree.map(np.asarray, param_tree(model))
 
 
-def test_batches_are_a_pure_function_of_seed_and_step():
-    a = [batch_indices(s, 20, 8, seed=1) for s in range(6)]
-    b = [batch_indices(s, 20, 8, seed=1) for s in range(6)]
-    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-    assert len(set(np.concatenate(a[:2]).tolist())) == 16  # no repeats inside an epoch
+def test_epoch_order_is_a_fresh_read_only_permutation_every_epoch():
+    orders = [epoch_order(1, epoch, 20) for epoch in range(4)]
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(20))
+        assert not order.flags.writeable  # a cached array: nobody may shuffle it in place
+    assert len({tuple(order.tolist()) for order in orders}) == 4
+
+
+def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
+    first = [epoch_order(seed, epoch, 20).copy() for seed in (0, 1) for epoch in (0, 1)]
+    epoch_order.cache_clear()  # as in a fresh process, e.g. one that resumes the run
+    again = [epoch_order(seed, epoch, 20) for seed in (0, 1) for epoch in (0, 1)]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[2])  # another seed, another order
+    # The drawing is part of the checkpoint format: a run resumed by another version of the
+    # code must see the same data order.
+    expected = np.random.default_rng([1, 2]).permutation(20)
+    np.testing.assert_array_equal(epoch_order(1, 2, 20), expected)
+
+
+def test_batch_indices_cover_each_epoch_once_and_drop_the_remainder():
+    per_epoch = 20 // 8  # 4 examples of 20 are left out of each epoch
+    for epoch in range(3):
+        steps = range(epoch * per_epoch, (epoch + 1) * per_epoch)
+        seen = np.concatenate([batch_indices(s, 20, 8, seed=1) for s in steps])
+        assert len(seen) == per_epoch * 8 and len(set(seen.tolist())) == len(seen)
+        np.testing.assert_array_equal(seen, epoch_order(1, epoch, 20)[: per_epoch * 8])
+
+
+def test_resuming_mid_epoch_gives_the_batches_of_an_uninterrupted_run():
+    straight = [batch_indices(s, 30, 4, seed=3) for s in range(20)]  # 7 steps per epoch
+    epoch_order.cache_clear()  # the resumed process starts with nothing cached
+    batch_indices(10, 30, 4, seed=4)  # and may have drawn orders of another run first
+    resumed = [batch_indices(s, 30, 4, seed=3) for s in range(10, 20)]  # from step 3 of epoch 1
+    for a, b in zip(straight[10:], resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_training_lowers_the_loss_and_logs_metrics(data, tmp_path):

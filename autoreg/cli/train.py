@@ -55,104 +55,111 @@ def add_data_options(parser):
     )
 
 
+HELP = "train a model by maximum likelihood with checkpoints"
+DESCRIPTION = (
+    "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl) and sample grids go to "
+    "--workdir; --resume continues a run exactly. Uses every local device (data parallel) and "
+    "joins a multi-host run when JAX_COORDINATOR_ADDRESS is set."
+)
+
+# The options that set a TrainConfig field, by help group: (flag, field, help). Each takes a
+# value of the type of the field's default and defaults to it; a "{}" in the help shows it.
+# --time-limit is in minutes (the field in seconds).
+CONFIG_OPTIONS = {
+    "optimisation": (
+        ("--steps", "steps", "optimiser steps ({})"),
+        ("--batch-size", "batch_size", "global batch size ({})"),
+        ("--lr", "learning_rate", "peak Adam learning rate ({})"),
+        ("--warmup-steps", "warmup_steps", "linear warm-up steps before cosine decay ({})"),
+        ("--grad-clip", "grad_clip", "global gradient-norm clip, 0 for none ({})"),
+        (
+            "--ema",
+            "ema_decay",
+            "EMA decay of parameters used for eval and export, e.g. 0.999 (off)",
+        ),
+        ("--seed", "seed", "data order and init seed (0)"),
+    ),
+    "bookkeeping": (
+        ("--checkpoint-every", "checkpoint_every", "steps between checkpoints ({})"),
+        (
+            "--eval-every",
+            "eval_every",
+            "steps between test bits/dim evaluations, 0: only at the end ({})",
+        ),
+        ("--eval-examples", "eval_examples", "test examples per evaluation ({})"),
+        (
+            "--sample-every",
+            "sample_every",
+            "steps between sample grids; 0: only at the end, -1: never (0)",
+        ),
+        (
+            "--time-limit",
+            "time_limit",
+            "stop after this many minutes, with a final checkpoint and evaluation (0: none)",
+        ),
+        ("--log-every", "log_every", "steps between lines in metrics.jsonl ({})"),
+    ),
+}
+
+
 def add_train_parser(sub):
     """Add the ``train`` subcommand to the subparsers ``sub``."""
-    from autoreg.train import TrainConfig
+    p = sub.add_parser("train", help=HELP, description=DESCRIPTION)
+    add_model_options(p)
+    add_data_options(p)
+    groups = add_config_options(p)
+    groups["bookkeeping"].add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_train)
 
-    d = TrainConfig()
-    p = sub.add_parser(
-        "train",
-        help="train a model by maximum likelihood with checkpoints",
-        description="Train a model on a dataset. Checkpoints, metrics (metrics.jsonl) and sample "
-        "grids go to --workdir; --resume continues a run exactly. Uses every local device "
-        "(data parallel) and joins a multi-host run when JAX_COORDINATOR_ADDRESS is set.",
+
+def add_model_options(parser):
+    """Add what to train and where (--model, --workdir, --preset, --set, ..., --resume)."""
+    parser.add_argument("--model", required=True, help="model family to train (see autoreg.MODELS)")
+    parser.add_argument("--workdir", required=True, help="directory for checkpoints and metrics")
+    parser.add_argument(
+        "--preset", help="model size preset: tiny, reference, ... (default reference)"
     )
-    p.add_argument("--model", required=True, help="model family to train (see autoreg.MODELS)")
-    p.add_argument("--workdir", required=True, help="directory for checkpoints and metrics")
-    p.add_argument("--preset", help="model size preset: tiny, reference, ... (default reference)")
-    p.add_argument(
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="FIELD=VALUE",
         help="override one model config field, e.g. --set channels=64 (repeatable)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--num-classes",
         type=int,
         help="train class-conditionally on the dataset's labels (models that support it)",
     )
-    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
-    add_data_options(p)
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--steps", type=int, default=d.steps, help=f"optimiser steps ({d.steps})")
-    g.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help=f"global batch size ({d.batch_size})"
-    )
-    g.add_argument(
-        "--lr",
-        type=float,
-        default=d.learning_rate,
-        help=f"peak Adam learning rate ({d.learning_rate})",
-    )
-    g.add_argument(
-        "--warmup-steps",
-        type=int,
-        default=d.warmup_steps,
-        help=f"linear warm-up steps before cosine decay ({d.warmup_steps})",
-    )
-    g.add_argument(
-        "--grad-clip",
-        type=float,
-        default=d.grad_clip,
-        help=f"global gradient-norm clip, 0 for none ({d.grad_clip})",
-    )
-    g.add_argument(
-        "--ema",
-        type=float,
-        default=d.ema_decay,
-        help="EMA decay of parameters used for eval and export, e.g. 0.999 (off)",
-    )
-    g.add_argument("--seed", type=int, default=d.seed, help="data order and init seed (0)")
-    b = p.add_argument_group("bookkeeping")
-    b.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=d.checkpoint_every,
-        help=f"steps between checkpoints ({d.checkpoint_every})",
-    )
-    b.add_argument(
-        "--eval-every",
-        type=int,
-        default=d.eval_every,
-        help=f"steps between test bits/dim evaluations, 0: only at the end ({d.eval_every})",
-    )
-    b.add_argument(
-        "--eval-examples",
-        type=int,
-        default=d.eval_examples,
-        help=f"test examples per evaluation ({d.eval_examples})",
-    )
-    b.add_argument(
-        "--sample-every",
-        type=int,
-        default=d.sample_every,
-        help="steps between sample grids; 0: only at the end, -1: never (0)",
-    )
-    b.add_argument(
-        "--time-limit",
-        type=float,
-        default=0.0,
-        help="stop after this many minutes, with a final checkpoint and evaluation (0: none)",
-    )
-    b.add_argument(
-        "--log-every",
-        type=int,
-        default=d.log_every,
-        help=f"steps between lines in metrics.jsonl ({d.log_every})",
-    )
-    b.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_train)
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+
+
+def add_config_options(parser) -> dict:
+    """Add the ``CONFIG_OPTIONS`` in their groups; returns {title: argument group}."""
+    from autoreg.train import TrainConfig
+
+    defaults = TrainConfig()
+    groups = {}
+    for title, options in CONFIG_OPTIONS.items():
+        groups[title] = parser.add_argument_group(title)
+        for flag, field, text in options:
+            default = getattr(defaults, field)
+            groups[title].add_argument(
+                flag, type=type(default), default=default, help=text.format(default)
+            )
+    return groups
+
+
+def config_from_args(args):
+    """The ``TrainConfig`` that the parsed ``CONFIG_OPTIONS`` describe."""
+    from autoreg.train import TrainConfig
+
+    fields = {
+        field: getattr(args, flag[2:].replace("-", "_"))  # argparse's dest of the flag
+        for options in CONFIG_OPTIONS.values()
+        for flag, field, _ in options
+    }
+    return TrainConfig(**{**fields, "time_limit": args.time_limit * 60.0})
 
 
 def parse_overrides(pairs: list) -> dict:
@@ -171,61 +178,20 @@ def parse_overrides(pairs: list) -> dict:
 
 def run_train(args) -> None:
     """``autoreg train``: train a model on --data, checkpointing to --workdir."""
-    import numpy as np
-
-    from autoreg.checkpoint import load_checkpoint
-    from autoreg.generate import sample
-    from autoreg.image_io import save_grid
     from autoreg.registry import create_model, get_spec
-    from autoreg.train import TrainConfig, maybe_initialize_distributed, train
+    from autoreg.train import maybe_initialize_distributed, train
 
     maybe_initialize_distributed()
     get_spec(args.model)
-    config = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        warmup_steps=args.warmup_steps,
-        grad_clip=args.grad_clip,
-        ema_decay=args.ema,
-        seed=args.seed,
-        checkpoint_every=args.checkpoint_every,
-        eval_every=args.eval_every,
-        eval_examples=args.eval_examples,
-        sample_every=args.sample_every,
-        log_every=args.log_every,
-        time_limit=args.time_limit * 60.0,
-    )
+    config = config_from_args(args)
     train_set, test_set = load_train_data(args)
-    overrides = parse_overrides(args.set)
-    if args.num_classes:
-        overrides["num_classes"] = args.num_classes
-    if len(train_set.event_shape) == 3:
-        overrides["image_shape"] = train_set.event_shape
+    overrides = model_overrides(args, train_set)
     model = create_model(
         args.model, preset=args.preset, levels=train_set.levels, seed=args.seed, **overrides
     )
     if args.resume:
-        previous = load_checkpoint(args.workdir)
-        if previous.config != model.config or previous.name != model.name:
-            raise CLIError(
-                f"{args.workdir} holds a {previous.name} with another config; resume with the "
-                "same --model, --preset, --set and data options"
-            )
-    labels = train_set.labels if model.num_classes else None
-    test_labels = test_set.labels if (model.num_classes and test_set is not None) else None
-    if model.num_classes and labels is None:
-        raise CLIError(f"--num-classes needs labels, and {args.data} has none")
-
-    def write_samples(current, step):
-        if not current.fixed_shape:
-            return
-        grid_labels = (
-            np.arange(config.num_samples) % model.num_classes if model.num_classes else None
-        )
-        samples = sample(current, args.seed + step, config.num_samples, labels=grid_labels)
-        save_grid(np.asarray(samples), current.levels, Path(args.workdir) / f"samples_{step}.png")
-
+        check_resumable(args, model)
+    labels, test_labels = training_labels(args, model, train_set, test_set)
     train(
         model,
         train_set.examples,
@@ -236,9 +202,60 @@ def run_train(args) -> None:
         test_labels=test_labels,
         resume=args.resume,
         progress=not args.no_progress,
-        write_samples=write_samples,
+        write_samples=sample_writer(args, model, config),
     )
     print(f"trained {model.name}; checkpoints in {args.workdir}")
+
+
+def model_overrides(args, train_set) -> dict:
+    """The model config fields that --set, --num-classes and the data's image shape fix."""
+    overrides = parse_overrides(args.set)
+    if args.num_classes:
+        overrides["num_classes"] = args.num_classes
+    if len(train_set.event_shape) == 3:
+        overrides["image_shape"] = train_set.event_shape
+    return overrides
+
+
+def check_resumable(args, model) -> None:
+    """A CLIError unless --workdir holds a checkpoint of the same model and config."""
+    from autoreg.checkpoint import load_checkpoint
+
+    previous = load_checkpoint(args.workdir)
+    if previous.config != model.config or previous.name != model.name:
+        raise CLIError(
+            f"{args.workdir} holds a {previous.name} with another config; resume with the "
+            "same --model, --preset, --set and data options"
+        )
+
+
+def training_labels(args, model, train_set, test_set):
+    """(train labels, test labels) for a class-conditional model, else (None, None)."""
+    labels = train_set.labels if model.num_classes else None
+    test_labels = test_set.labels if (model.num_classes and test_set is not None) else None
+    if model.num_classes and labels is None:
+        raise CLIError(f"--num-classes needs labels, and {args.data} has none")
+    return labels, test_labels
+
+
+def sample_writer(args, model, config):
+    """``fn(current, step)`` that writes a grid of ``config.num_samples`` samples of an image
+    model to ``--workdir/samples_<step>.png`` (class labels cycling for a conditional model)."""
+    import numpy as np
+
+    from autoreg.generate import sample
+    from autoreg.image_io import save_grid
+
+    def write_samples(current, step):
+        if not current.fixed_shape:
+            return
+        grid_labels = (
+            np.arange(config.num_samples) % model.num_classes if model.num_classes else None
+        )
+        samples = sample(current, args.seed + step, config.num_samples, labels=grid_labels)
+        save_grid(np.asarray(samples), current.levels, Path(args.workdir) / f"samples_{step}.png")
+
+    return write_samples
 
 
 def load_train_data(args):

@@ -265,22 +265,46 @@ def audio_windows(
     min_train = window if split == "train" else 1
     train, heldout = split_heldout(clips, sample_rate, holdout_seconds, min_train=min_train)
     if split == "train":
-        num = sum(len(c) for c in train.values()) // window if num is None else num
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ValueError(f"num must be a positive integer, got {num!r}")
-        codes, sources = random_windows(train, window, num, np.random.default_rng(seed))
+        codes, sources = training_windows(train, window, num, seed)
     else:
-        codes, sources = heldout_tails(heldout)
-        if window is not None:
-            if window > codes.shape[1]:
-                raise ValueError(
-                    f"window of {window} samples is longer than the held-out "
-                    f"{holdout_seconds} s ({codes.shape[1]} samples)"
-                )
-            per_clip = codes.shape[1] // window
-            codes = codes[:, : per_clip * window].reshape(-1, window)  # (N * per_clip, window)
-            sources = np.repeat(sources, per_clip)
+        codes, sources = heldout_windows(heldout, window, holdout_seconds)
     return (codes, sources) if return_sources else codes
+
+
+def training_windows(
+    train: dict[str, np.ndarray], window: int, num: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``num`` random windows of the training parts (default: as many as they hold).
+
+    Returns:
+      (num, window) int32 codes and (num,) int32 index of the clip each came from.
+    """
+    num = sum(len(c) for c in train.values()) // window if num is None else num
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise ValueError(f"num must be a positive integer, got {num!r}")
+    return random_windows(train, window, num, np.random.default_rng(seed))
+
+
+def heldout_windows(
+    heldout: dict[str, np.ndarray], window: int | None, holdout_seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out tails cut into consecutive windows (None: each tail whole).
+
+    Returns:
+      (N * per_clip, window) int32 codes and (N * per_clip,) int32 clip indices, where
+      per_clip = tail // window (1 with no window).
+    """
+    codes, sources = heldout_tails(heldout)  # (N, tail), (N,)
+    if window is None:
+        return codes, sources
+    if window > codes.shape[1]:
+        raise ValueError(
+            f"window of {window} samples is longer than the held-out "
+            f"{holdout_seconds} s ({codes.shape[1]} samples)"
+        )
+    per_clip = codes.shape[1] // window
+    codes = codes[:, : per_clip * window].reshape(-1, window)  # (N * per_clip, window)
+    return codes, np.repeat(sources, per_clip)
 
 
 def audio_dataset(

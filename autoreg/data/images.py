@@ -279,35 +279,43 @@ def load_images(
     spec = str(spec)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    labels = None
-    if spec.startswith("tfds:"):
-        images, labels = load_tfds(spec[5:], split, download)
-    else:
-        files = [Path(part) for part in spec.split(",")] if "," in spec else None
-        path = Path(spec)
-        if files is None and not path.exists():
-            raise ValueError(f"{path}: no such file or folder")
-        if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
-            files = files or [path]
-            images = load_image_files(files, split, patch_size, num_patches, seed, spec)
-        elif path.suffix == ".npz":
-            images, labels = load_npz(path, split)
-        elif path.is_dir() and not any(path.glob("*idx3*")):
-            folder = path / split if (path / split).is_dir() else path
-            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            images = load_image_files(
-                files,
-                "train" if folder != path else split,
-                patch_size,
-                num_patches,
-                seed,
-                str(folder),
-            )
-        elif path.is_dir() or "idx" in path.name:
-            images, labels = load_idx(path, split)
-        else:
-            raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
+    images, labels = read_split(spec, split, patch_size, num_patches, seed, download)
     if len(images) == 0:
         raise ValueError(f"{spec}: the dataset is empty")
     images = quantise(images, levels, binarize=binarize)
     return Dataset(images, labels, 2 if binarize else levels, spec)
+
+
+def read_split(
+    spec: str, split: str, patch_size: int | None, num_patches: int, seed: int, download: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The raw images (N, H, W, C) and labels (N,) or None of one split of ``spec`` (see
+    ``load_images``), read by the loader that the kind of source calls for."""
+    if spec.startswith("tfds:"):
+        return load_tfds(spec[5:], split, download)
+    files = [Path(part) for part in spec.split(",")] if "," in spec else None
+    path = Path(spec)
+    if files is None and not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
+        files = files or [path]
+        return load_image_files(files, split, patch_size, num_patches, seed, spec), None
+    if path.suffix == ".npz":
+        return load_npz(path, split)
+    if path.is_dir() and not any(path.glob("*idx3*")):
+        return load_image_folder(path, split, patch_size, num_patches, seed), None
+    if path.is_dir() or "idx" in path.name:
+        return load_idx(path, split)
+    raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
+
+
+def load_image_folder(
+    path: Path, split: str, patch_size: int | None, num_patches: int, seed: int
+) -> np.ndarray:
+    """The (N, H, W, C) images of a folder's ``split`` subfolder, or of the folder itself when
+    it has none (then split into train and test only by patches, see ``load_image_files``)."""
+    folder = path / split if (path / split).is_dir() else path
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    # A split subfolder is all of that split: its files are one set of examples.
+    within = "train" if folder != path else split
+    return load_image_files(files, within, patch_size, num_patches, seed, str(folder))
