@@ -16,6 +16,7 @@ from flax import nnx
 from autoreg.models import diagonal_bilstm, gated_pixelcnn, pixelcnn, row_lstm, wavenet
 from autoreg.models.base import AutoregressiveModel, config_from_dict
 from autoreg.sampling.ancestral import Sampler, naive_sampler
+from autoreg.sampling.diagonal_bilstm_incremental import diagonal_bilstm_sampler
 from autoreg.sampling.gated_pixelcnn_cached import cached_gated_pixelcnn_sampler
 from autoreg.sampling.pixelcnn_cached import cached_pixelcnn_sampler
 from autoreg.sampling.row_lstm_incremental import incremental_sampler
@@ -64,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {
         diagonal_bilstm.DiagonalBiLSTM,
         diagonal_bilstm.DiagonalBiLSTMConfig,
         diagonal_bilstm.PRESETS,
+        samplers={"incremental": diagonal_bilstm_sampler},
     ),
     "gated_pixelcnn": ModelSpec(
         "gated_pixelcnn",

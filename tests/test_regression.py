@@ -17,10 +17,13 @@ def test_checkpoint_gives_the_pinned_samples_and_likelihood(case):
     model = autoreg.load_checkpoint(FIXTURE / case)
     expected = EXPECTED["cases"][case]
     got = behaviour(model)
-    assert got["methods"] == expected["methods"]  # same methods, same default first
+    # Every pinned method is still there with its pinned samples. Later issues may add a faster
+    # method (issue 15: the Diagonal BiLSTM's incremental sampler, the new default); the
+    # registry-wide table in test_samplers.py checks that it equals naive.
+    assert [m for m in got["methods"] if m in expected["methods"]] == expected["methods"]
     np.testing.assert_allclose(got["log_prob"], expected["log_prob"], rtol=1e-6)
-    digests = {k: v for k, v in got.items() if "/" in k}
-    assert digests == {k: v for k, v in expected.items() if "/" in k}
+    pinned = {k: v for k, v in expected.items() if "/" in k}
+    assert {k: got[k] for k in pinned} == pinned
 
 
 def test_shipped_checkpoints_give_the_pinned_likelihood():

@@ -25,11 +25,9 @@ to later positions), so pixel ``(i, j)`` sees it only through the input layer's 
 ``j >= W - 1 - first_kernel // 2``; every later row sees it. The last pixel of the image depends on
 every earlier sub-pixel.
 
-Sampling: naive only (the generic sampler re-runs the network per sub-pixel). An incremental form
-exists but needs two different orders of finalising state per layer (the left map per pixel, the
-right map only when a row is complete, re-scanned right to left), which roughly doubles the
-bookkeeping of the Row LSTM's sampler for a model we use for likelihood comparisons; see
-``autoreg.sampling.row_lstm_incremental`` for the incremental Row LSTM sampler.
+Sampling: ``autoreg.sampling.diagonal_bilstm_incremental`` (the registry's default) computes
+the left-to-right maps pixel by pixel and scans each finished row right to left once, so a whole
+sample costs about one forward pass of network work.
 """
 
 from __future__ import annotations
@@ -107,6 +105,28 @@ class DiagonalBiLSTMLayer(nnx.Module):
         # state above, tap 1 the state to the left (to the right on the mirrored image).
         self.state_to_state = nnx.Param(recurrent_init(rngs, (2, 2, hidden, 4 * hidden)))
         self.output = MaskedConv2D(hidden, 2 * hidden, 1, num_colours=num_colours, **conv)
+
+    @property
+    def hidden(self) -> int:
+        """h: LSTM units per direction."""
+        return self.state_to_state.shape[2]
+
+    def left_gates(self, r: jax.Array) -> jax.Array:  # (..., 2h) -> (..., 4h)
+        """Input-to-state gates of the left-to-right LSTM (1x1, mask B) at the same pixels."""
+        return self.left_input.from_patches(r)
+
+    def right_gates(self, r: jax.Array) -> jax.Array:  # (..., 2h) -> (..., 4h)
+        """Input-to-state gates of the right-to-left LSTM (1x1, no colour mask)."""
+        return self.right_input.from_patches(r)
+
+    def recurrent_kernel(self, direction: int) -> jax.Array:
+        """(2h, 4h) state-to-state kernel of a direction (0 left-to-right, 1 right-to-left):
+        rows ``:h`` weigh the state above, rows ``h:`` the state before in the scan."""
+        return self.state_to_state[...][direction].reshape(2 * self.hidden, 4 * self.hidden)
+
+    def output_from_hidden(self, h: jax.Array) -> jax.Array:  # (..., h) -> (..., 2h)
+        """The 1x1 mask-B projection of the summed maps that the layer adds to its input."""
+        return self.output.from_patches(h)
 
     def __call__(self, r: jax.Array) -> jax.Array:
         b, height, width, _ = r.shape

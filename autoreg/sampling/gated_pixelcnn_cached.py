@@ -54,10 +54,11 @@ def empty_caches(layout: Layout, num_layers: int, batch: int, width: int, featur
     return v_caches, h_caches, v_to_h_rows
 
 
-def vertical_row(layers, layout: Layout, biases, width: int, image, caches):
+def vertical_row(layers, layout: Layout, biases, width: int, i, image, caches):
     """Run the vertical stack over the current row (``row_fn`` of ``sample_raster``).
 
-    Writes each layer's gated output row into the next layer's vertical cache and keeps each
+    ``i`` is the row index (unused: the caches already hold the rows above). Writes each
+    layer's gated output row into the next layer's vertical cache and keeps each
     layer's vertical-to-horizontal term of the row; the horizontal caches pass through.
     """
     v_caches, h_caches, _ = caches

@@ -2,8 +2,9 @@
 
 The model-specific part is two functions over the sampler's caches:
 
-- ``row_fn(image, caches) -> caches`` runs once at the start of each row (the Gated
-  PixelCNN's vertical stack, which only reads rows above the current one);
+- ``row_fn(i, image, caches) -> caches`` runs once at the start of each row ``i`` (the Gated
+  PixelCNN's vertical stack, which only reads rows above the current one; the recurrent
+  models' state-to-state terms of the rows above);
 - ``pixel_fn(j, image, caches) -> (logits, caches)`` computes every layer at column ``j`` of the
   current row only, reading earlier pixels from the caches and writing this pixel's activations
   into them; ``logits`` is (B, C, K). It runs once per colour sub-step.
@@ -70,7 +71,7 @@ def sample_raster(
         flat, image, caches = carry
         image, caches = jax.tree.map(activation_cache.advance, (image, caches))
         if row_fn is not None:
-            caches = row_fn(image, caches)
+            caches = row_fn(i, image, caches)
         noise = position_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
 
         def colour_step(j, c, carry):
