@@ -72,6 +72,16 @@ class RowLSTMLayer(nnx.Module):
         self.state_to_state = nnx.Param(recurrent_init(rngs, (kernel, hidden, 4 * hidden)))
         self.output = MaskedConv2D(hidden, 2 * hidden, 1, **conv)
 
+    @property
+    def input_taps(self) -> tuple:
+        """(0, dx) taps of the input-to-state convolution: ``-k // 2 .. 0``, in its order."""
+        return self.input_to_state.taps
+
+    @property
+    def hidden(self) -> int:
+        """h: LSTM units of the layer."""
+        return self.state_to_state.shape[1]
+
     def input_gates(self, window: jax.Array) -> jax.Array:  # (B, (k // 2 + 1) * 2h) -> (B, 4h)
         """Input-to-state gates of one pixel from its row window (taps (0, -k//2) .. (0, 0))."""
         return self.input_to_state.from_patches(window)
