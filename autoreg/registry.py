@@ -13,12 +13,20 @@ from collections.abc import Callable, Mapping
 
 from flax import nnx
 
-from autoreg.models import diagonal_bilstm, gated_pixelcnn, pixelcnn, row_lstm, wavenet
+from autoreg.models import (
+    diagonal_bilstm,
+    gated_pixelcnn,
+    pixelcnn,
+    pixelsnail,
+    row_lstm,
+    wavenet,
+)
 from autoreg.models.base import AutoregressiveModel, config_from_dict
 from autoreg.sampling.ancestral import Sampler, naive_sampler
 from autoreg.sampling.diagonal_bilstm_incremental import diagonal_bilstm_sampler
 from autoreg.sampling.gated_pixelcnn_cached import cached_gated_pixelcnn_sampler
 from autoreg.sampling.pixelcnn_cached import cached_pixelcnn_sampler
+from autoreg.sampling.pixelsnail_cached import cached_pixelsnail_sampler
 from autoreg.sampling.row_lstm_incremental import incremental_sampler
 from autoreg.sampling.wavenet_queues import fast_sampler
 
@@ -73,6 +81,13 @@ MODELS: dict[str, ModelSpec] = {
         gated_pixelcnn.GatedPixelCNNConfig,
         gated_pixelcnn.PRESETS,
         samplers={"cached": cached_gated_pixelcnn_sampler},
+    ),
+    "pixelsnail": ModelSpec(
+        "pixelsnail",
+        pixelsnail.PixelSNAIL,
+        pixelsnail.PixelSNAILConfig,
+        pixelsnail.PRESETS,
+        samplers={"cached": cached_pixelsnail_sampler},
     ),
     "wavenet": ModelSpec(
         "wavenet",

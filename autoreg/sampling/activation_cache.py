@@ -11,8 +11,21 @@ are laid out exactly as ``gather_taps`` lays them out for the full image.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
+
+
+class Kept(NamedTuple):
+    """State the row loop carries but never advances (attention keys of every pixel so far)."""
+
+    value: jax.Array
+
+
+def is_kept(tree) -> bool:
+    """True for a ``Kept`` (a leaf for ``jax.tree.map(advance, ...)``)."""
+    return isinstance(tree, Kept)
 
 
 def taps_reach(taps) -> tuple[int, int]:
@@ -27,7 +40,12 @@ def empty_cache(batch: int, width: int, features: int, pad: tuple) -> jax.Array:
 
 
 def advance(cache: jax.Array) -> jax.Array:
-    """Move to the next image row: drop the oldest row, start a zero current row."""
+    """Move to the next image row: drop the oldest row, start a zero current row.
+
+    A ``Kept`` comes back unchanged.
+    """
+    if is_kept(cache):
+        return cache
     return jnp.concatenate([cache[:, 1:], jnp.zeros_like(cache[:, :1])], axis=1)
 
 

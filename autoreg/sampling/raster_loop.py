@@ -9,7 +9,8 @@ The model-specific part is two functions over the sampler's caches:
   current row only, reading earlier pixels from the caches and writing this pixel's activations
   into them; ``logits`` is (B, C, K). It runs once per colour sub-step.
 
-Every cache is a rolling cache (see activation_cache) that the loop advances at each row start;
+Every cache is a rolling cache (see activation_cache) that the loop advances at each row start,
+except those wrapped in ``activation_cache.Kept``;
 ``image`` is the cache of the scaled input values, which the loop updates after every draw.
 Values are drawn exactly as ``naive_sampler`` draws them, ``draw_categorical(key,
 flat_position, logits, temperature)``, observed positions kept; the Gumbel noise of those draws
@@ -69,7 +70,9 @@ def sample_raster(
 
     def row(i, carry):
         flat, image, caches = carry
-        image, caches = jax.tree.map(activation_cache.advance, (image, caches))
+        image, caches = jax.tree.map(
+            activation_cache.advance, (image, caches), is_leaf=activation_cache.is_kept
+        )
         if row_fn is not None:
             caches = row_fn(i, image, caches)
         noise = position_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
