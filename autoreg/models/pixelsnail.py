@@ -138,7 +138,7 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, visible: jax.Array) -> jax.
 
 
 class GatedBlock(nnx.Module):
-    """ReLU-1x1(F->F/2)-ReLU-3x3 mask B (F/2->2F)-gate-1x1(F->F), added to the input (B, H, W, F)."""
+    """ReLU-1x1(F->F/2)-ReLU-3x3 mask B (F/2->2F)-gate-1x1(F->F), added to the input."""
 
     def __init__(self, config: PixelSNAILConfig, rngs: nnx.Rngs):
         c, f = config.image_shape[2], config.channels

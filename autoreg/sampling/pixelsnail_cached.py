@@ -11,9 +11,10 @@ masked out, so the work per step is that of one row of the forward pass's attent
 writes this pixel's key and value (final after the last colour) for the pixels after it.
 
 The arithmetic is the model's own (``spatial_input``, ``finish``, ``queries``, ``keys_values``,
-``output``, ``head``; ``attend_one`` is ``attend`` for a single query), so samples are ``naive_sampler``'s for the same key (a
-``Sampler``; the registry's default for ``pixelsnail``), up to float rounding in sums taken in
-another order (a draw could differ only at a near-exact tie; tested equal).
+``output``, ``head``; ``attend_one`` is ``attend`` for a single query), so samples are
+``naive_sampler``'s for the same key (a ``Sampler``; the registry's default for
+``pixelsnail``), up to float rounding in sums taken in another order (a draw could differ only
+at a near-exact tie; tested equal).
 """
 
 from __future__ import annotations
