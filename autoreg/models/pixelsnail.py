@@ -13,9 +13,11 @@ pixels strictly before ``p`` in raster order, every channel of which precedes ev
 convolutions, as in the PixelCNN. Colour order inside a pixel is kept by giving every colour
 group its own heads (``heads_per_colour`` each): the queries of group ``g`` read only the
 stream's groups ``<= g`` (a mask-B 1x1 projection), and the heads' outputs of group ``g`` feed
-only output groups ``>= g`` (mask B again). Keys and values read the whole stream of earlier
-pixels plus fixed position features (the pixel's row and column, scaled to [-1, 1]). The very
-first pixel has nothing to attend to: its attention output is zero.
+only output groups ``>= g`` (mask B again). Keys and values read the whole stream of an earlier
+pixel, that pixel's own values (as in the paper, the input image is concatenated: the stream at
+a pixel never holds the pixel itself, so without it the last pixel of a row would be hidden from
+the first of the next) and fixed position features (the pixel's row and column, scaled to
+[-1, 1]). The very first pixel has nothing to attend to: its attention output is zero.
 
 Receptive field: attention gives every position the whole context from the first attention
 block on (no blind spot, tested); the convolutions give the local detail.
@@ -202,7 +204,8 @@ class CausalAttention(nnx.Module):
         # Query features of head group g (contiguous blocks) read stream groups <= g.
         self.query = MaskedConv2D(f, heads * dk, 1, **conv)
         # Earlier pixels are wholly in the past: keys and values need no mask.
-        self.key_value = TapConv2D(f + POSITION_FEATURES, heads * (dk + dv), ((0, 0),), rngs=rngs)
+        kv_in = f + c + POSITION_FEATURES
+        self.key_value = TapConv2D(kv_in, heads * (dk + dv), ((0, 0),), rngs=rngs)
         self.out = MaskedConv2D(heads * dv, f, 1, **conv)
 
     def queries(self, h: jax.Array) -> jax.Array:  # (..., F) -> (..., heads, dk)
@@ -210,10 +213,10 @@ class CausalAttention(nnx.Module):
         q = self.query.from_patches(h)
         return q.reshape(*q.shape[:-1], self.heads, self.key_channels)
 
-    def keys_values(self, h: jax.Array, positions: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Keys (..., heads, dk) and values (..., heads, dv) of ``h`` (..., F) at ``positions``
-        (..., 2) (the fixed position features)."""
-        kv = self.key_value.from_patches(jnp.concatenate([h, positions], axis=-1))
+    def keys_values(self, h: jax.Array, pixels: jax.Array, positions: jax.Array) -> tuple:
+        """Keys (..., heads, dk) and values (..., heads, dv) of pixels with stream ``h``
+        (..., F), scaled values ``pixels`` (..., C) and position features ``positions`` (..., 2)."""
+        kv = self.key_value.from_patches(jnp.concatenate([h, pixels, positions], axis=-1))
         kv = kv.reshape(*kv.shape[:-1], self.heads, self.key_channels + self.value_channels)
         return kv[..., : self.key_channels], kv[..., self.key_channels :]
 
@@ -221,11 +224,12 @@ class CausalAttention(nnx.Module):
         """The stream after the layer: ``h`` plus the projection of the heads' (..., heads, dv)."""
         return h + self.out.from_patches(attended.reshape(*attended.shape[:-2], -1))
 
-    def __call__(self, h: jax.Array) -> jax.Array:  # (B, H, W, F) -> (B, H, W, F)
+    def __call__(self, h: jax.Array, image: jax.Array) -> jax.Array:
+        """(B, H, W, F) stream and (B, H, W, C) scaled image -> (B, H, W, F) stream."""
         b, height, width, f = h.shape
         flat = h.reshape(b, height * width, f)  # (B, D, F), D pixels in raster order
         positions = jnp.broadcast_to(position_features(height, width), (b, height * width, 2))
-        k, v = self.keys_values(flat, positions)
+        k, v = self.keys_values(flat, image.reshape(b, height * width, -1), positions)
         d = height * width
         visible = np.arange(d)[None, :] < np.arange(d)[:, None]  # (D, D): strictly earlier
         attended = attend(self.queries(flat), k, v, visible)  # (B, D, heads, dv)
@@ -280,9 +284,10 @@ class PixelSNAIL(AutoregressiveModel):
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)
-        h = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, F)
+        image = scale_to_unit(x, self.levels)  # (B, H, W, C)
+        h = self.input_conv(image)  # (B, H, W, F)
         for block, attention in self.layers():
             h = block(h, labels)
             if attention is not None:
-                h = attention(h)
+                h = attention(h, image)
         return self.head(h)  # (B, H, W, C, K)

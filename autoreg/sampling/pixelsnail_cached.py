@@ -7,8 +7,10 @@ cache; each gated block writes its 3x3 convolution's input at this pixel into a 
 gathers the taps from it (as the PixelCNN's cached sampler does); each attention layer attends
 from this pixel's query to the keys and values of the pixels before it, kept in a cache of all
 ``D = H * W`` pixels (``Kept``: the row loop does not advance it; slots not yet written are
-masked out, so the work per step is that of one row of the forward pass's attention), then
-writes this pixel's key and value (final after the last colour) for the pixels after it.
+masked out, so the work per step is that of one row of the forward pass's attention). A key
+reads its pixel's own values, which are complete only once the pixel's last colour is drawn, so
+each layer keeps its input stream at the pixel and writes the pixel's key and value at the next
+pixel's step.
 
 The arithmetic is the model's own (``spatial_input``, ``finish``, ``queries``, ``keys_values``,
 ``output``, ``head``; ``attend_one`` is ``attend`` for a single query), so samples are
@@ -38,6 +40,8 @@ class Caches(NamedTuple):
     conv: tuple  # per block (B, 2, W + 2, F/2)
     keys: tuple  # per attention layer Kept((B, heads, D, dk))
     values: tuple  # per attention layer Kept((B, heads, D, dv))
+    streams: tuple  # per attention layer Kept((2, B, F)): its input at the pixel before / this
+    pixel: activation_cache.Kept  # () int32, the position whose stream is in ``streams[:, 1]``
     row: activation_cache.Kept  # () int32, the current row
 
 
@@ -64,6 +68,10 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
         ),
         keys=kept(cfg.key_channels),
         values=kept(cfg.value_channels),
+        streams=tuple(
+            activation_cache.Kept(jnp.zeros((2, batch, cfg.channels))) for _ in model.attentions
+        ),
+        pixel=activation_cache.Kept(jnp.int32(-1)),
         row=activation_cache.Kept(jnp.int32(0)),
     )
 
@@ -73,18 +81,37 @@ def start_row(i, image, caches: Caches) -> Caches:
     return caches._replace(row=activation_cache.Kept(jnp.asarray(i, jnp.int32)))
 
 
-def attend_at(attention, h, position, positions, keys, values):
+def attend_at(attention, h, position, new_pixel, kept: tuple, before: tuple):
     """One attention layer at one pixel: (B, F) stream -> (B, F), and the updated caches.
 
-    Attends to the cached pixels before ``position``, then stores this pixel's key and value.
+    First stores the key and value of the pixel before, now that its values are all drawn:
+    its stream, its scaled values and position features (``before``: (B, C), (B, 2)); then
+    attends from this pixel to the pixels before it. Repeated at every colour sub-step (the
+    same write each time).
+
+    Args:
+      new_pixel: whether this is the pixel's first sub-step (the kept stream of "this pixel"
+        is then the pixel before's).
+      kept: (keys (B, heads, D, dk), values (B, heads, D, dv), streams (2, B, F): the input
+        at the pixel before and at this pixel).
     """
-    q = attention.queries(h)  # (B, heads, dk)
+    keys, values, streams = kept
+    previous_stream = jnp.where(new_pixel, streams[1], streams[0])  # (B, F)
+    k, v = attention.keys_values(previous_stream, *before)  # (B, heads, dk), (B, heads, dv)
+    previous = jnp.maximum(position - 1, 0)  # slot 0 is rewritten at position 1
+    keys = jax.lax.dynamic_update_slice_in_dim(keys, k[:, :, None], previous, axis=2)
+    values = jax.lax.dynamic_update_slice_in_dim(values, v[:, :, None], previous, axis=2)
     visible = jnp.arange(keys.shape[2]) < position  # (D,)
-    attended = attend_one(q, keys, values, visible)  # (B, heads, dv)
-    k, v = attention.keys_values(h, jnp.broadcast_to(positions[position], (h.shape[0], 2)))
-    keys = jax.lax.dynamic_update_slice_in_dim(keys, k[:, :, None], position, axis=2)
-    values = jax.lax.dynamic_update_slice_in_dim(values, v[:, :, None], position, axis=2)
-    return attention.output(h, attended), keys, values
+    attended = attend_one(attention.queries(h), keys, values, visible)  # (B, heads, dv)
+    return attention.output(h, attended), (keys, values, jnp.stack([previous_stream, h]))
+
+
+def pixel_before(image: jax.Array, pad_x: int, j, width: int) -> jax.Array:
+    """(B, C) scaled values of the pixel before column ``j`` of the current row, from the image
+    cache (the previous row's last pixel when ``j == 0``)."""
+    left = jax.lax.dynamic_slice_in_dim(image[:, -1], j - 1 + pad_x, 1, axis=1)[:, 0]
+    above = image[:, -2, width - 1 + pad_x]
+    return jnp.where(j == 0, above, left)
 
 
 def attend_one(q, keys, values, visible) -> jax.Array:
@@ -107,10 +134,14 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
     height, width, _ = model.config.image_shape
     position = caches.row.value * width + j
     positions = jnp.asarray(position_features(height, width))  # (D, 2)
+    batch = image.shape[0]
+    before = (
+        pixel_before(image, image_pad[1], j, width),
+        jnp.broadcast_to(positions[jnp.maximum(position - 1, 0)], (batch, 2)),
+    )
     patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
     h = model.input_from_patches(patches)  # (B, 1, 1, F)
-    conv, keys, values = [], list(caches.keys), list(caches.values)
-    n = 0  # attention layers passed
+    conv, kept = [], []
     for (block, attention), cache in zip(model.layers(), caches.conv, strict=True):
         pad_x = activation_cache.taps_reach(block.spatial_taps)[1]
         cache = activation_cache.write(cache, pad_x, j, block.spatial_input(h))
@@ -118,13 +149,20 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
         h = block.finish(h, block.spatial_from_patches(patches), labels)  # (B, 1, 1, F)
         conv.append(cache)
         if attention is not None:
-            out, k, v = attend_at(
-                attention, h[:, 0, 0], position, positions, keys[n].value, values[n].value
-            )
+            n = len(kept)
+            state = (caches.keys[n].value, caches.values[n].value, caches.streams[n].value)
+            new_pixel = caches.pixel.value != position
+            out, state = attend_at(attention, h[:, 0, 0], position, new_pixel, state, before)
+            kept.append([activation_cache.Kept(a) for a in state])
             h = out[:, None, None]
-            keys[n], values[n] = activation_cache.Kept(k), activation_cache.Kept(v)
-            n += 1
-    caches = caches._replace(conv=tuple(conv), keys=tuple(keys), values=tuple(values))
+    keys, values, streams = (tuple(c) for c in zip(*kept, strict=True)) if kept else ((),) * 3
+    caches = caches._replace(
+        conv=tuple(conv),
+        keys=keys,
+        values=values,
+        streams=streams,
+        pixel=activation_cache.Kept(position),
+    )
     return model.head(h[:, 0, 0]), caches  # (B, C, K)
 
 

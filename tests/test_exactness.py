@@ -1,0 +1,58 @@
+"""Every model's default sampler draws from the model's exact distribution (a G-test).
+
+A two-position model (1x2x1 images; audio of length 2) with K = 4 has a joint of 16 outcomes
+that ``log_prob`` gives exactly; 20,000 samples of each registry model's default sampler must
+fit it. The parameters are scaled up so that the second position depends strongly on the first
+(otherwise a sampler ignoring the first position could pass; test_sampling.py shows such a
+sampler fails this test).
+"""
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+from scipy import stats
+
+import autoreg
+
+LEVELS = 4
+NUM_SAMPLES = 20_000
+
+
+def two_position_model(name):
+    model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=3)
+    if model.fixed_shape:
+        model = autoreg.create_model(
+            name, preset="tiny", levels=LEVELS, image_shape=(1, 2, 1), seed=3
+        )
+    params = nnx.state(model, nnx.Param)
+    nnx.update(model, jax.tree.map(lambda p: p * 3.0, params))
+    return model
+
+
+def exact_joint(model) -> np.ndarray:
+    """(K * K,) p(x1, x2) over every outcome, from log_prob."""
+    outcomes = np.array(list(itertools.product(range(LEVELS), repeat=2)))
+    shape = (-1, 1, 2, 1) if model.fixed_shape else (-1, 2)
+    labels = np.zeros(len(outcomes), np.int32) if model.num_classes else None
+    log_p = autoreg.log_prob(model, outcomes.reshape(shape), labels)
+    return np.exp(np.asarray(log_p, np.float64))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(autoreg.MODELS))
+def test_default_sampler_fits_the_exact_joint(name):
+    model = two_position_model(name)
+    joint = exact_joint(model)
+    assert joint.sum() == pytest.approx(1.0, abs=1e-5)
+    conditionals = joint.reshape(LEVELS, LEVELS) / joint.reshape(LEVELS, LEVELS).sum(1)[:, None]
+    assert 0.5 * np.abs(conditionals[:, None] - conditionals[None]).sum(-1).max() > 0.1
+    length = None if model.fixed_shape else 2
+    labels = np.zeros(NUM_SAMPLES, np.int32) if model.num_classes else None
+    samples = autoreg.sample(model, jax.random.key(0), NUM_SAMPLES, length=length, labels=labels)
+    flat = np.asarray(samples).reshape(NUM_SAMPLES, 2)
+    counts = np.bincount(flat[:, 0] * LEVELS + flat[:, 1], minlength=LEVELS * LEVELS)
+    expected = joint / joint.sum() * NUM_SAMPLES
+    assert stats.power_divergence(counts, expected, lambda_="log-likelihood").pvalue > 1e-3
