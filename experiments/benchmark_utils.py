@@ -26,6 +26,20 @@ def timed(fn, *args, repeats: int = 3) -> tuple[float, float]:
     return first, best
 
 
+def best_times(fns: dict, repeats: int) -> dict:
+    """Seconds of the fastest of ``repeats`` calls of each function, after one warm-up call
+    each; the functions take turns, so a burst of load elsewhere hits them alike."""
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: min(t) for name, t in times.items()}
+
+
 def device_description() -> str:
     """e.g. 'cpu x1 (2 cores)' or 'gpu x1 (NVIDIA H200)'."""
     import os

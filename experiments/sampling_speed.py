@@ -25,26 +25,13 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from benchmark_utils import best_times
 from flax import nnx
 
 import autoreg
 from autoreg.models.functional import apply_split
 from autoreg.sampling.ancestral import naive_sampler
 from autoreg.train import TrainConfig, make_optimizer, make_train_step
-
-
-def best_times(fns: dict, repeats: int) -> dict:
-    """Seconds of the fastest of ``repeats`` calls of each function, after one warm-up call
-    each; the functions take turns, so a burst of load elsewhere hits them alike."""
-    for fn in fns.values():
-        jax.block_until_ready(fn())
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - start)
-    return {name: min(t) for name, t in times.items()}
 
 
 def sampling_times(name: str, batch: int, size: int, naive_positions: int, repeats: int) -> dict:

@@ -5,7 +5,10 @@
 Per image model (reference preset, 28x28x1, K = 256): parameters, forward time on 16 images,
 training throughput at batch 32 (forward + backward + Adam), evaluation throughput at batch 32,
 the naive sampler's time for 16 images (extrapolated from its first N positions: every step of
-its loop costs the same) and the model's fastest exact sampler (measured in full). For WaveNet
+its loop costs the same) and the model's fastest exact sampler (measured in full). The fast
+sampler and the forward pass on the same 16 images take turns (best of ``--repeats`` each), so
+their ratio is measured in one run under the same load; then images per second of both at
+batch 256 (``--large-batch``). For WaveNet
 (reference preset): generated samples per second and the real-time factor at 16 kHz for batch 1
 and 8, fast and naive (naive extrapolated). Compile time is excluded everywhere.
 """
@@ -17,6 +20,7 @@ import argparse
 import jax
 import numpy as np
 from benchmark_utils import (
+    best_times,
     device_description,
     parameter_count,
     sampler_seconds,
@@ -30,7 +34,7 @@ from autoreg import sampling_methods
 from autoreg.likelihood import log_prob_from_logits
 from autoreg.models.functional import apply_split
 
-IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"]
+IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm", "pixelsnail"]
 
 
 def eval_throughput(model, batch: int) -> float:
@@ -47,15 +51,31 @@ def eval_throughput(model, batch: int) -> float:
     return batch / best
 
 
-def image_row(name: str, naive_positions: int) -> dict:
-    model = autoreg.create_model(name, preset="reference")
+def fast_and_forward(model, batch: int, repeats: int) -> tuple[float, float]:
+    """(fast sampler seconds, forward seconds) on ``batch`` images, taking turns."""
     graphdef, state = nnx.split(model)
-    x = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1)).astype(np.int32)
-    _, forward = timed(apply_split, graphdef, state, x, None)
+    shape = (batch, *model.event_shape())
+    x = np.random.default_rng(0).integers(0, model.levels, shape).astype(np.int32)
+    labels = np.arange(batch, dtype=np.int32) % model.num_classes if model.num_classes else None
+    sampler = autoreg.MODELS[model.name].samplers[sampling_methods(model)[0]]
+    args = (jax.random.key(0), np.zeros(shape, np.int32), np.zeros(shape, bool), labels)
+    times = best_times(
+        {
+            "fast": lambda: sampler(graphdef, state, *args, np.float32(1.0)),
+            "forward": lambda: apply_split(graphdef, state, x, labels),
+        },
+        repeats,
+    )
+    return times["fast"], times["forward"]
+
+
+def image_row(name: str, naive_positions: int, repeats: int, large_batch: int) -> dict:
+    model = autoreg.create_model(name, preset="reference")
     _, train = train_throughput(model, 32)
     fast = sampling_methods(model)[0]
     naive = sampler_seconds(model, "naive", 16, positions=naive_positions)
-    fast_s = naive if fast == "naive" else sampler_seconds(model, fast, 16)
+    fast_s, forward = fast_and_forward(model, 16, repeats)
+    large_fast, large_forward = fast_and_forward(model, large_batch, 1)
     return dict(
         model=name,
         params=parameter_count(model),
@@ -65,6 +85,8 @@ def image_row(name: str, naive_positions: int) -> dict:
         naive=naive,
         fast=fast,
         fast_s=fast_s,
+        large_fast=large_batch / large_fast,
+        large_forward=large_batch / large_forward,
     )
 
 
@@ -88,20 +110,24 @@ def main() -> None:
         help="positions timed for the naive samplers (extrapolated)",
     )
     parser.add_argument("--models", default=",".join(IMAGE_MODELS + ["wavenet"]))
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls of each, best kept")
+    parser.add_argument("--large-batch", type=int, default=256, help="images per large batch")
     args = parser.parse_args()
     models = args.models.split(",")
     print(f"device: {device_description()}; reference presets; compile time excluded\n")
     print(
         "| model | params | forward, 16 imgs | train img/s (b=32) | eval img/s (b=32) "
-        "| naive sampling, 16 imgs | fast sampling, 16 imgs | naive / fast | fast / forward |"
+        "| naive sampling, 16 imgs | fast sampling, 16 imgs | naive / fast | fast / forward "
+        f"| sampled img/s (b={args.large_batch}) | forward img/s (b={args.large_batch}) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in [m for m in models if m in IMAGE_MODELS]:
-        r = image_row(name, args.naive_positions)
+        r = image_row(name, args.naive_positions, args.repeats, args.large_batch)
         print(
             f"| {name} | {r['params']:,} | {r['forward_ms']:.1f} ms | {r['train']:.1f} | "
             f"{r['eval']:.1f} | {r['naive']:.1f} s* | {r['fast_s']:.2f} s ({r['fast']}) | "
-            f"{r['naive'] / r['fast_s']:.0f}x | {r['fast_s'] * 1e3 / r['forward_ms']:.1f}x |",
+            f"{r['naive'] / r['fast_s']:.0f}x | {r['fast_s'] * 1e3 / r['forward_ms']:.1f}x | "
+            f"{r['large_fast']:.1f} | {r['large_forward']:.0f} |",
             flush=True,
         )
     print(f"\n* extrapolated from the first {args.naive_positions} positions of 784")
