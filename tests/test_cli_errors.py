@@ -144,6 +144,7 @@ CASES = [
         "argument --seconds: must be a positive number, got 'nan'",
     ),
     ((*EVAL_IMAGE, "--patch-size", "0"), "argument --patch-size: must be a positive integer"),
+    ((*EVAL_IMAGE, "--patch-size", "4"), "patch_size cuts patches from image files or folders"),
     (
         (*TEXTURE, "--method", "pixelcnn", "--steps", "1"),
         "src.png (24x24 after downscaling to at most 128 px) is smaller than the 32px patch size",

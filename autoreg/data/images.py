@@ -307,20 +307,24 @@ def read_split(
     spec: str, split: str, patch_size: int | None, num_patches: int, seed: int, download: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The raw images (N, H, W, C) and labels (N,) or None of one split of ``spec`` (see
-    ``load_images``), read by the loader that the kind of source calls for."""
-    if spec.startswith("tfds:"):
-        return load_tfds(spec[5:], split, download)
+    ``load_images``), read by the loader that the kind of source calls for. Patches are cut
+    from image files and folders only; a ``patch_size`` for another source is an error."""
     files = [Path(part) for part in spec.split(",")] if "," in spec else None
     path = Path(spec)
-    if files is None and not path.exists():
+    if not spec.startswith("tfds:") and files is None and not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
         files = files or [path]
         return load_image_files(files, split, patch_size, num_patches, seed, spec), None
+    folder = path.is_dir() and not any(path.glob("*idx3*"))
+    if folder:
+        return load_image_folder(path, split, patch_size, num_patches, seed), None
+    if patch_size is not None:
+        raise ValueError(f"{spec}: patch_size cuts patches from image files or folders only")
+    if spec.startswith("tfds:"):
+        return load_tfds(spec[5:], split, download)
     if path.suffix == ".npz":
         return load_npz(path, split)
-    if path.is_dir() and not any(path.glob("*idx3*")):
-        return load_image_folder(path, split, patch_size, num_patches, seed), None
     if path.is_dir() or "idx" in path.name:
         return load_idx(path, split)
     raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
