@@ -26,6 +26,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) so every failure reads the same."""
 
     def error(self, message):
+        """Raise the message as a CLIError (argparse would print usage and exit)."""
         raise CLIError(f"{message} (see {self.prog} --help)")
 
 
