@@ -9,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from autoreg.likelihood import log_prob_unchecked, nats_to_bits_per_dim
+from autoreg.memory import evaluation_batch
 from autoreg.validation import check_data, check_labels
 
 
@@ -34,12 +35,17 @@ def evaluate(
       model: a registry model.
       data: (N, *event) integers in 0..K-1.
       labels: (N,) class labels for conditional models.
-      batch_size: examples per forward pass. The last batch is padded to this size, so one
+      batch_size: examples per forward pass (fewer when that many would not fit in
+        ``autoreg.memory.memory_budget()``). The last batch is padded to this size, so one
         compiled program serves the whole dataset.
       progress: show a progress bar.
 
     Returns:
       An ``Evaluation`` (bits per dim, nats per example, counts).
+
+    Raises:
+      ValueError: bad data or labels, or ``MemoryBudgetError`` when not even one example's
+        forward pass fits in memory.
     """
     data = check_data(model, data, what="data")  # validated once, not per batch
     labels = check_labels(model, labels, len(data))
@@ -48,7 +54,7 @@ def evaluate(
         raise ValueError("no examples to evaluate")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    batch_size = min(batch_size, n)
+    batch_size = min(n, evaluation_batch(model, n, data.shape[1:], batch_size))
     total = 0.0
     bar = tqdm(total=n, desc="eval", unit="ex", disable=not progress, leave=False)
     for start in range(0, n, batch_size):

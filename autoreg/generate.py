@@ -5,6 +5,9 @@ The samplers themselves live in ``autoreg.sampling`` and are listed per model in
 ``autoreg.sampling.ancestral.Sampler``. Completion adds one policy: a hole that is a suffix
 of the data order is completed exactly by the ancestral samplers; any other hole by sequential
 Monte Carlo (``autoreg.sampling.smc``), which also weighs the observed positions after it.
+
+Both check first what the request needs (``autoreg.memory``): one that cannot fit is refused
+before anything is allocated, and one that fits only in pieces runs in batches (``in_batches``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from tqdm.auto import tqdm
 
+from autoreg.memory import BatchPlan, completion_plan, sample_plan
 from autoreg.registry import samplers_for, sampling_methods
 from autoreg.sampling.ancestral import as_key, observed_is_prefix
 from autoreg.sampling.smc import smc_complete
-from autoreg.validation import check_data, check_labels, check_observed, check_temperature
+from autoreg.validation import (
+    check_count,
+    check_data,
+    check_labels,
+    check_observed,
+    check_temperature,
+)
 
 COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampling methods
 
@@ -55,8 +66,12 @@ def sample(
     labels=None,
     length: int | None = None,
     method: str | None = None,
+    progress: bool = True,
 ) -> jax.Array:
     """Draw ``num`` exact samples from the model by ancestral sampling.
+
+    A request too large for one batch runs in batches (see ``in_batches`` for their keys); one
+    that does not fit in memory at all is refused before anything is allocated.
 
     Args:
       model: a registry model.
@@ -67,19 +82,59 @@ def sample(
       length: number of time steps, for audio models only.
       method: one of ``autoreg.sampling_methods(model)``: ``"naive"`` (re-run the network per
         position) or the model's faster method; default: the first (the fastest).
+      progress: show a progress bar when the samples are drawn in several batches.
 
     Returns:
       (num, H, W, C) int32 samples (audio: (num, T)).
 
+    Raises:
+      ValueError: bad arguments; ``autoreg.memory.MemoryBudgetError`` (a ValueError) for a
+        request that does not fit in ``autoreg.memory.memory_budget()``.
+
     Example:
       >>> x = autoreg.sample(model, jax.random.key(0), 16)
     """
-    if not isinstance(num, int | np.integer) or num < 1:
-        raise ValueError(f"num must be a positive integer, got {num!r}")
-    shape = (int(num), *model.event_shape(length))
-    labels = check_labels(model, labels, int(num))
-    x = np.zeros(shape, np.int32)
-    return run_sampler(model, key, x, np.zeros(shape, bool), labels, temperature, method)
+    num = check_count(num, "num")
+    event = model.event_shape(length)
+    labels = check_labels(model, labels, num)
+    check_temperature(temperature)
+    plan = sample_plan(model, num, event, method)
+
+    def run(batch_key, rows):
+        x = np.zeros((len(rows), *event), np.int32)
+        batch_labels = None if labels is None else labels[rows]
+        return run_sampler(model, batch_key, x, x != 0, batch_labels, temperature, method)
+
+    return in_batches(plan, key, run, progress=progress, desc="sample")
+
+
+def in_batches(plan: BatchPlan, key, run, *, progress: bool = True, desc: str = "") -> jax.Array:
+    """``run(key, rows)`` over the batches of ``plan``, joined in order.
+
+    A request that fits in one batch is ``run(key, all rows)``: exactly the unbatched result.
+    Otherwise batch ``b`` (rows ``b * plan.batch`` onwards) runs with ``fold_in(key, b)``, so the
+    samples are deterministic for a key and a memory budget (the budget sets the batch size) but
+    differ from those of one big batch. Every batch has ``plan.batch`` rows (the last one repeats
+    its final row, dropped again) so that one compiled program serves them all.
+
+    Args:
+      plan: from ``autoreg.memory``.
+      key: a JAX PRNG key or an int seed.
+      run: ``fn(key, rows) -> (len(rows), ...)`` for an int array of row indices.
+      progress: show a progress bar when there is more than one batch.
+      desc: the progress bar's label.
+    """
+    key = as_key(key)
+    if plan.num_batches == 1:
+        return run(key, np.arange(plan.total))
+    parts = []
+    with tqdm(total=plan.total, desc=desc, disable=not progress, leave=False) as bar:
+        for b, start in enumerate(range(0, plan.total, plan.batch)):
+            rows = np.minimum(np.arange(start, start + plan.batch), plan.total - 1)
+            real = min(plan.batch, plan.total - start)
+            parts.append(run(jax.random.fold_in(key, b), rows)[:real])
+            bar.update(real)
+    return jnp.concatenate(parts)
 
 
 def completion_method(model, observed, method: str = "auto") -> str:
@@ -116,6 +171,7 @@ def complete(
     labels=None,
     method: str | None = "auto",
     particles: int = 64,
+    progress: bool = True,
 ) -> jax.Array:
     """Sample the unobserved positions of ``x`` given the observed ones.
 
@@ -135,16 +191,39 @@ def complete(
       method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default
         sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
+      progress: show a progress bar when the inputs are completed in several batches.
+
+    Inputs too many for one batch (SMC holds ``particles`` forward passes per input) run in
+    batches, keyed as ``in_batches`` says; a request that cannot fit is refused first.
 
     Returns:
       (B, H, W, C) int32 completions (audio: (B, T)).
+
+    Raises:
+      ValueError: bad arguments, or a ``MemoryBudgetError`` for a request that cannot fit.
     """
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)
     method = completion_method(model, observed, method or "auto")
-    if method == "smc":
-        return smc_complete(
-            model, key, x, observed, particles=particles, labels=labels, temperature=temperature
-        )
     labels = check_labels(model, labels, x.shape[0])
-    return run_sampler(model, key, x, observed, labels, temperature, method)
+    check_temperature(temperature)
+    particles = check_count(particles, "particles")
+    plan = completion_plan(model, x.shape[0], x.shape[1:], method, particles)
+
+    def run(batch_key, rows):
+        batch_labels = None if labels is None else labels[rows]
+        if method == "smc":
+            return smc_complete(
+                model,
+                batch_key,
+                x[rows],
+                observed[rows],
+                particles=particles,
+                labels=batch_labels,
+                temperature=temperature,
+            )
+        return run_sampler(
+            model, batch_key, x[rows], observed[rows], batch_labels, temperature, method
+        )
+
+    return in_batches(plan, key, run, progress=progress, desc="complete")

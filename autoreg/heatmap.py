@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from autoreg.image_io import save_png, to_rgb
+from autoreg.image_io import check_scale, save_png, to_rgb
 from autoreg.likelihood import log_prob_per_position
+from autoreg.memory import check_picture, evaluation_batch
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
@@ -51,13 +52,20 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
       ``-log2 p(x)``, i.e. ``-autoreg.log_prob(model, x) / ln 2``.
 
     Raises:
-      ValueError: as for ``autoreg.log_prob``.
+      ValueError: as for ``autoreg.log_prob``, or ``MemoryBudgetError`` when not even one
+        example's forward pass fits in memory (more examples run in batches).
     """
     x = check_data(model, x)
     labels = check_labels(model, labels, x.shape[0])
-    logits = model_logits(model, x, labels)  # (B, *event, K)
-    picked = log_prob_per_position(logits, x)  # (B, *event)
-    bits = -np.asarray(picked, np.float64) / math.log(2.0)  # (B, *event)
+    if len(x) == 0:
+        raise ValueError("x holds no examples")
+    batch = evaluation_batch(model, len(x), x.shape[1:], len(x))
+    picked = []
+    for start in range(0, len(x), batch):
+        rows = slice(start, start + batch)
+        logits = model_logits(model, x[rows], None if labels is None else labels[rows])
+        picked.append(np.asarray(log_prob_per_position(logits, x[rows]), np.float64))  # (b, *event)
+    bits = -np.concatenate(picked) / math.log(2.0)  # (B, *event)
     if bits.ndim == 4:
         bits = bits.sum(-1)  # (B, H, W)
     return bits.astype(np.float32)
@@ -92,7 +100,8 @@ def render_heatmap(
       bits: (B, H, W) bits per pixel, e.g. from ``bits_per_position``.
       path: output .png path; its folder must exist.
       levels: K, the number of values per channel (to scale the images to 0..255).
-      scale: integer upscaling of each pixel (default: so images are at least 96 pixels high).
+      scale: integer upscaling of each pixel (default: ``heatmap_scale``'s, so that an image
+        and its heatmap side by side are at least ``autoreg.image_io.MIN_WIDTH`` wide).
       vmax: bits at the top of the colour scale (default: the largest value in ``bits``).
 
     Returns:
@@ -102,7 +111,8 @@ def render_heatmap(
       ValueError: shapes that do not match, values out of range, or a bad scale or vmax.
     """
     images, bits = _check_images_and_bits(images, bits, levels)  # (B, H, W, C), (B, H, W)
-    scale, vmax = _check_scale_and_vmax(scale, vmax, images.shape[1], bits)
+    scale = heatmap_scale(*images.shape[:3], scale)
+    vmax = _check_vmax(vmax, bits)
     figure = lay_out_heatmaps(images, bits, levels, scale, vmax)  # (height, width, 3)
     return _label_and_save(figure, vmax, path)
 
@@ -123,8 +133,7 @@ def lay_out_heatmaps(images, bits, levels: int, scale: int, vmax: float) -> np.n
     """
     b, h, w, _ = images.shape
     tile_h, tile_w = h * scale, w * scale
-    width = 2 * tile_w + 3 * GAP + BAR_WIDTH + LABEL_WIDTH
-    height = b * tile_h + (b + 1) * GAP
+    height, width, _ = figure_shape(b, h, w, scale)
     canvas = np.full((height, width, 3), 255, np.uint8)  # (height, width, RGB)
     pictures = to_rgb(images, levels).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
     heat = colour_map(bits, vmax).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
@@ -170,14 +179,32 @@ def _check_images_and_bits(images, bits, levels: int) -> tuple[np.ndarray, np.nd
     return images, bits
 
 
-def _check_scale_and_vmax(scale, vmax, h: int, bits: np.ndarray) -> tuple[int, float]:
-    """Fill in and check ``render_heatmap``'s scale (images of height ``h``) and vmax."""
-    if scale is None:
-        scale = max(1, math.ceil(96 / h))
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+def figure_shape(count: int, height: int, width: int, scale: int) -> tuple[int, int, int]:
+    """(height, width, 3) of the figure of ``count`` images of ``height x width`` pixels."""
+    tile_h, tile_w = height * scale, width * scale
+    return count * tile_h + (count + 1) * GAP, 2 * tile_w + 3 * GAP + BAR_WIDTH + LABEL_WIDTH, 3
+
+
+def heatmap_scale(count: int, height: int, width: int, scale: int | None = None) -> int:
+    """The pixel upscaling of a heatmap figure of ``count`` images, checked before any work.
+
+    Args:
+      count, height, width: the images the figure shows.
+      scale: a positive integer, or None: ``autoreg.image_io.default_scale`` of an image and
+        its heatmap side by side (``2 * width``).
+
+    Raises:
+      ValueError: a scale that is not a positive integer, or a figure too large for memory.
+    """
+    scale = check_scale(scale, 2 * width)
+    check_picture(figure_shape(count, height, width, scale), "the heatmap")
+    return scale
+
+
+def _check_vmax(vmax, bits: np.ndarray) -> float:
+    """Fill in (the largest bits) and check ``render_heatmap``'s vmax."""
     if vmax is None:
         vmax = float(bits.max()) if bits.max() > 0 else 1.0
     if not (isinstance(vmax, int | float) and vmax > 0):
         raise ValueError(f"vmax must be a positive number, got {vmax!r}")
-    return scale, vmax
+    return vmax

@@ -7,6 +7,11 @@ import math
 import numpy as np
 
 
+class AutoregWarning(UserWarning):
+    """Something the library did that the user should hear about (e.g. data it skipped); the
+    ``autoreg`` command prints these as one line each."""
+
+
 def check_data(model, x, *, what: str = "x") -> np.ndarray:
     """Validate integer data for ``model`` and return it as an int32 NumPy array.
 
@@ -70,6 +75,13 @@ def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(
             f"observed has shape {observed.shape}, which does not fit data of shape {shape}"
         ) from None
+
+
+def check_count(value, name: str) -> int:
+    """A positive integer (not a bool) as an int, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def check_temperature(temperature) -> float:

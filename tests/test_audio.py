@@ -13,6 +13,7 @@ from autoreg.data.audio import (
     read_audio,
     write_wav,
 )
+from autoreg.validation import AutoregWarning
 
 
 @pytest.mark.parametrize("levels", [256, 16])
@@ -132,6 +133,19 @@ def test_windows_never_reach_into_the_heldout_tail(tmp_path):
     data = audio_dataset(tmp_path, 16000, 400, num=6, holdout_seconds=1.0, label_by_file=True)
     assert data.examples.shape == (6, 400) and data.levels == 256
     assert set(data.labels) <= {0, 1} and str(tmp_path) in data.source
+
+
+def test_heldout_skips_clips_shorter_than_the_tail_and_keeps_file_indices(tmp_path):
+    for name, seconds in (("a", 0.5), ("b", 2.0), ("c", 2.0)):
+        soundfile.write(tmp_path / f"{name}.wav", sine(seconds, 16000), 16000)
+    skipped = rf"skipped 1 clip shorter than the 1.0 s held out: {tmp_path / 'a.wav'} \(0.50 s\)"
+    with pytest.warns(AutoregWarning, match=skipped):
+        codes, sources = audio_windows(
+            tmp_path, 16000, None, split="heldout", holdout_seconds=1.0, return_sources=True
+        )
+    assert codes.shape == (2, 16000) and list(sources) == [1, 2]  # b and c keep their labels
+    with pytest.raises(ValueError, match="every clip is shorter than the 3.0 s held out"):
+        audio_windows(tmp_path, 16000, None, split="heldout", holdout_seconds=3.0)
 
 
 def test_write_wav_round_trips_codes_atomically(tmp_path):

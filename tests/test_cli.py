@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile
 from PIL import Image
 
 import autoreg
@@ -42,10 +43,15 @@ def one_line_error(capsys) -> str:
 
 def test_sample_writes_a_png_grid(checkpoint, tmp_path, capsys):
     out = tmp_path / "grid.png"
-    assert main(["sample", "--checkpoint", str(checkpoint), "--num", "4", "--out", str(out)]) == 0
+    args = ["sample", "--checkpoint", str(checkpoint), "--num", "4", "--out", str(out)]
+    assert main([*args, "--scale", "1"]) == 0
     image = np.asarray(Image.open(out))
     assert image.shape == (2 + 2 * 10, 2 + 2 * 10)  # 2x2 grid of 8x8 with 2px padding
     assert "wrote 4 samples" in capsys.readouterr().out
+    # By default the 22 px grid is upscaled 12x (nearest neighbour) to at least 256 px.
+    assert main(args) == 0
+    scaled = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(scaled, image.repeat(12, 0).repeat(12, 1))
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
@@ -127,7 +133,9 @@ def test_console_script_help_and_error_exit_code(tmp_path):
 def test_complete_writes_one_row_per_input(checkpoint, npz, tmp_path, capsys):
     out = tmp_path / "c.png"
     args = ["complete", "--checkpoint", str(checkpoint), "--data", str(npz), "--index", "0", "2"]
-    assert main([*args, "--num", "2", "--occlude", "bottom", "--out", str(out)]) == 0
+    assert (
+        main([*args, "--num", "2", "--occlude", "bottom", "--out", str(out), "--scale", "1"]) == 0
+    )
     grid = np.asarray(Image.open(out))
     assert grid.shape == (2 + 2 * 10, 2 + 4 * 10, 3)  # 2 rows of (input, 2 completions, original)
     assert "exact" in capsys.readouterr().out
@@ -175,8 +183,11 @@ def test_texture_efros_leung(tmp_path, capsys):
     Image.fromarray(rng.integers(0, 256, (24, 24), dtype=np.uint8)).save(tmp_path / "src.png")
     out = tmp_path / "t.png"
     args = ["texture", "--image", str(tmp_path / "src.png"), "--size", "12", "--window", "5"]
-    assert main([*args, "--out", str(out)]) == 0
-    assert np.asarray(Image.open(out)).shape == (12, 12)
+    assert main([*args, "--out", str(out), "--scale", "1"]) == 0
+    native = np.asarray(Image.open(out))
+    assert native.shape == (12, 12)
+    assert main([*args, "--out", str(out)]) == 0  # default: upscaled to at least 256 px
+    np.testing.assert_array_equal(Image.open(out), native.repeat(22, 0).repeat(22, 1))
 
 
 def test_texture_of_a_corrupt_png_is_an_error(tmp_path, capsys):
@@ -185,3 +196,67 @@ def test_texture_of_a_corrupt_png_is_an_error(tmp_path, capsys):
     assert main(["texture", "--image", str(tmp_path / "bad.png"), "--out", str(out)]) != 0
     assert "not a readable image" in one_line_error(capsys)
     assert not out.exists()
+
+
+def test_a_large_sample_runs_in_batches_with_a_progress_bar(
+    checkpoint, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("AUTOREG_MEMORY_LIMIT", "2M")  # about 12 tiny 8x8 samples per batch
+    out = tmp_path / "many.png"
+    args = ["sample", "--checkpoint", str(checkpoint), "--num", "30", "--scale", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    out_text, err = capsys.readouterr()
+    assert "wrote 30 samples" in out_text and "sample:" in err and "30/30" in err
+    first = np.asarray(Image.open(out))
+    assert first.shape == (2 + 5 * 10, 2 + 6 * 10)  # 6 columns, 5 rows of 8x8 tiles
+    assert main([*args, "--out", str(out)]) == 0  # deterministic for a seed and a budget
+    np.testing.assert_array_equal(Image.open(out), first)
+
+
+def test_a_failure_while_writing_exits_1_naming_the_output(
+    checkpoint, tmp_path, capsys, monkeypatch
+):
+    def disk_full(self, fp, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    out = tmp_path / "s.png"
+    assert main(["sample", "--checkpoint", str(checkpoint), "--num", "1", "--out", str(out)]) == 1
+    assert f"cannot write {out}: No space left on device" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []  # the hidden temporary file is gone too
+
+
+@pytest.fixture(scope="module")
+def wavenet(tmp_path_factory):
+    """(tiny WaveNet checkpoint, folder with a 0.3 s and a 0.1 s clip at 16 kHz)."""
+    root = tmp_path_factory.mktemp("wavenet")
+    autoreg.save_checkpoint(autoreg.create_model("wavenet", preset="tiny"), root / "model")
+    rng = np.random.default_rng(0)
+    (root / "clips").mkdir()
+    for name, seconds in (("long", 0.3), ("short", 0.1)):
+        audio = rng.uniform(-0.5, 0.5, round(16_000 * seconds))
+        soundfile.write(root / "clips" / f"{name}.wav", audio, 16_000)
+    return root / "model", root / "clips"
+
+
+def test_eval_of_audio_skips_clips_shorter_than_the_holdout(wavenet, tmp_path, capsys):
+    model, clips = wavenet
+    out = tmp_path / "r.json"
+    args = ["eval", "--checkpoint", str(model), "--data", str(clips), "--holdout-seconds", "0.15"]
+    assert main([*args, "--window", "800", "--json", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"autoreg: warning: skipped 1 clip shorter than the 0.15 s held out: "
+        f"{clips / 'short.wav'} (0.10 s)"
+    ]
+    assert json.loads(out.read_text())["num_examples"] == 3  # 0.15 s of long.wav in 800s
+    assert main([*args, "--window", "800", "--limit", "2", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["num_examples"] == 2
+
+
+def test_texture_from_a_checkpoint_needs_no_image(checkpoint, tmp_path, capsys):
+    out = tmp_path / "t.png"
+    args = ["texture", "--checkpoint", str(checkpoint), "--size", "10", "--out", str(out)]
+    assert main([*args, "--scale", "1"]) == 0
+    assert "pixelcnn texture" in capsys.readouterr().out
+    assert np.asarray(Image.open(out)).shape == (10, 10)

@@ -97,6 +97,24 @@ def test_bad_sources_are_clear_errors(tmp_path, make, message):
         load_images(make(tmp_path))
 
 
+def test_patch_size_is_positive_and_for_image_files_only(tmp_path):
+    write_png(tmp_path / "big.png", np.zeros((40, 40), np.uint8))
+    with pytest.raises(ValueError, match="patch_size must be a positive integer, got 0"):
+        load_images(tmp_path / "big.png", split="test", patch_size=0)
+    np.savez(tmp_path / "d.npz", x_test=np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match="patch_size cuts patches from image files or folders"):
+        load_images(tmp_path / "d.npz", split="test", patch_size=2)
+
+
+def test_npz_that_is_not_an_archive_of_plain_arrays_is_refused(tmp_path):
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(0).bytes(1000))
+    np.savez(tmp_path / "objects.npz", x_test=np.array([{"a": 1}], dtype=object))
+    for name, message in (("random", "not a .npz file"), ("objects", "object \\(pickled\\)")):
+        with pytest.raises(ValueError, match=message) as error:
+            load_images(tmp_path / f"{name}.npz", split="test")
+        assert "allow_pickle" not in str(error.value)
+
+
 def test_mixed_sizes_in_a_folder_is_an_error(tmp_path):
     write_png(tmp_path / "a.png", np.zeros((4, 4)))
     write_png(tmp_path / "b.png", np.zeros((5, 4)))

@@ -127,13 +127,16 @@ def check_image_sampling(capsys, work, tmp_path, data):
     grid = tmp_path / "samples.png"
     run(capsys, "sample", "--checkpoint", work, "--num", GRID, "--seed", STEPS, "--out", grid)
     picture = np.asarray(Image.open(grid))
-    assert picture.shape == (2 + 4 * (SIDE + 2), 2 + 4 * (SIDE + 2))  # 4x4 grid, 2px padding
-    # Training sampled its last grid with seed (--seed 0) + step from the same parameters.
+    native = 2 + 4 * (SIDE + 2)  # 4x4 grid, 2px padding
+    scale = 7  # the default upscaling to at least 256 px
+    assert picture.shape == (scale * native, scale * native)
+    # Training sampled its last grid with seed (--seed 0) + step from the same parameters, and
+    # upscales it the same way.
     trained = np.asarray(Image.open(work / f"samples_{STEPS}.png"))
     np.testing.assert_array_equal(picture, trained)
 
     completions = tmp_path / "completions.png"
-    args = ["--data", data, "--index", 0, 1, "--num", 2, "--occlude", "bottom"]
+    args = ["--data", data, "--index", 0, 1, "--num", 2, "--occlude", "bottom", "--scale", 1]
     out = run(capsys, "complete", "--checkpoint", work, *args, "--out", completions)
     assert "exact" in out
     rows = np.asarray(Image.open(completions))

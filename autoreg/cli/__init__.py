@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autoreg.cli.common import CLIError, Parser, quiet_libraries
+from autoreg.cli.common import (
+    EXIT_CODES,
+    RUNTIME_ERROR,
+    USAGE_ERROR,
+    CLIError,
+    Parser,
+    quiet_libraries,
+)
 from autoreg.cli.complete import add_complete_parser
 from autoreg.cli.evaluate import add_eval_parser
 from autoreg.cli.sample import add_sample_parser
@@ -34,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="autoreg",
         description=DESCRIPTION,
+        epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -47,26 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``autoreg`` command."""
+    """Entry point of the ``autoreg`` command; returns the exit status (``EXIT_CODES``)."""
     quiet_libraries()
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except CLIError as error:
-        print(f"autoreg: error: {error}", file=sys.stderr)
-        return 2
+    except (CLIError, ValueError, TypeError) as error:  # found before the work starts
+        return report(error, USAGE_ERROR)
     except ImportError as error:
         name = getattr(error, "name", None) or str(error)
-        print(
-            f"autoreg: error: missing package {name} (pip install autoreg's dependencies)",
-            file=sys.stderr,
-        )
-        return 1
-    except (ValueError, TypeError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"autoreg: error: {message}", file=sys.stderr)
-        return 1
+        return report(f"missing package {name} (pip install autoreg's dependencies)", RUNTIME_ERROR)
+    except MemoryError as error:
+        return report(f"out of memory ({error or 'allocation failed'})", RUNTIME_ERROR)
+    except (OSError, RuntimeError) as error:  # I/O and JAX failures during the work
+        return report(error, RUNTIME_ERROR)
     except KeyboardInterrupt:
         print("autoreg: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def report(error, code: int) -> int:
+    """Print ``autoreg: error: <first line of error>`` on stderr; return ``code``."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    print(f"autoreg: error: {message}", file=sys.stderr)
+    return code

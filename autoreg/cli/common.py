@@ -1,20 +1,80 @@
-"""What every subcommand shares: the one-line error, the parser class, and the model source."""
+"""What every subcommand shares: the one-line error, the parser class, option types, the model
+source and the model-kind check, and the printing of the library's warnings."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import sys
+
+USAGE_ERROR = 2  # bad options or input, found before any work (argparse's own code)
+RUNTIME_ERROR = 1  # a failure while working: I/O, out of memory, JAX
+EXIT_CODES = f"""exit status:
+  0    success
+  {USAGE_ERROR}    usage or validation error (bad options, bad input, a request over the memory
+       limit), reported before any work starts
+  {RUNTIME_ERROR}    runtime failure (I/O error, out of memory, an error inside JAX)
+  130  interrupted"""
 
 
 class CLIError(Exception):
-    """A user error reported as one line on stderr with a non-zero exit."""
+    """A user error reported as one line on stderr with the usage exit code."""
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) so every failure reads the same."""
 
     def error(self, message):
+        """Raise the message as a CLIError (argparse would print usage and exit)."""
         raise CLIError(f"{message} (see {self.prog} --help)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (no nan, no inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def add_scale_option(parser, what: str = "the picture") -> None:
+    """Add --scale: the integer upscaling of the PNG a command writes."""
+    parser.add_argument(
+        "--scale",
+        type=positive_int,
+        help=f"upscale {what} by this integer factor, nearest neighbour (default: enough to "
+        "make it at least 256 px wide; 1: native size)",
+    )
+
+
+def reject_options(args, dests, reason: str) -> None:
+    """A CLIError for the first option of ``dests`` that was given: it would be ignored.
+
+    Options checked this way default to None, so that "given" can be told from "default".
+    """
+    for dest in dests:
+        if getattr(args, dest) is not None:
+            raise CLIError(f"--{dest.replace('_', '-')} {reason}")
+
+
+def given(args, *dests) -> dict:
+    """``{dest: value}`` of the options among ``dests`` that were given (are not None)."""
+    return {dest: getattr(args, dest) for dest in dests if getattr(args, dest) is not None}
 
 
 def add_model_source(parser):
@@ -28,30 +88,68 @@ def add_model_source(parser):
     group.add_argument("--checkpoint", help="checkpoint directory written by save/train")
 
 
-def resolve_model(args):
-    """The model named by --checkpoint and/or --model (the shipped one if only --model)."""
+def kind_of(fixed_shape: bool) -> str:
+    """``"image"`` or ``"audio"``: the kind of a model class or model."""
+    return "image" if fixed_shape else "audio"
+
+
+def check_kind(name: str, fixed_shape: bool, kind: str | None, command: str, path=None) -> None:
+    """A CLIError when a model ``name`` (saved at ``path``, if given) is not of the ``kind``
+    that ``command`` works on."""
+    if kind is None or kind_of(fixed_shape) == kind:
+        return
+    what = f"{path} holds a {name}, an" if path else f"{name} is an"
+    raise CLIError(f"{what} {kind_of(fixed_shape)} model; {command} works on {kind} models")
+
+
+def load_model(path, kind: str | None, command: str):
+    """The model saved at ``path`` (a checkpoint or work directory), of the kind required."""
     from autoreg.checkpoint import load_checkpoint
+
+    model = load_checkpoint(path)
+    check_kind(model.name, model.fixed_shape, kind, command, path)
+    return model
+
+
+def resolve_model(args, kind: str | None = None):
+    """The model named by --checkpoint and/or --model (the shipped one if only --model).
+
+    Args:
+      kind: ``"image"`` or ``"audio"`` when the command works on one kind only: any other
+        model is refused with one line before it is used (for --model, before it is loaded).
+    """
     from autoreg.pretrained import load_pretrained
     from autoreg.registry import get_spec
 
     if args.checkpoint:
-        model = load_checkpoint(args.checkpoint)
+        model = load_model(args.checkpoint, kind, args.command)
         if args.model and args.model != model.name:
             raise CLIError(f"{args.checkpoint} holds a {model.name} model, not {args.model}")
         return model
     if not args.model:
         raise CLIError("pass --model NAME (shipped pretrained model) or --checkpoint DIR")
-    get_spec(args.model)
+    spec = get_spec(args.model)
+    check_kind(args.model, spec.model_cls.fixed_shape, kind, args.command)
     return load_pretrained(args.model)
 
 
+def print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the command: ``autoreg: warning: MESSAGE``, one line."""
+    print(f"autoreg: warning: {message}", file=sys.stderr)
+
+
 def quiet_libraries() -> None:
-    """Silence absl/orbax/JAX log chatter that would bury the one line a command prints."""
+    """Silence absl/orbax/JAX log chatter that would bury the one line a command prints; the
+    library's own warnings (``AutoregWarning``) are printed as one line each."""
     import logging
     import warnings
 
+    from autoreg.validation import AutoregWarning
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore")
+    warnings.filterwarnings("always", category=AutoregWarning)
+    warnings.showwarning = print_warning
     for name in ("absl", "orbax", "jax"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:

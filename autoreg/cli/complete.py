@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from autoreg.cli.common import CLIError, add_model_source, resolve_model
+from autoreg.cli.common import (
+    CLIError,
+    add_model_source,
+    add_scale_option,
+    positive_int,
+    reject_options,
+    resolve_model,
+)
+
+DEFAULT_INDEX = [0, 1, 2, 3]  # --data: the examples completed
+DEFAULT_PARTICLES = 64  # SMC particles per completion
 
 
 def add_complete_parser(sub):
@@ -26,17 +36,15 @@ def add_complete_parser(sub):
         "--index",
         type=int,
         nargs="+",
-        default=[0, 1, 2, 3],
         help="with --data: which examples (default 0 1 2 3)",
     )
     p.add_argument(
         "--split",
-        default="test",
         choices=["train", "test"],
         help="with --data: which split (default test)",
     )
     p.add_argument("--occlude", default="bottom", help=f"what to hide: {OCCLUSIONS}")
-    p.add_argument("--num", type=int, default=4, help="completions per input (default 4)")
+    p.add_argument("--num", type=positive_int, default=4, help="completions per input (default 4)")
     p.add_argument(
         "--method",
         default="auto",
@@ -45,7 +53,9 @@ def add_complete_parser(sub):
         "sampling whatever the hole",
     )
     p.add_argument(
-        "--particles", type=int, default=64, help="SMC particles per completion (default 64)"
+        "--particles",
+        type=positive_int,
+        help=f"SMC particles per completion (default {DEFAULT_PARTICLES})",
     )
     p.add_argument(
         "--resize",
@@ -54,6 +64,7 @@ def add_complete_parser(sub):
     )
     p.add_argument("--label", type=int, help="class label for class-conditional models")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_scale_option(p, "the grid")
     p.add_argument("--out", default="completions.png", help="output PNG grid")
     p.set_defaults(run=run_complete)
 
@@ -63,41 +74,53 @@ def run_complete(args) -> None:
     import jax
     import numpy as np
 
-    from autoreg.generate import complete, completion_method
-    from autoreg.image_io import check_writable, make_grid, save_png, to_rgb
-    from autoreg.occlusion import occlusion_mask
+    from autoreg.atomic import check_writable
+    from autoreg.generate import complete
+    from autoreg.image_io import completion_grid, save_picture
 
-    model = resolve_model(args)
-    if not model.fixed_shape:
-        raise CLIError(f"{model.name} is an audio model; complete works on images")
+    model = resolve_model(args, kind="image")
     out = check_writable(args.out)
-    if args.num < 1 or args.particles < 1:
-        raise CLIError("--num and --particles must be positive")
+    method, observed, scale = check_request(model, args)
     images, labels = completion_inputs(model, args)
-    height, width, _ = model.event_shape()
-    observed = occlusion_mask(args.occlude, height, width)  # (H, W)
-    x = np.repeat(images, args.num, axis=0)
-    repeated_labels = None if labels is None else np.repeat(labels, args.num)
+    height, width, channels = model.event_shape()
     completions = complete(
         model,
         jax.random.key(args.seed),
-        x,
+        np.repeat(images, args.num, axis=0),
         observed,
-        labels=repeated_labels,
+        labels=None if labels is None else np.repeat(labels, args.num),
         method=args.method,
-        particles=args.particles,
+        particles=args.particles or DEFAULT_PARTICLES,
     )
-    completions = to_rgb(np.asarray(completions), model.levels).reshape(
-        len(images), args.num, height, width, 3
-    )
-    originals = to_rgb(images, model.levels)
-    occluded = originals.copy()
-    occluded[:, ~observed] = (255, 0, 255)  # hidden pixels shown in magenta
-    rows = np.concatenate([occluded[:, None], completions, originals[:, None]], axis=1)
-    save_png(make_grid(rows.reshape(-1, height, width, 3), columns=args.num + 2), out)
+    completions = np.asarray(completions).reshape(len(images), args.num, height, width, channels)
+    save_picture(completion_grid(images, completions, observed, model.levels), out, scale)
+    how = f"SMC, {args.particles or DEFAULT_PARTICLES} particles"
+    how = how if method == "smc" else "exact ancestral sampling"
+    print(f"wrote {len(images)} x {args.num} completions ({how}) to {out}")
+
+
+def check_request(model, args):
+    """(completion method, (H, W) observed mask, grid upscaling), with every option combination
+    and the memory the request needs checked before anything is loaded or computed."""
+    from autoreg.generate import completion_method
+    from autoreg.image_io import grid_shape, picture_scale
+    from autoreg.memory import completion_plan
+    from autoreg.occlusion import occlusion_mask
+
+    if args.image:
+        reject_options(args, ("index", "split"), "is for --data; --image names the inputs")
+    elif args.resize:
+        raise CLIError("--resize is for --image files; --data must match the model's size")
+    height, width, _ = shape = model.event_shape()
+    observed = occlusion_mask(args.occlude, height, width)  # (H, W)
     method = completion_method(model, observed[None, :, :, None], args.method)
-    exact = "exact ancestral sampling" if method != "smc" else f"SMC, {args.particles} particles"
-    print(f"wrote {len(images)} x {args.num} completions ({exact}) to {out}")
+    if method != "smc":
+        reject_options(args, ("particles",), f"is for SMC; {args.occlude} is completed exactly")
+    inputs = len(args.image or args.index or DEFAULT_INDEX)
+    completion_plan(model, inputs * args.num, shape, method, args.particles or DEFAULT_PARTICLES)
+    columns = args.num + 2  # occluded input, completions, original
+    tiles = grid_shape(inputs * columns, (height, width, 3), columns)
+    return method, observed, picture_scale(tiles, args.scale)
 
 
 def completion_inputs(model, args):
@@ -123,18 +146,19 @@ def completion_inputs(model, args):
         images = quantise(np.stack(images), model.levels, binarize=model.levels == 2)
         dataset_labels = None
     else:
+        split, index = args.split or "test", args.index or DEFAULT_INDEX
         dataset = load_images(
-            args.data, split=args.split, levels=model.levels, binarize=model.levels == 2
+            args.data, split=split, levels=model.levels, binarize=model.levels == 2
         )
         if dataset.event_shape != shape:
             raise CLIError(
                 f"{args.data} has {dataset.event_shape} images, the model expects {shape}"
             )
-        bad = [i for i in args.index if not 0 <= i < len(dataset)]
+        bad = [i for i in index if not 0 <= i < len(dataset)]
         if bad:
             raise CLIError(f"--index {bad[0]} is outside 0..{len(dataset) - 1}")
-        images = dataset.examples[args.index]
-        dataset_labels = None if dataset.labels is None else dataset.labels[args.index]
+        images = dataset.examples[index]
+        dataset_labels = None if dataset.labels is None else dataset.labels[index]
     if not model.num_classes:
         if args.label is not None:
             raise CLIError(f"{model.name} is unconditional: it takes no --label")

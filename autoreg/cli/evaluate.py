@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 from pathlib import Path
 
-from autoreg.cli.common import CLIError, add_model_source, resolve_model
+from autoreg.cli.common import (
+    CLIError,
+    add_model_source,
+    add_scale_option,
+    positive_float,
+    positive_int,
+    reject_options,
+    resolve_model,
+)
+
+DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
+DEFAULT_HEATMAP_COUNT = 8  # images the heatmap shows
 
 
 def add_eval_parser(sub):
@@ -29,25 +40,34 @@ def add_eval_parser(sub):
         choices=["train", "test"],
         help="which split to evaluate (default test)",
     )
-    p.add_argument("--limit", type=int, help="evaluate only the first N examples")
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples")
     p.add_argument(
-        "--patch-size", type=int, help="evaluate the grid of patches of this size (test split)"
+        "--patch-size",
+        type=positive_int,
+        help="image models: evaluate the grid of patches of this size (test split)",
     )
     p.add_argument(
-        "--window", type=int, help="audio models: cut the held-out audio into windows of N samples"
+        "--window",
+        type=positive_int,
+        help="audio models: cut the held-out audio into windows of N samples",
     )
     p.add_argument(
         "--holdout-seconds",
-        type=float,
-        default=2.0,
-        help="audio models: the held-out seconds at the end of each clip (default 2)",
+        type=positive_float,
+        help=f"audio models: the held-out seconds at the end of each clip (default "
+        f"{DEFAULT_HOLDOUT:g}); shorter clips are skipped, with a warning naming them",
     )
-    p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
-    p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
-    p.add_argument("--heatmap", help="also write a PNG of the bits spent on each pixel")
     p.add_argument(
-        "--heatmap-count", type=int, default=8, help="how many images the heatmap shows (default 8)"
+        "--batch-size", type=positive_int, default=64, help="examples per batch (default 64)"
     )
+    p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
+    p.add_argument("--heatmap", help="image models: also write a PNG of the bits on each pixel")
+    p.add_argument(
+        "--heatmap-count",
+        type=positive_int,
+        help=f"how many images the heatmap shows (default {DEFAULT_HEATMAP_COUNT})",
+    )
+    add_scale_option(p, "the heatmap's pixels")
     p.set_defaults(run=run_eval)
 
 
@@ -55,52 +75,65 @@ def run_eval(args) -> None:
     """``autoreg eval``: print (and optionally save) the exact bits per dimension."""
     from autoreg.atomic import atomic_write
     from autoreg.evaluate import evaluate
-    from autoreg.image_io import check_writable
+    from autoreg.heatmap import bits_per_position, heatmap_scale, render_heatmap
 
     model = resolve_model(args)
-    if args.json_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.json_out))):
-        raise CLIError(f"{args.json_out}: folder does not exist")
-    if args.heatmap:
-        check_writable(args.heatmap)
-    data, labels = load_eval_data(model, args)
-    result = evaluate(model, data, labels, batch_size=args.batch_size)
+    json_out, heatmap = check_outputs(model, args)
+    dataset = load_eval_data(model, args)
+    count = min(args.heatmap_count or DEFAULT_HEATMAP_COUNT, len(dataset))
+    if heatmap:  # the figure's size is checked before the evaluation
+        scale = heatmap_scale(count, *model.event_shape()[:2], args.scale)
+    result = evaluate(model, dataset.examples, dataset.labels, batch_size=args.batch_size)
     unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
     )
-    if args.heatmap:
-        from autoreg.heatmap import bits_per_position, render_heatmap
-
-        count = min(args.heatmap_count, len(data))
-        shown_labels = None if labels is None else labels[:count]
-        bits = bits_per_position(model, data[:count], shown_labels)
-        render_heatmap(data[:count], bits, args.heatmap, levels=model.levels)
-        print(f"wrote per-pixel bits of {count} images to {args.heatmap}")
-    if args.json_out:
+    if heatmap:
+        shown = dataset.take(count)
+        bits = bits_per_position(model, shown.examples, shown.labels)
+        render_heatmap(shown.examples, bits, heatmap, levels=model.levels, scale=scale)
+        print(f"wrote per-pixel bits of {count} images to {heatmap}")
+    if json_out:
         record = {**result.as_dict(), "model": model.name, "data": args.data, "split": args.split}
-        atomic_write(args.json_out, lambda t: Path(t).write_text(json.dumps(record, indent=2)))
+        atomic_write(json_out, lambda t: Path(t).write_text(json.dumps(record, indent=2)))
+
+
+def check_outputs(model, args):
+    """(JSON path or None, heatmap path or None), checked with the options that depend on the
+    model's kind before any data is read."""
+    from autoreg.atomic import check_writable
+
+    if model.fixed_shape:
+        why = f"is for audio models; {model.name} is an image model"
+        reject_options(args, ("window", "holdout_seconds"), why)
+    else:
+        why = f"is for image models; {model.name} is an audio model"
+        reject_options(args, ("heatmap", "patch_size"), why)
+    if args.heatmap is None:
+        reject_options(args, ("heatmap_count", "scale"), "is for --heatmap")
+    if not model.fixed_shape and args.split == "train" and args.window is None:
+        raise CLIError("--split train of audio needs --window (random training windows)")
+    json_out = args.json_out and check_writable(args.json_out, (".json",))
+    return json_out, args.heatmap and check_writable(args.heatmap)
 
 
 def load_eval_data(model, args):
-    """The evaluation examples (and labels) of --data, checked against the model."""
+    """The evaluation ``Dataset`` of --data (labels only for a conditional model), checked
+    against the model and cut to --limit."""
     if not model.fixed_shape:
-        from autoreg.data.audio import audio_windows
+        from autoreg.data.audio import audio_dataset
 
-        split = "heldout" if args.split == "test" else "train"
-        data, sources = audio_windows(
+        dataset = audio_dataset(
             args.data.split(","),
             model.config.sample_rate,
             args.window,
-            split=split,
-            holdout_seconds=args.holdout_seconds,
+            split="heldout" if args.split == "test" else "train",
+            holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,
             levels=model.levels,
-            return_sources=True,
+            label_by_file=bool(model.num_classes),
         )
-        data = data[: args.limit] if args.limit else data
-        if model.num_classes:
-            return data, sources[: len(data)]
-        return data, None
+        return dataset.take(args.limit)
     from autoreg.data import load_images
 
     binarize = model.levels == 2
@@ -116,7 +149,6 @@ def load_eval_data(model, args):
         raise CLIError(
             f"{args.data} has {dataset.event_shape} images, the model expects {model.event_shape()}"
         )
-    labels = dataset.labels if model.num_classes else None
-    if model.num_classes and labels is None:
+    if model.num_classes and dataset.labels is None:
         raise CLIError(f"{model.name} is class-conditional but {args.data} has no labels")
-    return dataset.examples, labels
+    return dataset if model.num_classes else dataclasses.replace(dataset, labels=None)

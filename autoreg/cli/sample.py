@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from autoreg.cli.common import CLIError, add_model_source, resolve_model
+from autoreg.cli.common import (
+    CLIError,
+    add_model_source,
+    add_scale_option,
+    positive_float,
+    positive_int,
+    reject_options,
+    resolve_model,
+)
+
+DEFAULT_SECONDS = 2.0  # audio models: length of a clip
 
 
 def add_sample_parser(sub):
@@ -10,14 +20,19 @@ def add_sample_parser(sub):
     p = sub.add_parser(
         "sample",
         help="draw samples and write a PNG grid (or a WAV for audio models)",
-        description="Draw exact ancestral samples from a trained model.",
+        description="Draw exact ancestral samples from a trained model. A request too large "
+        "for memory is refused at once; a large one runs in batches with a progress bar.",
     )
     add_model_source(p)
-    p.add_argument("--num", type=int, help="number of samples (default 16 images, or 1 audio clip)")
+    p.add_argument(
+        "--num",
+        type=positive_int,
+        help="number of samples (default 16 images, or 1 audio clip)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--temperature",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="divide logits by this; 1.0 samples the model exactly (default)",
     )
@@ -29,8 +44,11 @@ def add_sample_parser(sub):
         help="class label(s) for class-conditional models; several labels cycle over samples",
     )
     p.add_argument(
-        "--seconds", type=float, default=2.0, help="audio models: length in seconds (default 2)"
+        "--seconds",
+        type=positive_float,
+        help=f"audio models: length in seconds (default {DEFAULT_SECONDS:g})",
     )
+    add_scale_option(p, "the image grid")
     p.add_argument(
         "--out",
         default="samples.png",
@@ -44,28 +62,20 @@ def run_sample(args) -> None:
     import jax
     import numpy as np
 
+    from autoreg.atomic import check_writable
     from autoreg.generate import sample
-    from autoreg.image_io import check_writable, save_grid
 
     model = resolve_model(args)
     num = args.num if args.num is not None else (16 if model.fixed_shape else 1)
-    if num < 1:
-        raise CLIError(f"--num must be positive, got {num}")
-    labels = None
-    if args.label is not None or model.num_classes:
-        if args.label is None:
-            raise CLIError(
-                f"{model.name} is class-conditional: pass --label 0..{model.num_classes - 1}"
-            )
-        labels = np.resize(np.asarray(args.label), num)  # cycles through the labels
-    length = None  # images: the model's fixed shape
+    labels = sample_labels(model, args.label, num)
     if model.fixed_shape:
+        reject_options(args, ("seconds",), f"is for audio models; {model.name} draws images")
         out = check_writable(args.out)
+        length, scale = None, grid_scale(model, num, args.scale, args.method)
     else:
+        reject_options(args, ("scale",), f"is for image grids; {model.name} writes WAV files")
         out = check_writable(args.out, (".wav",))
-        length = int(round(args.seconds * model.config.sample_rate))
-        if length < 1:
-            raise CLIError(f"--seconds must be positive, got {args.seconds}")
+        length, scale = clip_length(args.seconds, model.config.sample_rate), None
     samples = sample(
         model,
         jax.random.key(args.seed),
@@ -75,12 +85,57 @@ def run_sample(args) -> None:
         method=args.method,
         length=length,
     )
-    if model.fixed_shape:
-        save_grid(np.asarray(samples), model.levels, out)
-    else:
-        from autoreg.data import audio
-
-        for i, clip in enumerate(np.asarray(samples)):
-            path = out if num == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
-            audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
+    write_samples(model, np.asarray(samples), out, scale)
     print(f"wrote {num} samples to {out}")
+
+
+def sample_labels(model, labels, num: int):
+    """The (num,) labels of the samples: --label cycled, or None for an unconditional model."""
+    import numpy as np
+
+    if labels is None and not model.num_classes:
+        return None
+    if labels is None:
+        raise CLIError(
+            f"{model.name} is class-conditional: pass --label 0..{model.num_classes - 1}"
+        )
+    if len(labels) > num:
+        raise CLIError(
+            f"--label gives {len(labels)} labels for {num} samples; pass --num {len(labels)} "
+            "or more (labels cycle over the samples)"
+        )
+    return np.resize(np.asarray(labels), num)  # cycles through the labels
+
+
+def grid_scale(model, num: int, scale: int | None, method: str | None) -> int:
+    """The upscaling of the grid of ``num`` samples; the memory of the samples and of the
+    grid are checked before any work."""
+    from autoreg.image_io import grid_shape, picture_scale
+    from autoreg.memory import sample_plan
+
+    sample_plan(model, num, model.event_shape(), method)
+    return picture_scale(grid_shape(num, model.event_shape()), scale, f"the grid of {num} samples")
+
+
+def clip_length(seconds: float | None, sample_rate: int) -> int:
+    """Samples in a clip of ``seconds`` (default ``DEFAULT_SECONDS``) at ``sample_rate``."""
+    seconds = DEFAULT_SECONDS if seconds is None else seconds
+    length = round(seconds * sample_rate)
+    if length < 1:
+        raise CLIError(f"--seconds {seconds:g} is less than one sample at {sample_rate} Hz")
+    return length
+
+
+def write_samples(model, samples, out, scale: int | None) -> None:
+    """Write image samples as one PNG grid, audio samples as WAV files (``out``, or
+    ``out_<i>`` for several)."""
+    if model.fixed_shape:
+        from autoreg.image_io import save_grid
+
+        save_grid(samples, model.levels, out, scale=scale)
+        return
+    from autoreg.data import audio
+
+    for i, clip in enumerate(samples):
+        path = out if len(samples) == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
+        audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)

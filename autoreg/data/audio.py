@@ -11,6 +11,7 @@ call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import soxr
 
 from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
+from autoreg.validation import AutoregWarning
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
 
@@ -157,6 +159,43 @@ def load_clips(
     }
 
 
+def holdout_samples(sample_rate: int, holdout_seconds: float) -> int:
+    """The number of samples in the last ``holdout_seconds`` of a clip."""
+    if not holdout_seconds >= 0:
+        raise ValueError(f"holdout_seconds must be >= 0, got {holdout_seconds!r}")
+    return round(holdout_seconds * sample_rate)
+
+
+def skip_short_clips(
+    clips: dict[str, np.ndarray], sample_rate: int, length: int, why: str
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The clips of at least ``length`` samples, with one ``AutoregWarning`` naming the others.
+
+    Args:
+      clips: {name: (T,) codes}, in file order.
+      sample_rate: Hz, to give the skipped clips' durations.
+      length: the fewest samples a clip needs.
+      why: what the skipped clips are, e.g. ``"shorter than the 2.0 s held out"``.
+
+    Returns:
+      The kept clips, and (kept,) int32 index of each in ``clips``' order (a file's label).
+
+    Raises:
+      ValueError: every clip is too short.
+    """
+    short = [name for name, codes in clips.items() if len(codes) < length]
+    shown = ", ".join(f"{name} ({len(clips[name]) / sample_rate:.2f} s)" for name in short[:5])
+    shown += f" and {len(short) - 5} more" if len(short) > 5 else ""
+    if len(short) == len(clips):
+        raise ValueError(f"every clip is {why}: {shown}")
+    if short:
+        count = f"{len(short)} clip{'s' * (len(short) > 1)}"
+        warnings.warn(f"skipped {count} {why}: {shown}", AutoregWarning, stacklevel=2)
+    kept = [i for i, codes in enumerate(clips.values()) if len(codes) >= length]
+    names = list(clips)
+    return {names[i]: clips[names[i]] for i in kept}, np.array(kept, np.int32)
+
+
 def split_heldout(
     clips: dict[str, np.ndarray], sample_rate: int, holdout_seconds: float, *, min_train: int = 1
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -165,9 +204,7 @@ def split_heldout(
     Raises:
       ValueError: a clip that leaves fewer than ``min_train`` training samples.
     """
-    if not holdout_seconds >= 0:
-        raise ValueError(f"holdout_seconds must be >= 0, got {holdout_seconds!r}")
-    tail = round(holdout_seconds * sample_rate)
+    tail = holdout_samples(sample_rate, holdout_seconds)
     train, heldout = {}, {}
     for name, codes in clips.items():
         if len(codes) - tail < min_train:
@@ -239,7 +276,8 @@ def audio_windows(
       window: samples per window; for ``split="heldout"``, None takes the whole tail.
       split: ``"train"``: ``num`` random windows from all but the last ``holdout_seconds``
         of every clip; ``"heldout"``: the last ``holdout_seconds`` of every clip, cut into
-        consecutive windows.
+        consecutive windows (clips shorter than that are skipped, with an
+        ``autoreg.validation.AutoregWarning`` naming them).
       num: number of training windows (default: as many as the training audio holds).
       holdout_seconds: seconds at the end of each clip kept out of training (0: none).
       seed: seed of the random windows.
@@ -252,8 +290,8 @@ def audio_windows(
       (N, window) int32 codes in 0..levels-1 (and (N,) int32 file indices).
 
     Raises:
-      ValueError: bad paths or files (see ``read_audio``), an unknown split, or clips too short
-        for the held-out tail plus one window.
+      ValueError: bad paths or files (see ``read_audio``), an unknown split, training clips
+        too short for the held-out tail plus one window, or only held-out clips too short.
     """
     if split not in ("train", "heldout"):
         raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
@@ -262,12 +300,16 @@ def audio_windows(
     if window is not None or split == "train":
         _check_window(window)
     clips = load_clips(paths, sample_rate, resample=resample, levels=levels)
-    min_train = window if split == "train" else 1
-    train, heldout = split_heldout(clips, sample_rate, holdout_seconds, min_train=min_train)
     if split == "train":
+        train, _ = split_heldout(clips, sample_rate, holdout_seconds, min_train=window)
         codes, sources = training_windows(train, window, num, seed)
-    else:
+    else:  # evaluation needs no training part: only clips shorter than the tail are skipped
+        tail = holdout_samples(sample_rate, holdout_seconds)
+        why = f"shorter than the {holdout_seconds} s held out"
+        clips, index = skip_short_clips(clips, sample_rate, tail, why)
+        _, heldout = split_heldout(clips, sample_rate, holdout_seconds, min_train=0)
         codes, sources = heldout_windows(heldout, window, holdout_seconds)
+        sources = index[sources]  # indices in the order of all the files
     return (codes, sources) if return_sources else codes
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from autoreg.data.dataset import Dataset
+from autoreg.validation import check_count
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLITS = ("train", "test")
@@ -49,30 +51,42 @@ def _with_channels(images: np.ndarray, source: str) -> np.ndarray:
 
 
 def load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images and labels of ``split`` from an .npz (``x_train``/``y_train`` keys or one array)."""
+    """Images and labels of ``split`` from an .npz (``x_train``/``y_train`` keys or one array).
+
+    Nothing pickled is ever loaded: an archive of object arrays is refused like a damaged one.
+    """
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a .npz file (not a zip archive of NumPy arrays)")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+        with np.load(path, allow_pickle=False) as archive:
+            images, labels = _npz_split(path, archive, split)
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-    with archive:
-        keys = list(archive.keys())
-        if f"x_{split}" in keys:
-            images = archive[f"x_{split}"]
-            labels = archive[f"y_{split}"] if f"y_{split}" in keys else None
-        elif any(k.startswith("x_") for k in keys):
-            present = ", ".join(k[2:] for k in keys if k.startswith("x_"))
-            raise ValueError(f"{path} has no split {split!r} (splits: {present})")
-        else:
-            arrays = [k for k in keys if archive[k].ndim >= 3]
-            if len(arrays) != 1:
-                raise ValueError(
-                    f"{path}: no image array found (expected x_train/x_test keys or exactly one "
-                    f"array of images; keys: {', '.join(keys) or 'none'})"
-                )
-            images, labels = archive[arrays[0]], None
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise
+        raise ValueError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
     if labels is not None:
         labels = labels.astype(np.int32)
     return _with_channels(images, str(path)), labels
+
+
+def _npz_split(path: Path, archive, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The images and labels (or None) of ``split`` read from an open .npz ``archive``."""
+    keys = list(archive.keys())
+    if f"x_{split}" in keys:
+        labels = archive[f"y_{split}"] if f"y_{split}" in keys else None
+        return archive[f"x_{split}"], labels
+    if any(k.startswith("x_") for k in keys):
+        present = ", ".join(k[2:] for k in keys if k.startswith("x_"))
+        raise ValueError(f"{path} has no split {split!r} (splits: {present})")
+    arrays = [k for k in keys if archive[k].ndim >= 3]
+    if len(arrays) != 1:
+        raise ValueError(
+            f"{path}: no image array found (expected x_train/x_test keys or exactly one "
+            f"array of images; keys: {', '.join(keys) or 'none'})"
+        )
+    return archive[arrays[0]], None
 
 
 def read_image(path) -> np.ndarray:
@@ -274,11 +288,14 @@ def load_images(
       A ``Dataset`` with images ``(N, H, W, C)`` in ``0..K-1`` (K = 2 if ``binarize``).
 
     Raises:
-      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data.
+      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data,
+        a patch size that is not a positive integer.
     """
     spec = str(spec)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if patch_size is not None:
+        check_count(patch_size, "patch_size")
     images, labels = read_split(spec, split, patch_size, num_patches, seed, download)
     if len(images) == 0:
         raise ValueError(f"{spec}: the dataset is empty")
@@ -290,20 +307,24 @@ def read_split(
     spec: str, split: str, patch_size: int | None, num_patches: int, seed: int, download: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The raw images (N, H, W, C) and labels (N,) or None of one split of ``spec`` (see
-    ``load_images``), read by the loader that the kind of source calls for."""
-    if spec.startswith("tfds:"):
-        return load_tfds(spec[5:], split, download)
+    ``load_images``), read by the loader that the kind of source calls for. Patches are cut
+    from image files and folders only; a ``patch_size`` for another source is an error."""
     files = [Path(part) for part in spec.split(",")] if "," in spec else None
     path = Path(spec)
-    if files is None and not path.exists():
+    if not spec.startswith("tfds:") and files is None and not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
         files = files or [path]
         return load_image_files(files, split, patch_size, num_patches, seed, spec), None
+    folder = path.is_dir() and not any(path.glob("*idx3*"))
+    if folder:
+        return load_image_folder(path, split, patch_size, num_patches, seed), None
+    if patch_size is not None:
+        raise ValueError(f"{spec}: patch_size cuts patches from image files or folders only")
+    if spec.startswith("tfds:"):
+        return load_tfds(spec[5:], split, download)
     if path.suffix == ".npz":
         return load_npz(path, split)
-    if path.is_dir() and not any(path.glob("*idx3*")):
-        return load_image_folder(path, split, patch_size, num_patches, seed), None
     if path.is_dir() or "idx" in path.name:
         return load_idx(path, split)
     raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")

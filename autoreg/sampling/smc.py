@@ -24,12 +24,17 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from autoreg.likelihood import log_prob_per_position
 from autoreg.sampling.ancestral import as_key, draw_categorical, unobserved_range
-from autoreg.validation import check_data, check_labels, check_observed, check_temperature
+from autoreg.validation import (
+    check_count,
+    check_data,
+    check_labels,
+    check_observed,
+    check_temperature,
+)
 
 
 def effective_sample_size(log_w: jax.Array) -> jax.Array:
@@ -174,8 +179,7 @@ def smc_complete(
       >>> box = np.ones((28, 28), bool); box[10:18, 8:20] = False
       >>> out = smc_complete(model, jax.random.key(0), images, box, particles=32)
     """
-    if isinstance(particles, bool) or not isinstance(particles, int | np.integer) or particles < 1:
-        raise ValueError(f"particles must be a positive integer, got {particles!r}")
+    particles = check_count(particles, "particles")
     if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):
         raise ValueError(f"ess_threshold must be a number in [0, 1], got {ess_threshold!r}")
     temperature = check_temperature(temperature)

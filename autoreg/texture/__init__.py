@@ -11,10 +11,15 @@
 """
 
 from autoreg.texture.efros_leung import efros_leung, gaussian_window
-from autoreg.texture.pixelcnn import pixelcnn_texture, train_texture_model
+from autoreg.texture.pixelcnn import (
+    check_texture_request,
+    pixelcnn_texture,
+    train_texture_model,
+)
 from autoreg.texture.source import downscale
 
 __all__ = [
+    "check_texture_request",
     "downscale",
     "efros_leung",
     "gaussian_window",

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from autoreg.memory import check_fits, efros_leung_bytes
 from autoreg.texture.source import downscale
 
 
@@ -59,7 +60,8 @@ def efros_leung(
 
     Raises:
       ValueError: a source that is not uint8 (H, W[, C]) or is smaller than the window; a bad
-        size, window, threshold or source_size.
+        size, window, threshold or source_size; a ``MemoryBudgetError`` for a texture too
+        large for memory.
 
     Example:
       >>> brick = np.asarray(Image.open("brick.png"))
@@ -68,6 +70,9 @@ def efros_leung(
     source, height, width = _check_arguments(
         source, size, window, error_threshold, max_error, source_size, seed_size
     )
+    channels = source.shape[2] if source.ndim == 3 else 1
+    what = f"an Efros-Leung texture of {height}x{width} pixels"
+    check_fits(what, efros_leung_bytes(height, width, channels, window))
     squeeze = source.ndim == 2
     src = _working_source(source, window, source_size)  # (h, w, C)
     rng = np.random.default_rng(seed)

@@ -1,0 +1,231 @@
+"""How much memory a request needs, checked against one budget before anything is allocated.
+
+Every large allocation of a command (the samples, the sampler's working memory, SMC's particles,
+an evaluation batch, a texture canvas, a picture) is estimated here first. A request whose
+smallest form does not fit in ``memory_budget()`` is refused with a ``MemoryBudgetError`` (a
+``ValueError``) that says how much it needs and what the limit is; one that fits only in pieces
+gets a ``BatchPlan`` and runs in batches.
+
+The estimates are deliberately simple upper bounds (a forward pass holds the logits and a few
+copies of the widest activation), not measurements: they exist to turn "2.85 TiB" into one clear
+line before NumPy or XLA try to allocate it, not to pack memory tightly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from pathlib import Path
+
+ENV = "AUTOREG_MEMORY_LIMIT"  # e.g. "8G", "512M", "1.5GiB" or a number of bytes
+RAM_FRACTION = 0.5  # default budget: this fraction of the machine's RAM
+ACTIVATIONS = 4  # live copies of the widest activation during a forward pass
+STREAM_BYTES = 24  # per time step of a streaming (queue) sampler: data, mask, padded copies, output
+UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+
+
+class MemoryBudgetError(ValueError):
+    """A request that needs more memory than ``memory_budget()`` allows."""
+
+
+def parse_size(text: str) -> int:
+    """``"8G"``, ``"512 MiB"``, ``"1.5g"`` or ``"1000000"`` -> bytes (binary units).
+
+    Raises:
+      ValueError: anything else, or a size that is not positive.
+    """
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgtp]?)(i?b)?\s*", str(text), re.IGNORECASE)
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"{ENV}={text!r} is not a memory size (e.g. 8G, 512M or bytes)")
+    return int(float(match[1]) * UNITS[match[2].lower()])
+
+
+def machine_memory() -> int:
+    """Bytes of RAM of this machine (``os.sysconf``), or of its cgroup when that is smaller."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def memory_budget() -> int:
+    """Bytes one request may use: ``$AUTOREG_MEMORY_LIMIT``, else half of the machine's RAM."""
+    text = os.environ.get(ENV)
+    return parse_size(text) if text else int(machine_memory() * RAM_FRACTION)
+
+
+def budget_text() -> str:
+    """Where the budget comes from, for messages."""
+    if os.environ.get(ENV):
+        return f"{ENV}={os.environ[ENV]}"
+    return f"half of this machine's RAM; set {ENV} to change it"
+
+
+def format_bytes(count: float) -> str:
+    """Bytes in binary units: ``format_bytes(3 * 2**40) == "3.00 TiB"``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.2f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_fits(what: str, needed: int, budget: int | None = None) -> None:
+    """A ``MemoryBudgetError`` when ``what`` needs more than the budget.
+
+    Args:
+      what: the request, e.g. ``"sampling 16 images of 28x28x1"``.
+      needed: bytes it needs.
+      budget: bytes allowed (default ``memory_budget()``).
+    """
+    budget = memory_budget() if budget is None else budget
+    if needed > budget:
+        raise MemoryBudgetError(
+            f"{what} needs {format_bytes(needed)}, more than the memory limit of "
+            f"{format_bytes(budget)} ({budget_text()})"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchPlan:
+    """How a request of ``total`` examples runs: batches of at most ``batch`` examples."""
+
+    total: int  # examples asked for
+    batch: int  # examples per batch, 1..total
+    needed: int  # bytes of the whole request run in these batches
+
+    @property
+    def num_batches(self) -> int:
+        """Number of batches."""
+        return math.ceil(self.total / self.batch)
+
+
+def plan_batches(what: str, total: int, kept: int, work: int) -> BatchPlan:
+    """The largest batches that fit: ``total * kept + batch * work <= memory_budget()``.
+
+    Args:
+      what: the request, for the message.
+      total: examples asked for.
+      kept: bytes each example holds until the end (its result).
+      work: bytes each example of a batch holds while that batch runs.
+
+    Raises:
+      MemoryBudgetError: even one example at a time does not fit.
+    """
+    budget = memory_budget()
+    check_fits(what, total * kept + work, budget)
+    batch = max(1, min(total, (budget - total * kept) // max(work, 1)))
+    return BatchPlan(total, batch, total * kept + batch * work)
+
+
+def activation_width(config) -> int:
+    """Widest per-position activation of a model config: its largest ``*channels``,
+    ``*features`` or ``hidden`` field."""
+    widths = [
+        value
+        for name, value in vars(config).items()
+        if name.endswith(("channels", "features", "hidden"))
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+    ]
+    return max(widths, default=1)
+
+
+def forward_bytes(config, positions: int) -> int:
+    """Bytes of one example's forward pass over ``positions`` positions: the K float32 logits
+    (and their log-softmax) and ``ACTIVATIONS`` copies of the widest activation at each."""
+    return 4 * positions * (2 * config.levels + ACTIVATIONS * activation_width(config))
+
+
+def network_sampling_work(config, positions: int) -> int:
+    """Bytes per example of a sampler that runs the network (a model of ``config``) over all
+    ``positions`` at once: a forward pass, plus the example's data and mask."""
+    return forward_bytes(config, positions) + 8 * positions
+
+
+def sampling_work(model, positions: int, method: str | None) -> int:
+    """Bytes each example holds while its batch is sampled with ``method`` (None: the default).
+
+    The naive sampler and the image samplers hold about a forward pass; the fast sampler of an
+    audio model streams (its queues hold the receptive field, not the clip), so it needs only
+    ``STREAM_BYTES`` per time step plus that state.
+    """
+    if model.fixed_shape or method == "naive":
+        return network_sampling_work(model.config, positions)
+    field = getattr(model, "receptive_field", 1)
+    state = 4 * field * ACTIVATIONS * activation_width(model.config)
+    noise = 2 * 4 * 256 * model.levels  # two chunks of sampling noise
+    return STREAM_BYTES * positions + state + noise
+
+
+def describe(count: int, event_shape: tuple) -> str:
+    """``"16 images of 28x28x1"`` or ``"1 clip of 32000 samples"``."""
+    if len(event_shape) == 1:
+        return f"{count} clip{'s' * (count != 1)} of {event_shape[0]} samples"
+    return f"{count} image{'s' * (count != 1)} of {'x'.join(map(str, event_shape))}"
+
+
+def sample_plan(model, num: int, event_shape: tuple, method: str | None = None) -> BatchPlan:
+    """Batches for ``autoreg.sample``: ``num`` examples of ``event_shape``.
+
+    Each example keeps its int32 samples (twice: the batch's and the joined result).
+    """
+    positions = math.prod(event_shape)
+    what = f"sampling {describe(num, event_shape)}"
+    return plan_batches(what, num, 8 * positions, sampling_work(model, positions, method))
+
+
+def texture_plan(config, height: int, width: int) -> BatchPlan:
+    """One ``height x width`` canvas sampled from an image model of ``config`` (the texture
+    models are convolutional: any canvas size)."""
+    positions = height * width * config.image_shape[2]
+    what = f"sampling a {height}x{width} texture"
+    return plan_batches(what, 1, 8 * positions, network_sampling_work(config, positions))
+
+
+def completion_plan(
+    model, rows: int, event_shape: tuple, method: str, particles: int = 1
+) -> BatchPlan:
+    """Batches for ``autoreg.complete``: ``rows`` inputs completed by ``method``.
+
+    Each row keeps its input, mask and result; SMC (``method == "smc"``) runs a forward pass for
+    each of its ``particles`` particles.
+    """
+    positions = math.prod(event_shape)
+    what = f"completing {describe(rows, event_shape)}"
+    if method == "smc":
+        what += f" by SMC with {particles} particles each"
+        work = particles * (forward_bytes(model.config, positions) + 16 * positions)
+    else:
+        work = sampling_work(model, positions, method)
+    return plan_batches(what, rows, 13 * positions, work)
+
+
+def evaluation_batch(model, examples: int, event_shape: tuple, batch_size: int) -> int:
+    """The batch size ``autoreg.evaluate`` uses: ``batch_size``, or less if that does not fit.
+
+    Raises:
+      MemoryBudgetError: not even one example's forward pass fits.
+    """
+    positions = math.prod(event_shape)
+    what = f"evaluating {describe(examples, event_shape)}"
+    plan = plan_batches(what, examples, 0, forward_bytes(model.config, positions))
+    return min(batch_size, plan.batch)
+
+
+def efros_leung_bytes(height: int, width: int, channels: int, window: int) -> int:
+    """Bytes of an Efros-Leung canvas: the padded float32 values and mask, the uint8 texture,
+    and the float64 neighbour counts and frontier of a pass (the source table is small)."""
+    pad = 2 * (window // 2)
+    padded = (height + pad) * (width + pad)
+    return padded * (4 * channels + 1) + height * width * (channels + 8 + 8 + 2)
+
+
+def check_picture(shape: tuple, what: str = "a picture") -> None:
+    """Refuse a uint8 picture of ``shape`` (H, W[, C]) that would not fit (with PIL's copy)."""
+    height, width = shape[:2]
+    check_fits(f"{what} of {width}x{height} pixels", 2 * math.prod(shape))
