@@ -1,0 +1,145 @@
+"""WaveNet generation through a small C++ kernel (``wavenet_native.cc``) called by XLA's FFI.
+
+The queue sampler in ``wavenet_queues`` runs on XLA alone; at batch 1 on a CPU its speed is set
+by the fixed cost of the ~60 small operations of each time step. This sampler runs the same
+computation per chunk of ``CHUNK`` samples in one FFI call (one C++ loop over the chunk's time
+steps, layers and examples), keeping the per-layer history in ring buffers that the call updates
+in place, so the state does not grow with the output length. The sampling noise is the ancestral
+rule's own (``position_noise``, drawn in JAX per chunk), so samples are ``naive_sampler``'s for
+the same key, unless two noisy logits tie within float rounding (tested equal).
+
+The kernel is compiled when the package is installed (``setup.py``); where that was not
+possible (no C++ compiler), ``available()`` is False and the registry lists only the XLA
+samplers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from autoreg.sampling.ancestral import position_noise
+
+TARGET = "autoreg_wavenet_generate_chunk"
+CHUNK = 256  # samples per FFI call
+
+
+@functools.cache
+def library_path() -> Path | None:
+    """The compiled kernel beside this module, or None if the build did not produce one."""
+    found = sorted(Path(__file__).parent.glob("_wavenet_native*.so"))
+    return found[0] if found else None
+
+
+def available() -> bool:
+    """True if the compiled kernel can be loaded on this machine (CPU backend)."""
+    return library_path() is not None and register() is True
+
+
+@functools.cache
+def register() -> bool:
+    """Load the kernel and register it with XLA (once per process)."""
+    try:
+        library = ctypes.cdll.LoadLibrary(str(library_path()))
+        jax.ffi.register_ffi_target(
+            TARGET, jax.ffi.pycapsule(library.WavenetGenerateChunk), platform="cpu"
+        )
+    except (OSError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def kernel_weights(model, labels) -> tuple:
+    """The parameters in the kernel's layout, and the per-example gate bias (1, B, L, G)."""
+    w = model.step_weights(labels)
+    layers = len(w.current)
+    conv = jnp.stack([jnp.stack([w.past[i], w.current[i]]) for i in range(layers)])
+    weights = (
+        w.input_tables,  # (k, K + 1, R)
+        w.input_bias,  # (R,)
+        conv,  # (L, 2, R, G): weight of h[t - d], then of h[t]
+        jnp.stack(w.conv_bias),  # (L, G)
+        jnp.stack(w.out_kernel),  # (L, G/2, R + S)
+        jnp.stack(w.out_bias),  # (L, R + S)
+        model.hidden_kernel[...],
+        model.hidden_bias[...],
+        model.logits_kernel[...],
+        model.logits_bias[...],
+        jnp.asarray(model.config.dilations, jnp.int32),
+    )
+    return weights
+
+
+def chunk_call(weights, step_bias, x, observed, noise, temperature, start, ring, history):
+    """One FFI call: ``x.shape[0]`` samples; returns (values (T, B), ring, history)."""
+    out_types = (
+        jax.ShapeDtypeStruct(x.shape, jnp.int32),
+        jax.ShapeDtypeStruct(ring.shape, jnp.float32),
+        jax.ShapeDtypeStruct(history.shape, jnp.int32),
+    )
+    args = (*weights, step_bias, x, observed, noise, temperature, start, ring, history)
+    ring_index = len(args) - 2
+    call = jax.ffi.ffi_call(
+        TARGET, out_types, input_output_aliases={ring_index: 1, ring_index + 1: 2}
+    )
+    return call(*args)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def native_sampler(graphdef, state, key, x, observed, labels, temperature):
+    """``naive_sampler``'s samples for a WaveNet, one kernel call per chunk of samples.
+
+    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``WaveNet``; x and the
+    samples are (B, T) int32.
+    """
+    model = nnx.merge(graphdef, state)
+    cfg = model.config
+    if cfg.local_features:
+        raise ValueError("the native WaveNet sampler does not take local conditioning features")
+    model.check_conditioning(x, labels, None)
+    register()
+    batch, length = x.shape
+    weights = kernel_weights(model, labels)
+    w = model.step_weights(labels)
+    if w.class_bias is None:
+        step_bias = jnp.zeros((1, batch, len(cfg.dilations), cfg.gate_channels), jnp.float32)
+    else:
+        step_bias = jnp.swapaxes(w.class_bias, 0, 1)[None]  # (1, B, L, G)
+    num_chunks = -(-length // CHUNK)
+    padded = num_chunks * CHUNK
+    x_pad = jnp.pad(jnp.where(observed, x, 0), ((0, 0), (0, padded - length))).astype(jnp.int32)
+    obs_pad = jnp.pad(observed, ((0, 0), (0, padded - length)), constant_values=True)
+    x_pad = x_pad.T.reshape(num_chunks, CHUNK, batch)
+    obs_pad = obs_pad.T.reshape(num_chunks, CHUNK, batch).astype(jnp.int32)
+    temperature = jnp.reshape(temperature, (1,)).astype(jnp.float32)
+
+    def chunk(carry, inputs):
+        ring, history = carry
+        index, x_chunk, obs_chunk = inputs
+        start = index * CHUNK
+        noise = position_noise(key, start, CHUNK, (batch, cfg.levels))  # (CHUNK, B, K)
+        values, ring, history = chunk_call(
+            weights,
+            step_bias,
+            x_chunk,
+            obs_chunk,
+            noise,
+            temperature,
+            jnp.reshape(start, (1,)).astype(jnp.int32),
+            ring,
+            history,
+        )
+        return (ring, history), values
+
+    ring = jnp.zeros((batch, int(np.sum(cfg.dilations)), cfg.residual_channels), jnp.float32)
+    history = jnp.full((batch, cfg.input_kernel), cfg.levels, jnp.int32)
+    _, values = jax.lax.scan(
+        chunk, (ring, history), (jnp.arange(num_chunks), x_pad, obs_pad)
+    )  # (chunks, CHUNK, B)
+    return values.reshape(padded, batch).T[:, :length]
