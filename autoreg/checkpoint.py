@@ -144,8 +144,8 @@ def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
     for item in targets:
         check_item_files(path / item)
     args = {item: ocp.args.StandardRestore(target) for item, target in targets.items()}
-    with reading(path / ",".join(targets)), _checkpointer() as checkpointer:
-        restored = checkpointer.restore(path, ocp.args.Composite(**args))
+    with reading(path / next(iter(targets)) if len(targets) == 1 else path), _checkpointer() as c:
+        restored = c.restore(path, ocp.args.Composite(**args))
     recorded = metadata.get("checksums", {})
     for item in targets:
         if item in recorded:

@@ -105,7 +105,7 @@ def reading(where: Path):
     except CheckpointDamaged:
         raise
     except Exception as error:  # orbax and TensorStore raise many types for damaged files
-        reason = re.sub(r"\s*\[tensorstore_spec=.*$", "", first_line(innermost(error)))
+        reason = re.sub(r"\s*\[tensorstore_spec.*$", "", first_line(innermost(error)))
         raise CheckpointDamaged(f"{where} is damaged: {reason}") from None
 
 

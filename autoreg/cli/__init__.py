@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autoreg.cli.common import CLIError, Parser, quiet_libraries
+from autoreg.cli.common import CLIError, Parser, quiet_libraries, show_warnings
 from autoreg.cli.complete import add_complete_parser
 from autoreg.cli.evaluate import add_eval_parser
 from autoreg.cli.sample import add_sample_parser
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``autoreg`` command."""
     quiet_libraries()
+    show_warnings()
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
