@@ -158,7 +158,11 @@ def restore_params(model: AutoregressiveModel, path, metadata: dict | None = Non
     path = Path(path).absolute()
     metadata = read_metadata(path) if metadata is None else metadata
     check_fits(model, path / "params")  # a clear message, not one from inside orbax
-    target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), param_tree(model))
+    # On this process's first device, whatever devices (and processes) saved the checkpoint.
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    target = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype, sharding=device), param_tree(model)
+    )
     restored = restore_items(path, {"params": target}, metadata)["params"]
     params = nnx.state(model, nnx.Param)
     nnx.replace_by_pure_dict(params, restored)
