@@ -1,45 +1,85 @@
 """Training: a jit-compiled, data-parallel optax step and a crash-safe loop with orbax checkpoints.
 
-A training run lives in a work directory::
+A training run lives in a work directory (``autoreg.workdir``)::
 
     WORKDIR/checkpoints/<step>/   orbax checkpoints (params + metadata + train_state); each step
                                   directory is also a plain model checkpoint for load_checkpoint
     WORKDIR/metrics.jsonl         one JSON object per log line (loss, test bits/dim, speed)
     WORKDIR/samples_<step>.png    sample grids (image models)
 
-Resuming is exact: the data order is a function of (seed, step), the optimiser state, EMA and
-step are restored, and nothing else is random. orbax finalises a checkpoint by renaming its
-temporary directory, so a process killed at any moment leaves only complete checkpoints.
+One run at a time trains in a work directory (it holds ``WORKDIR/train.lock``). Resuming is
+exact: the data order is a function of (seed, step), the optimiser state, EMA and step are
+restored, and nothing else is random; a resume with other optimisation settings is refused
+unless asked for, and one whose newest checkpoint is damaged continues from the newest intact
+one. orbax finalises a checkpoint by renaming its temporary directory, so a process killed at
+any moment leaves only complete checkpoints.
+
+Several processes (``autoreg.distributed``) train as one: the batch of each step is the same
+global batch, split over every process's devices, each process reading only its own rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import logging
 import math
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from autoreg.checkpoint import model_metadata, param_tree
+from autoreg.checkpoint_checks import CheckpointDamaged
+from autoreg.distributed import (
+    agree,
+    from_primary,
+    is_primary,
+    local_copy,
+    maybe_initialize_distributed,
+)
 from autoreg.likelihood import log_prob_from_logits
+from autoreg.workdir import (
+    ChangedSettings,
+    NothingToTrain,
+    Run,
+    TrainingError,
+    WorkdirInUse,
+    describe_changes,
+    differences,
+    locked,
+)
 
+__all__ = [
+    "ChangedSettings",
+    "NothingToTrain",
+    "TrainConfig",
+    "TrainingError",
+    "WorkdirInUse",
+    "maybe_initialize_distributed",
+    "train",
+]
 
-class TrainingError(ValueError):
-    """Training cannot start or continue (bad workdir, non-finite loss, ...)."""
+log = logging.getLogger(__name__)
+
+# TrainConfig fields a resumed run must keep unless the caller allows a change: they change
+# what is trained. The others (steps, and bookkeeping) may change on every resume.
+OPTIMISATION_FIELDS = (
+    "batch_size",
+    "learning_rate",
+    "warmup_steps",
+    "grad_clip",
+    "ema_decay",
+    "seed",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,99 +167,22 @@ def make_train_step(graphdef, rest, optimizer, event_ndim: int, ema_decay: float
     return jax.jit(step, donate_argnums=(0, 1, 2))
 
 
-def maybe_initialize_distributed() -> None:
-    """Join a multi-host run when the standard environment says so (JAX_COORDINATOR_ADDRESS,
-    or a cluster JAX detects itself such as SLURM or a TPU pod with JAX_NUM_PROCESSES set)."""
-    if os.environ.get("JAX_COORDINATOR_ADDRESS") or os.environ.get("JAX_NUM_PROCESSES"):
-        jax.distributed.initialize()
-
-
-class Run:
-    """Files of a work directory: checkpoints, metrics, samples."""
-
-    def __init__(self, workdir, keep: int):
-        self.workdir = Path(workdir).absolute()
-        self.checkpoint_dir = self.workdir / "checkpoints"
-        self.metrics_file = self.workdir / "metrics.jsonl"
-        self.manager = ocp.CheckpointManager(
-            self.checkpoint_dir,
-            options=ocp.CheckpointManagerOptions(
-                max_to_keep=keep, create=False, enable_async_checkpointing=False
-            ),
-            item_names=("params", "metadata", "train_state"),
-        )
-
-    def latest_step(self) -> int | None:
-        return self.manager.latest_step() if self.checkpoint_dir.is_dir() else None
-
-    def metadata(self, step: int) -> dict:
-        return json.loads((self.checkpoint_dir / str(step) / "metadata" / "metadata").read_text())
-
-    def save(self, step: int, params, train_state, metadata: dict) -> None:
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(params),
-                metadata=ocp.args.JsonSave(metadata),
-                train_state=ocp.args.StandardSave(train_state),
-            ),
-        )
-        self.manager.wait_until_finished()
-
-    def restore(self, step: int, template: dict) -> dict:
-        """The training state of ``step``, in the structure (and shardings) of ``template``."""
-        restored = self.manager.restore(
-            step, args=ocp.args.Composite(train_state=ocp.args.StandardRestore(template))
-        )
-        return restored["train_state"]
-
-    def log(self, record: dict) -> None:
-        if jax.process_index() == 0:
-            with open(self.metrics_file, "a") as f:
-                f.write(json.dumps(record) + "\n")
-
-    def truncate_metrics(self, step: int) -> None:
-        """Drop metric lines written after ``step`` (by a run that was killed later)."""
-        if not self.metrics_file.exists():
-            return
-        lines = self.metrics_file.read_text().splitlines()
-        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-        self.metrics_file.write_text("".join(line + "\n" for line in kept))
-
-
-def check_workdir(run: Run, model, resume: bool) -> int | None:
-    """The step to resume from (None for a fresh run), or a TrainingError explaining why not."""
-    latest = run.latest_step()
-    if resume and latest is None:
-        raise TrainingError(f"--resume: no checkpoint in {run.workdir} to resume from")
-    if latest is None:
-        return None
-    saved = run.metadata(latest)
-    wanted = model_metadata(model)
-    if saved.get("model") != wanted["model"] or saved.get("config") != wanted["config"]:
-        raise TrainingError(
-            f"{run.workdir} holds a checkpoint of another model or config "
-            f"({saved.get('model')}); use a new --workdir"
-        )
-    if not resume:
-        raise TrainingError(
-            f"{run.workdir} already holds checkpoints (step {latest}); pass --resume to continue "
-            "or use a new --workdir"
-        )
-    return latest
-
-
 def train_state(params, opt_state, ema) -> dict:
     """What a resume needs beyond the exported model: raw parameters, optimiser state, EMA."""
     state = {"params": params, "opt_state": opt_state}
     return state if ema is None else {**state, "ema": ema}
 
 
-def shard_batch(mesh: Mesh, array: np.ndarray) -> jax.Array:
-    """Split a host batch over the mesh's data axis (each process passes its local part)."""
+def shard_batch(mesh: Mesh, data: np.ndarray, index: np.ndarray, dtype=None) -> jax.Array:
+    """The global batch ``data[index]`` split over the mesh's data axis: each process reads
+    only the rows that its own devices hold."""
     sharding = NamedSharding(mesh, P("data"))
-    return jax.make_array_from_process_local_data(sharding, array)
+
+    def rows(block: tuple) -> np.ndarray:  # the index of one device's block of the batch
+        part = data[index[block[0]]]
+        return part if dtype is None else part.astype(dtype)
+
+    return jax.make_array_from_callback((len(index), *data.shape[1:]), sharding, rows)
 
 
 def data_mesh(config: TrainConfig, num_examples: int, devices: list | None) -> Mesh:
@@ -255,6 +218,12 @@ class LoopState:
         """The model to evaluate, sample and export: EMA parameters if kept, else the raw ones."""
         return nnx.merge(self.graphdef, self.params if self.ema is None else self.ema, self.rest)
 
+    def local_model(self):
+        """``current_model`` on this process's own copy of the parameters: what evaluation and
+        sampling use, in process 0 alone."""
+        params = local_copy(self.params if self.ema is None else self.ema)
+        return nnx.merge(self.graphdef, params, self.rest)
+
 
 def initial_state(model, optimizer, config: TrainConfig, mesh: Mesh) -> LoopState:
     """Step 0: the model's parameters (copied), a fresh optimiser state and EMA, replicated."""
@@ -267,15 +236,101 @@ def initial_state(model, optimizer, config: TrainConfig, mesh: Mesh) -> LoopStat
     return LoopState(graphdef, rest, params, opt_state, ema, step=0)
 
 
-def restore_state(run: Run, step: int, state: LoopState) -> LoopState:
-    """``state`` as checkpointed at ``step``; the metric lines written after it are dropped."""
-    restored = run.restore(step, train_state(state.params, state.opt_state, state.ema))
-    run.truncate_metrics(step)
+def start_state(run: Run, model, state: LoopState, config, resume: bool, allow_changes: bool):
+    """``state`` at step 0 for a fresh run, or as checkpointed at the newest intact step.
+
+    A damaged checkpoint is set aside (``WORKDIR/damaged/``) with a warning and the next
+    older one tried. Raises TrainingError when the work directory holds another model, when
+    a fresh run finds checkpoints or a resume none (or none intact), and ChangedSettings or
+    NothingToTrain (both TrainingErrors) as their names say.
+    """
+    steps = run.steps()
+    if not steps:
+        if resume:
+            raise TrainingError(f"--resume: no checkpoint in {run.workdir} to resume from")
+        return state
+    if not resume:
+        raise TrainingError(
+            f"{run.workdir} already holds checkpoints (step {steps[0]}); pass --resume to "
+            "continue or use a new --workdir"
+        )
+    for step in steps:
+        try:
+            saved = run.metadata(step)
+            saved_config = check_resumable(run, saved, model, config, allow_changes)
+            restored = run.restore(step, resume_targets(state, saved_config), saved)
+            damage = None
+        except CheckpointDamaged as error:
+            damage = error
+        if agree(damage is None):
+            if step >= config.steps:
+                raise NothingToTrain(run.workdir, step, config.steps)
+            run.truncate_metrics(step)
+            return carried_over(state, restored, step, config)
+        where = run.set_aside(step)
+        reason = damage or "damaged as another process read it"
+        log.warning(f"checkpoint of step {step} moved to {where}, trying an older one: {reason}")
+    raise TrainingError(f"--resume: no intact checkpoint in {run.checkpoint_dir}")
+
+
+def check_resumable(run: Run, saved: dict, model, config, allow_changes: bool):
+    """The TrainConfig that the checkpoint ``saved`` was trained with; a TrainingError if it
+    holds another model, ChangedSettings if its optimisation settings differ from ``config``
+    (unless ``allow_changes``)."""
+    wanted = model_metadata(model)
+    if saved.get("model") != wanted["model"] or saved.get("config") != wanted["config"]:
+        changes = differences(saved.get("config") or {}, wanted["config"], wanted["config"])
+        what = changes and f": {describe_changes(changes)}" or f" ({saved.get('model')})"
+        raise TrainingError(
+            f"{run.workdir} holds a checkpoint of another model or config{what}; resume with "
+            "the same model options or use a new --workdir"
+        )
+    try:
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        saved_config = TrainConfig(**{k: v for k, v in saved["train"].items() if k in fields})
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointDamaged(f"{run.workdir}: unreadable training settings ({error})") from None
+    changes = differences(
+        dataclasses.asdict(saved_config), dataclasses.asdict(config), OPTIMISATION_FIELDS
+    )
+    if changes and not allow_changes:
+        raise ChangedSettings(run.workdir, changes)
+    return saved_config
+
+
+def resume_targets(state: LoopState, saved: TrainConfig) -> dict:
+    """The trees to restore into: the exported parameters (read to check them) and the resume
+    state as the run with the ``saved`` settings wrote it."""
+    opt_state = jax.eval_shape(make_optimizer(saved).init, state.params)
+    ema = state.params if saved.ema_decay else None
+    return {
+        "params": param_tree(state.current_model()),
+        "train_state": train_state(state.params, with_shardings(opt_state, state), ema),
+    }
+
+
+def with_shardings(abstract, state: LoopState):
+    """``abstract`` (ShapeDtypeStructs) replicated like the parameters of ``state``."""
+    sharding = jax.tree.leaves(state.params)[0].sharding
+    return jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), abstract
+    )
+
+
+def carried_over(state: LoopState, restored: dict, step: int, config: TrainConfig) -> LoopState:
+    """``state`` with the restored parameters, optimiser state and EMA of ``step``, carried over
+    to the optimiser that ``config`` describes (the same state under other settings)."""
+    resumed = restored["train_state"]
+    leaves = jax.tree.leaves(resumed["opt_state"])
+    fresh = state.opt_state
+    if [np.shape(x) for x in leaves] != [np.shape(x) for x in jax.tree.leaves(fresh)]:
+        raise TrainingError(f"the optimiser state of step {step} does not fit the new settings")
+    ema = resumed.get("ema", resumed["params"]) if config.ema_decay else None
     return dataclasses.replace(
         state,
-        params=restored["params"],
-        opt_state=restored["opt_state"],
-        ema=restored.get("ema"),
+        params=resumed["params"],
+        opt_state=jax.tree.unflatten(jax.tree.structure(fresh), leaves),
+        ema=None if ema is None else jax.tree.map(jnp.copy, ema),
         step=step,
     )
 
@@ -324,6 +379,12 @@ class Throughput:
         return self.steps * self.batch_size / (time.perf_counter() - self.start)
 
 
+def out_of_time(started: float, limit: float) -> bool:
+    """True once ``limit`` seconds have passed since ``started`` by process 0's clock (every
+    process must stop at the same step)."""
+    return bool(from_primary(int(time.monotonic() - started > limit)))
+
+
 def progress_postfix(bits: float | None, test_bits: float | None) -> dict:
     """The progress bar's postfix: the latest train and test bits/dim that are known."""
     postfix = {} if bits is None else {"bits/dim": f"{bits:.3f}"}
@@ -353,10 +414,10 @@ class TrainLoop:
         index = batch_indices(
             state.step, len(self.train_x), self.config.batch_size, self.config.seed
         )
-        x = shard_batch(self.mesh, self.train_x[index].astype(np.int32))  # (B, *event)
+        x = shard_batch(self.mesh, self.train_x, index, np.int32)  # (B, *event)
         labels = None
         if self.train_labels is not None:
-            labels = shard_batch(self.mesh, self.train_labels[index])  # (B,)
+            labels = shard_batch(self.mesh, self.train_labels, index)  # (B,)
         state.params, state.opt_state, state.ema, loss = self.train_step(
             state.params, state.opt_state, state.ema, x, labels
         )
@@ -381,14 +442,15 @@ class TrainLoop:
         speed.reset()
 
     def log_test_bits(self, state: LoopState) -> float | None:
-        """Evaluate and log the test bits/dim of the current model (None without test data)."""
+        """Evaluate and log the test bits/dim of the current model (None without test data, and
+        in every process but process 0)."""
         from autoreg.evaluate import evaluate  # the evaluator imports nothing from here
 
-        if self.test_x is None:
+        if self.test_x is None or not is_primary():
             return None
         n = min(self.config.eval_examples, len(self.test_x))
         labels = None if self.test_labels is None else self.test_labels[:n]
-        result = evaluate(state.current_model(), self.test_x[:n], labels, progress=False)
+        result = evaluate(state.local_model(), self.test_x[:n], labels, progress=False)
         self.run.log({"step": state.step, "test_bits_per_dim": result.bits_per_dim})
         return result.bits_per_dim
 
@@ -417,7 +479,7 @@ class TrainLoop:
             if unread is not None:  # the previous step's loss, read while this step runs
                 bits = self.read_bits(bar, *unread)
             unread = (state.step, loss)
-            if config.time_limit and time.monotonic() - started > config.time_limit:
+            if config.time_limit and out_of_time(started, config.time_limit):
                 last_step = state.step  # out of time: finish this step as the last one
             due = step_events(config, state.step, last_step, self.write_samples is not None)
             if any(due):
@@ -426,8 +488,8 @@ class TrainLoop:
                 self.log_train(state.step, bits, speed)
             if due.test:
                 last_test = self.log_test_bits(state)
-            if due.sample:
-                self.write_samples(state.current_model(), state.step)
+            if due.sample and is_primary():
+                self.write_samples(state.local_model(), state.step)
             if due.save:
                 self.save(state)
             bar.set_postfix(progress_postfix(bits, last_test))
@@ -446,53 +508,58 @@ def train(
     test_x: np.ndarray | None = None,
     test_labels: np.ndarray | None = None,
     resume: bool = False,
+    allow_changed_settings: bool = False,
     devices: list | None = None,
     progress: bool = True,
     write_samples: Callable | None = None,
 ):
     """Train ``model`` in place by maximum likelihood and checkpoint it in ``workdir``.
 
+    In a multi-process run (``autoreg.distributed``) every process calls this with the same
+    arguments and its own copy of the data; ``config.batch_size`` is the global batch.
+
     Args:
       model: a registry model (its current parameters are the starting point).
       train_x: (N, *event) integer training data in 0..K-1.
-      workdir: directory for checkpoints, metrics and samples.
+      workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
       config: optimisation settings.
       train_labels, test_labels: (N,) class labels for class-conditional models.
       test_x: (M, *event) data for periodic test bits/dim.
-      resume: continue from the latest checkpoint in ``workdir`` (exactly).
+      resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
+      allow_changed_settings: resume even with other ``OPTIMISATION_FIELDS`` than the run had.
       devices: devices to train on (default: all; the batch is split across them).
-      progress: show a progress bar.
+      progress: show a progress bar (in process 0).
       write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid).
 
     Returns:
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
 
     Raises:
-      TrainingError: workdir conflicts, batch larger than the data, non-finite loss.
+      TrainingError: workdir in use (WorkdirInUse) or of another model, resume settings changed
+        (ChangedSettings) or already done (NothingToTrain), batch larger than the data,
+        non-finite loss.
     """
     mesh = data_mesh(config, len(train_x), devices)
     run = Run(workdir, config.keep_checkpoints)
-    start = check_workdir(run, model, resume)
-    run.workdir.mkdir(parents=True, exist_ok=True)
-    optimizer = make_optimizer(config)
-    state = initial_state(model, optimizer, config, mesh)
-    if start is not None:
-        state = restore_state(run, start, state)
-    train_step = make_train_step(
-        state.graphdef, state.rest, optimizer, train_x.ndim - 1, config.ema_decay
-    )
-    loop = TrainLoop(
-        model,
-        config,
-        run,
-        mesh,
-        train_step,
-        train_x=train_x,
-        train_labels=train_labels,
-        test_x=test_x,
-        test_labels=test_labels,
-        write_samples=write_samples,
-    )
-    state = loop.run_steps(state, progress)
-    nnx.update(model, nnx.state(state.current_model(), nnx.Param))
+    with locked(run.workdir):
+        optimizer = make_optimizer(config)
+        state = initial_state(model, optimizer, config, mesh)
+        state = start_state(run, model, state, config, resume, allow_changed_settings)
+        train_step = make_train_step(
+            state.graphdef, state.rest, optimizer, train_x.ndim - 1, config.ema_decay
+        )
+        loop = TrainLoop(
+            model,
+            config,
+            run,
+            mesh,
+            train_step,
+            train_x=train_x,
+            train_labels=train_labels,
+            test_x=test_x,
+            test_labels=test_labels,
+            write_samples=write_samples,
+        )
+        state = loop.run_steps(state, progress and is_primary())
+    nnx.update(model, nnx.state(state.local_model(), nnx.Param))
     return model

@@ -145,7 +145,7 @@ def test_reference_preset_is_about_0_6m_parameters():
         (dict(kernel=4), "kernel must be odd"),
         (dict(first_kernel=1), "first_kernel must be odd and at least 3"),
         (dict(features=2), "features must be at least 3 .one per colour, C=3"),
-        (dict(num_layers=0), "num_layers must be at least 1"),
+        (dict(num_layers=0), r"num_layers must be in 1\.\.128, got 0"),
         (dict(num_classes=-1), "num_classes"),
         (dict(conv_impl="fft"), "conv_impl"),
     ],

@@ -17,8 +17,8 @@ def test_kept_taps_count():
 
 
 def test_centre_masks_for_rgb():
-    np.testing.assert_array_equal(centre_mask(3, 3, 3, "A"), np.triu(np.ones((3, 3)), 1))
-    np.testing.assert_array_equal(centre_mask(3, 3, 3, "B"), np.triu(np.ones((3, 3))))
+    np.testing.assert_array_equal(centre_mask(3, 3, 3, "A").array(), np.triu(np.ones((3, 3)), 1))
+    np.testing.assert_array_equal(centre_mask(3, 3, 3, "B").array(), np.triu(np.ones((3, 3))))
 
 
 @pytest.mark.parametrize("mask_type, size, colours", [("A", 7, 1), ("A", 5, 3), ("B", 3, 3)])

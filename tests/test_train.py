@@ -23,12 +23,17 @@ def fresh_model(**overrides):
     return autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=SHAPE, **overrides)
 
 
-@pytest.fixture(scope="module")
-def data():
+def stripes() -> np.ndarray:
     """Structured 4-level images: vertical stripes with a random phase, easy to learn."""
     rng = np.random.default_rng(0)
     phase = rng.integers(0, 4, size=(64, 1, 1, 1))
     return ((np.arange(6)[None, None, :, None] + phase) % 4 * np.ones(SHAPE, int)).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """``stripes()``, (64, 6, 6, 1)."""
+    return stripes()
 
 
 def config(**kw):

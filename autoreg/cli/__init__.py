@@ -17,6 +17,7 @@ from autoreg.cli.common import (
     CLIError,
     Parser,
     quiet_libraries,
+    show_warnings,
 )
 from autoreg.cli.complete import add_complete_parser
 from autoreg.cli.evaluate import add_eval_parser
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``autoreg`` command; returns the exit status (``EXIT_CODES``)."""
     quiet_libraries()
+    show_warnings()
     try:
         args = build_parser().parse_args(argv)
         args.run(args)

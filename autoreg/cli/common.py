@@ -150,11 +150,28 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("always", category=AutoregWarning)
     warnings.showwarning = print_warning
-    for name in ("absl", "orbax", "jax"):
+    for name in ("orbax", "jax"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # What orbax logs through absl at ERROR level it also raises (and we report in one line) or
+    # recovers from, as asyncio's errors of the reads a failed restore abandons.
+    for name in ("absl", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         from absl import logging as absl_logging
 
-        absl_logging.set_verbosity(absl_logging.ERROR)
+        absl_logging.set_verbosity(absl_logging.FATAL)
     except ImportError:
         pass
+
+
+def show_warnings() -> None:
+    """Print the library's warnings (``logging.getLogger("autoreg")``, e.g. a damaged
+    checkpoint set aside on --resume) as one ``autoreg: warning:`` line each on stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("autoreg: warning: %(message)s"))
+    logger = logging.getLogger("autoreg")
+    logger.handlers = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False

@@ -58,8 +58,10 @@ def add_data_options(parser):
 HELP = "train a model by maximum likelihood with checkpoints"
 DESCRIPTION = (
     "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl) and sample grids go to "
-    "--workdir; --resume continues a run exactly. Uses every local device (data parallel) and "
-    "joins a multi-host run when JAX_COORDINATOR_ADDRESS is set."
+    "--workdir, which one run at a time may use; --resume continues a run exactly. Uses every "
+    "local device (data parallel) and joins a multi-process run when JAX_COORDINATOR_ADDRESS, "
+    "JAX_NUM_PROCESSES and JAX_PROCESS_ID are set (or under SLURM with several tasks); "
+    "--batch-size is then the global batch."
 )
 
 # The options that set a TrainConfig field, by help group: (flag, field, help). Each takes a
@@ -131,7 +133,18 @@ def add_model_options(parser):
         type=int,
         help="train class-conditionally on the dataset's labels (models that support it)",
     )
-    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest intact checkpoint (a damaged one is set aside in "
+        "WORKDIR/damaged/ with a warning); a larger --steps continues further",
+    )
+    parser.add_argument(
+        "--allow-changed-settings",
+        action="store_true",
+        help="with --resume: continue even though --batch-size, --lr, --warmup-steps, "
+        "--grad-clip, --ema or --seed differ from the run's (refused otherwise)",
+    )
 
 
 def add_config_options(parser) -> dict:
@@ -179,32 +192,69 @@ def parse_overrides(pairs: list) -> dict:
 def run_train(args) -> None:
     """``autoreg train``: train a model on --data, checkpointing to --workdir."""
     from autoreg.registry import create_model, get_spec
-    from autoreg.train import maybe_initialize_distributed, train
+    from autoreg.train import maybe_initialize_distributed
+    from autoreg.workdir import check_not_in_use
 
     maybe_initialize_distributed()
     get_spec(args.model)
+    if args.allow_changed_settings and not args.resume:
+        raise CLIError("--allow-changed-settings is for --resume")
+    check_not_in_use(args.workdir)  # before the data are read
     config = config_from_args(args)
     train_set, test_set = load_train_data(args)
     overrides = model_overrides(args, train_set)
     model = create_model(
         args.model, preset=args.preset, levels=train_set.levels, seed=args.seed, **overrides
     )
-    if args.resume:
-        check_resumable(args, model)
     labels, test_labels = training_labels(args, model, train_set, test_set)
-    train(
+    trained = train_or_explain(
+        args,
         model,
         train_set.examples,
-        args.workdir,
         config,
         train_labels=labels,
         test_x=None if test_set is None else test_set.examples,
         test_labels=test_labels,
-        resume=args.resume,
-        progress=not args.no_progress,
         write_samples=sample_writer(args, model, config),
     )
-    print(f"trained {model.name}; checkpoints in {args.workdir}")
+    if trained:
+        print(f"trained {model.name} to step {config.steps}; checkpoints in {args.workdir}")
+
+
+def train_or_explain(args, model, train_x, config, **data) -> bool:
+    """``autoreg.train.train`` with the CLI's options; False when a resumed run already
+    reached --steps (said on stdout), a CLIError naming the options when --resume changes
+    settings or asks for fewer steps than the run has done."""
+    from autoreg.train import ChangedSettings, NothingToTrain, describe_changes, train
+
+    try:
+        train(
+            model,
+            train_x,
+            args.workdir,
+            config,
+            resume=args.resume,
+            allow_changed_settings=args.allow_changed_settings,
+            progress=not args.no_progress,
+            **data,
+        )
+    except ChangedSettings as error:
+        flags = {field: flag for group in CONFIG_OPTIONS.values() for flag, field, _ in group}
+        changes = [(flags[name], saved, new) for name, saved, new in error.changes]
+        raise CLIError(
+            f"--resume: {args.workdir} was trained with other settings: "
+            f"{describe_changes(changes)}; pass --allow-changed-settings to continue with "
+            "the new ones"
+        ) from None
+    except NothingToTrain as error:
+        if error.step > error.steps:
+            raise CLIError(
+                f"--resume: {args.workdir} is already at step {error.step}, past --steps "
+                f"{error.steps}: nothing to train (pass a larger --steps to continue)"
+            ) from None
+        print(f"nothing to train: {args.workdir} is already at step {error.step} = --steps")
+        return False
+    return True
 
 
 def model_overrides(args, train_set) -> dict:
@@ -215,18 +265,6 @@ def model_overrides(args, train_set) -> dict:
     if len(train_set.event_shape) == 3:
         overrides["image_shape"] = train_set.event_shape
     return overrides
-
-
-def check_resumable(args, model) -> None:
-    """A CLIError unless --workdir holds a checkpoint of the same model and config."""
-    from autoreg.checkpoint import load_checkpoint
-
-    previous = load_checkpoint(args.workdir)
-    if previous.config != model.config or previous.name != model.name:
-        raise CLIError(
-            f"{args.workdir} holds a {previous.name} with another config; resume with the "
-            "same --model, --preset, --set and data options"
-        )
 
 
 def training_labels(args, model, train_set, test_set):

@@ -1,24 +1,66 @@
 """Checks every model config shares, so that each rule and its message exist once.
 
-Each check raises ``ValueError`` naming the field and the value it got; the configs call them
-from ``__post_init__``, so a bad config fails when it is built, before any parameter exists.
+``check_fields`` gives every field of every config its type and its bounds, from ``BOUNDS``:
+an integer field refuses a float, a bool or a value outside its range. The bounds are generous
+for real models and keep a config from a checkpoint's (untrusted) metadata from asking for
+layers without end or arrays beyond any memory. The other checks are the rules between fields
+(at least one channel per colour, odd kernels). Each raises ``ValueError`` (``TypeError`` for a
+value of the wrong type) naming the field and the value it got; the configs call them from
+``__post_init__``, so a bad config fails when it is built, before any parameter exists.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
+
 CONV_IMPLS = ("auto", "taps", "conv")  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
+MAX_WIDTH = 2048  # channels, features, hidden units of any layer
+MAX_DEPTH = 128  # residual blocks or layers
+MAX_KERNEL = 15  # side of a convolution kernel
+MAX_SIDE = 4096  # image height and width
+MAX_COLOURS = 4  # channels of an image (1 grey, 3 RGB, 4 RGBA)
 
-def check_levels(levels: int) -> None:
-    """K, the number of values per variable, must be at least 2."""
-    if levels < 2:
-        raise ValueError(f"levels must be at least 2, got {levels}")
+# Field name -> (minimum, maximum) of every integer field of every model config.
+BOUNDS = {
+    "levels": (2, 65536),
+    "channels": (1, MAX_WIDTH),
+    "output_channels": (1, MAX_WIDTH),
+    "features": (1, MAX_WIDTH),
+    "skip_channels": (1, MAX_WIDTH),
+    "head_channels": (1, MAX_WIDTH),
+    "hidden": (1, MAX_WIDTH),
+    "residual_channels": (1, MAX_WIDTH),
+    "gate_channels": (2, MAX_WIDTH),
+    "num_blocks": (0, MAX_DEPTH),
+    "num_layers": (1, MAX_DEPTH),
+    "num_stacks": (1, 32),
+    "layers_per_stack": (1, 16),  # dilations up to 2**15
+    "first_kernel": (1, MAX_KERNEL),
+    "kernel": (1, MAX_KERNEL),
+    "input_kernel": (1, 64),
+    "num_classes": (0, 65536),
+    "local_features": (0, MAX_WIDTH),
+    "sample_rate": (1, 384_000),
+}
 
 
-def check_image_shape(image_shape: tuple) -> int:
-    """``(H, W, C)`` with positive sizes; returns C."""
-    if len(image_shape) != 3 or min(image_shape) < 1:
-        raise ValueError(f"image_shape must be (H, W, C) with positive sizes: {image_shape}")
+def check_int(name: str, value, minimum: int, maximum: int) -> None:
+    """``value`` is an integer (not a bool or a float) in ``minimum..maximum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be in {minimum}..{maximum}, got {value}")
+
+
+def check_image_shape(image_shape) -> int:
+    """``(H, W, C)`` integers, H and W in 1..MAX_SIDE, C in 1..MAX_COLOURS; returns C."""
+    if not isinstance(image_shape, tuple | list) or len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (H, W, C), got {image_shape!r}")
+    maxima = (MAX_SIDE, MAX_SIDE, MAX_COLOURS)
+    for axis, size, maximum in zip("HWC", image_shape, maxima, strict=True):
+        check_int(f"image_shape {axis}", size, 1, maximum)
     return image_shape[2]
 
 
@@ -26,6 +68,26 @@ def check_conv_impl(conv_impl: str) -> None:
     """One of ``CONV_IMPLS``."""
     if conv_impl not in CONV_IMPLS:
         raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
+
+
+def check_fields(config) -> None:
+    """The type and bounds of every field of the config dataclass ``config``.
+
+    Raises:
+      TypeError: a field of the wrong type (a float or a bool for an integer), or a field with
+        no rule here (a new field must be given its bounds in ``BOUNDS``).
+      ValueError: a field out of its bounds.
+    """
+    for field in dataclasses.fields(config):
+        name, value = field.name, getattr(config, field.name)
+        if name == "image_shape":
+            check_image_shape(value)
+        elif name == "conv_impl":
+            check_conv_impl(value)
+        elif name in BOUNDS:
+            check_int(name, value, *BOUNDS[name])
+        else:
+            raise TypeError(f"{type(config).__name__}.{name} has no bounds in config_checks")
 
 
 def check_at_least(config, minimum: int, *names: str, why: str = "") -> None:
@@ -46,8 +108,6 @@ def check_odd(config, *names: str, minimum: int = 1) -> None:
 
 
 def check_image_config(config) -> int:
-    """The fields every image model has: ``levels``, ``image_shape``, ``conv_impl``; returns C."""
-    check_levels(config.levels)
-    colours = check_image_shape(config.image_shape)
-    check_conv_impl(config.conv_impl)
-    return colours
+    """Every field's type and bounds (``check_fields``) of an image model; returns C."""
+    check_fields(config)
+    return config.image_shape[2]

@@ -100,7 +100,7 @@ class DiagonalBiLSTMLayer(nnx.Module):
         # Shifted down a row before use: the right map sees only rows above, all colours.
         self.right_input = MaskedConv2D(2 * hidden, 4 * hidden, 1, num_colours=1, **conv)
         for conv_in in (self.left_input, self.right_input):
-            conv_in.bias[...] = gate_bias(hidden, num_colours)
+            conv_in.bias.set_value(gate_bias(hidden, num_colours))
         # (direction, tap, h, 4h): direction 0 left-to-right, 1 right-to-left; tap 0 reads the
         # state above, tap 1 the state to the left (to the right on the mirrored image).
         self.state_to_state = nnx.Param(recurrent_init(rngs, (2, 2, hidden, 4 * hidden)))

@@ -59,9 +59,7 @@ class GatedPixelCNNConfig:
         check_at_least(
             self, c, "features", "skip_channels", "head_channels", why=f"one per colour, C={c}"
         )
-        check_at_least(self, 1, "num_layers")
         check_odd(self, "first_kernel", "kernel", minimum=3)
-        check_at_least(self, 0, "num_classes")
 
 
 PRESETS = {

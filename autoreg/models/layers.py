@@ -16,6 +16,8 @@ Stacking one mask-A layer and any number of mask-B layers therefore gives logits
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,17 +50,39 @@ def colour_groups(num_features: int, num_colours: int) -> np.ndarray:
     return np.arange(num_features) * num_colours // num_features
 
 
-def group_mask(groups_in: np.ndarray, groups_out: np.ndarray, mask_type: str) -> np.ndarray:
-    """(in, out) 0/1 centre-tap mask: output group g sees input groups < g ("A") or <= g ("B")."""
-    if mask_type == "A":
-        return (groups_in[:, None] < groups_out[None, :]).astype(np.float32)
-    return (groups_in[:, None] <= groups_out[None, :]).astype(np.float32)
+class GroupMask(NamedTuple):
+    """The (in, out) 0/1 centre-tap mask of colour groups, kept as the groups themselves.
+
+    Output channel o sees input channel i at the centre tap when ``groups_in[i] <
+    groups_out[o]`` (``"A"``) or ``<=`` (``"B"``). ``array()`` builds the mask with jnp, so a
+    model built under ``nnx.eval_shape`` (to read its shapes) allocates no mask at all.
+    """
+
+    groups_in: np.ndarray  # (in,) colour group of each input channel
+    groups_out: np.ndarray  # (out,) colour group of each output channel
+    mask_type: str  # "A" or "B"
+
+    def connects_all(self) -> bool:
+        """True when every entry of the mask is 1 (the mask would change nothing)."""
+        if self.mask_type == "A":
+            return bool(self.groups_in.max() < self.groups_out.min())
+        return bool(self.groups_in.max() <= self.groups_out.min())
+
+    def array(self) -> jax.Array:
+        """The (in, out) float32 0/1 mask."""
+        groups_in = jnp.asarray(self.groups_in)[:, None]
+        groups_out = jnp.asarray(self.groups_out)[None, :]
+        seen = groups_in < groups_out if self.mask_type == "A" else groups_in <= groups_out
+        return seen.astype(jnp.float32)
 
 
-def centre_mask(
-    in_features: int, out_features: int, num_colours: int, mask_type: str
-) -> np.ndarray:
-    """(in_features, out_features) 0/1 mask of the centre tap for colour-group masking."""
+def group_mask(groups_in: np.ndarray, groups_out: np.ndarray, mask_type: str) -> GroupMask:
+    """The centre-tap mask in which output group g sees input groups < g ("A") or <= g ("B")."""
+    return GroupMask(np.asarray(groups_in), np.asarray(groups_out), mask_type)
+
+
+def centre_mask(in_features: int, out_features: int, num_colours: int, mask_type: str) -> GroupMask:
+    """The centre-tap mask of colour-group masking between feature maps of these widths."""
     groups_in = colour_groups(in_features, num_colours)
     return group_mask(groups_in, colour_groups(out_features, num_colours), mask_type)
 
@@ -102,7 +126,7 @@ def gather_taps(x: jax.Array, taps: list) -> jax.Array:
 class TapConv2D(nnx.Module):
     """A convolution over an explicit tuple of causal taps ``(dy, dx)``, ``dy <= 0``.
 
-    ``kernel`` has shape ``(taps, in, out)``; ``centre_mask`` ((in, out) 0/1) multiplies the
+    ``kernel`` has shape ``(taps, in, out)``; ``centre_mask`` (a ``GroupMask``) multiplies the
     centre tap ``(0, 0)`` when it is the last tap (a kernel without one ignores it). As in
     ``MaskedConv2D``, ``impl="taps"`` gathers the shifted inputs into one matrix product and
     ``impl="conv"`` calls XLA's convolution; ``"auto"`` picks taps on CPU.
@@ -114,7 +138,7 @@ class TapConv2D(nnx.Module):
         out_features: int,
         taps: tuple,
         *,
-        centre_mask: np.ndarray | None = None,
+        centre_mask: GroupMask | None = None,
         impl: str = "auto",
         rngs: nnx.Rngs,
     ):
@@ -130,10 +154,9 @@ class TapConv2D(nnx.Module):
         self.kernel = nnx.Param(kernel.reshape(len(self.taps), in_features, out_features))
         self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
         mask = None
-        if centre_mask is not None and self.taps[-1] == (0, 0) and not centre_mask.all():
-            mask = np.ones(self.kernel.shape, np.float32)
-            mask[-1] = centre_mask
-            mask = Buffer(jnp.asarray(mask))
+        if centre_mask is not None and self.taps[-1] == (0, 0) and not centre_mask.connects_all():
+            ones = jnp.ones(self.kernel.shape, jnp.float32)
+            mask = Buffer(ones.at[-1].set(centre_mask.array()))
         self.mask = mask  # None when every stored weight is used
 
     @property

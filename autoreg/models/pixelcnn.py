@@ -16,7 +16,7 @@ import jax
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.config_checks import check_image_config, check_odd
 from autoreg.models.layers import MaskedConv2D, scale_to_unit
 
 
@@ -36,7 +36,6 @@ class PixelCNNConfig:
         c = check_image_config(self)
         if self.channels < 2 * c or self.output_channels < c:
             raise ValueError(f"channels must be at least 2*C={2 * c} for C={c} colours")
-        check_at_least(self, 0, "num_blocks")
         check_odd(self, "first_kernel")
 
 

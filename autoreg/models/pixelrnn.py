@@ -86,7 +86,6 @@ class PixelRNNConfig:
                 f"got {self.hidden}"
             )
         check_at_least(self, c, "output_channels", why=f"C={c}")
-        check_at_least(self, 1, "num_layers")
         check_odd(self, "first_kernel")
 
 

@@ -67,7 +67,7 @@ class RowLSTMLayer(nnx.Module):
         self.kernel = kernel
         conv = dict(mask_type="B", num_colours=num_colours, impl=impl, rngs=rngs)
         self.input_to_state = MaskedConv2D(2 * hidden, 4 * hidden, (1, kernel), **conv)
-        self.input_to_state.bias[...] = gate_bias(hidden, num_colours)
+        self.input_to_state.bias.set_value(gate_bias(hidden, num_colours))
         # (k, h, 4h): tap t looks at column j + t - k // 2 of the previous row.
         self.state_to_state = nnx.Param(recurrent_init(rngs, (kernel, hidden, 4 * hidden)))
         self.output = MaskedConv2D(hidden, 2 * hidden, 1, **conv)

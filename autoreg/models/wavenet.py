@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.config_checks import check_levels
+from autoreg.models.config_checks import check_fields
 from autoreg.models.layers import gated_activation
 
 
@@ -48,19 +48,11 @@ class WaveNetConfig:
     local_features: int = 0  # local conditioning: features per time step (0: none)
 
     def __post_init__(self):
-        check_levels(self.levels)
-        if self.sample_rate < 1:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
-        if self.num_stacks < 1 or self.layers_per_stack < 1:
-            raise ValueError("num_stacks and layers_per_stack must be at least 1")
-        if self.gate_channels < 2 or self.gate_channels % 2:
+        check_fields(self)
+        if self.gate_channels % 2:
             raise ValueError(
                 f"gate_channels must be even (tanh + sigmoid halves), got {self.gate_channels}"
             )
-        if min(self.residual_channels, self.skip_channels, self.input_kernel) < 1:
-            raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
-        if self.num_classes < 0 or self.local_features < 0:
-            raise ValueError("num_classes and local_features must be >= 0")
 
     @property
     def dilations(self) -> tuple[int, ...]:

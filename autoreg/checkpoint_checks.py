@@ -1,0 +1,194 @@
+"""Checks of a checkpoint read from disk, which may be damaged or crafted.
+
+Before any model is built, the config its metadata records must be within the bounds of
+``autoreg.models.config_checks``; the model it describes is then built abstractly
+(``nnx.eval_shape``: shapes only, nothing allocated) and must have exactly the saved arrays'
+shapes (read from orbax's metadata files) and need at most ``MEMORY_BUDGET`` bytes for its
+parameters and one example's activations. While reading, orbax's JSON files are parsed here
+first so that a damaged one is named, a failure inside orbax or TensorStore becomes one line
+(``CheckpointDamaged``), and every array read back is compared with the CRC32 recorded when it
+was written. Nothing here unpickles or executes anything from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import zlib
+from pathlib import Path
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from flax import nnx
+
+from autoreg.distributed import host_copy
+
+MEMORY_BUDGET = 16 * 2**30  # bytes a loaded model may need: parameters + one example's activations
+# orbax's JSON files inside an item directory (``array_metadatas`` holds one per process).
+ITEM_JSON_FILES = ("_METADATA", "_sharding")
+
+
+class CheckpointDamaged(ValueError):
+    """A checkpoint's files cannot be read back as they were written."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message (its type's name if it has none)."""
+    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def shapes_by_name(tree) -> dict:
+    """{'a/b/kernel': shape} of every array in ``tree``."""
+    return {name: tuple(leaf.shape) for name, leaf in named_leaves(tree)}
+
+
+def named_leaves(tree) -> list:
+    """[(name, leaf)] of ``tree``, each named by its path ('blocks/0/reduce/kernel')."""
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [("/".join(str(getattr(k, "key", k)) for k in keys), leaf) for keys, leaf in leaves]
+
+
+def checksums(tree) -> dict:
+    """{name: CRC32 of the array's bytes} of every array in ``tree`` (recorded at save)."""
+    return {
+        name: f"{zlib.crc32(np.ascontiguousarray(host_copy(leaf)).tobytes()):08x}"
+        for name, leaf in named_leaves(tree)
+    }
+
+
+def verify_checksums(tree, recorded: dict, where: Path) -> None:
+    """A CheckpointDamaged naming the first array of ``tree`` whose CRC32 differs from
+    ``recorded`` (the data at ``where`` changed after it was written)."""
+    for name, value in checksums(tree).items():
+        if recorded.get(name, value) != value:
+            raise CheckpointDamaged(
+                f"{where} is damaged: {name} does not match the checksum recorded when it was "
+                "written"
+            )
+
+
+def read_json(path: Path):
+    """The JSON document in the file ``path``; CheckpointDamaged naming the file if it is not."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise CheckpointDamaged(f"{path} is missing") from None
+    except (OSError, ValueError) as error:
+        raise CheckpointDamaged(f"{path} is damaged ({first_line(error)})") from None
+
+
+def check_item_files(item_dir: Path) -> None:
+    """The orbax JSON files of the item directory ``item_dir`` parse; else CheckpointDamaged
+    naming the first one that does not (orbax's own message does not say which file)."""
+    if not item_dir.is_dir():
+        raise CheckpointDamaged(f"{item_dir} is missing")
+    if (item_dir / "checkpoint").exists():  # orbax would read it as an old-style msgpack tree
+        raise CheckpointDamaged(f"{item_dir / 'checkpoint'} is not part of an autoreg checkpoint")
+    per_process = sorted((item_dir / "array_metadatas").glob("process_*"))
+    for path in [item_dir / name for name in ITEM_JSON_FILES] + per_process:
+        if path.exists():
+            read_json(path)
+
+
+@contextlib.contextmanager
+def reading(where: Path):
+    """Run an orbax read of ``where``: any failure becomes one CheckpointDamaged line naming
+    ``where`` and TensorStore's reason (not its page of spec), and the reports that the reads
+    it abandons print, during the failure and later, are dropped."""
+    drop_orbax_unraisable_reports()
+    try:
+        yield
+    except CheckpointDamaged:
+        raise
+    except Exception as error:  # orbax and TensorStore raise many types for damaged files
+        reason = re.sub(r"\s*\[tensorstore_spec.*$", "", first_line(innermost(error)))
+        raise CheckpointDamaged(f"{where} is damaged: {reason}") from None
+
+
+def innermost(error: BaseException) -> BaseException:
+    """The root cause of ``error`` (TensorStore's message names the array and what is wrong;
+    orbax's wrapper adds a page of spec)."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def drop_orbax_unraisable_reports() -> None:
+    """From now on, drop the reports that the reads of a failed orbax restore print when they
+    are abandoned, each a traceback on stderr: "Exception ignored in: <coroutine ...>" with a
+    page of TensorStore spec when such a coroutine is collected, and "Event loop is closed"
+    when TensorStore completes one after its event loop is gone. Other reports go through."""
+    previous = sys.unraisablehook
+    if getattr(previous, "drops_orbax_reports", False):
+        return
+
+    def hook(unraisable):
+        code = getattr(unraisable.object, "cr_code", None)
+        from_orbax = code is not None and f"{os.sep}orbax{os.sep}" in code.co_filename
+        loop_closed = str(unraisable.exc_value) == "Event loop is closed"
+        if not (from_orbax or loop_closed):
+            previous(unraisable)
+
+    hook.drops_orbax_reports = True
+    sys.unraisablehook = hook
+
+
+def saved_shapes(item_dir: Path) -> dict:
+    """{array name: shape} of the arrays in the orbax item ``item_dir``, from its metadata."""
+    check_item_files(item_dir)
+    with reading(item_dir):
+        return shapes_by_name(ocp.StandardCheckpointHandler().metadata(item_dir))
+
+
+class ShapeOnlyRngs:
+    """Stands in for ``nnx.Rngs`` while a model is built under ``nnx.eval_shape``: every key is
+    one fixed key. The values are never computed; flax's own key counter, traced, would make
+    building a model quadratic in its number of layers."""
+
+    def params(self) -> jax.Array:
+        """A key for a parameter initialiser."""
+        return jax.random.key(0)
+
+
+def abstract_model(model_cls, config):
+    """``model_cls(config)`` with ``jax.ShapeDtypeStruct`` for every array: nothing allocated."""
+    return nnx.eval_shape(lambda: model_cls(config, rngs=ShapeOnlyRngs()))
+
+
+def check_fits(model, item_dir: Path) -> None:
+    """A CheckpointDamaged naming the first parameter whose saved shape (in ``item_dir``)
+    differs from the (abstract) ``model``'s: read from metadata files only."""
+    saved = saved_shapes(item_dir)
+    wanted = shapes_by_name(nnx.to_pure_dict(nnx.state(model, nnx.Param)))
+    for name in sorted(saved.keys() | wanted.keys()):
+        if saved.get(name) != wanted.get(name):
+            raise CheckpointDamaged(
+                f"{item_dir} does not fit its metadata: {name} has shape {saved.get(name)} "
+                f"there but {wanted.get(name)} in the model the metadata describes"
+            )
+
+
+def memory_needed(model) -> int:
+    """Bytes that ``model`` needs at least, parameters and (for an image model) one example's
+    forward pass: every layer's output at every pixel, and the logits."""
+    params = jax.tree.leaves(nnx.state(model, nnx.Param))
+    needed = sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize for p in params)
+    if model.fixed_shape:
+        *pixels, colours = model.event_shape()
+        widths = sum(p.shape[-1] for p in params if len(p.shape) >= 2)
+        needed += 4 * int(np.prod(pixels)) * (widths + colours * model.levels)
+    return needed
+
+
+def check_memory(model, where: Path, budget: int = MEMORY_BUDGET) -> None:
+    """A ValueError when the (abstract) ``model`` would need more than ``budget`` bytes."""
+    needed = memory_needed(model)
+    if needed > budget:
+        raise ValueError(
+            f"{where} describes a model that needs {needed / 2**30:.1f} GiB for its parameters "
+            f"and one example, over the {budget / 2**30:.1f} GiB budget"
+        )

@@ -1,0 +1,258 @@
+"""The files of a training work directory: its lock, checkpoints and metrics.
+
+::
+
+    WORKDIR/train.lock            held (flock) by the run training in WORKDIR, records its pid
+    WORKDIR/checkpoints/<step>/   orbax checkpoints (params + metadata + train_state)
+    WORKDIR/damaged/<step>/       checkpoints found damaged on resume, set aside
+    WORKDIR/metrics.jsonl         one JSON object per log line
+
+Only one run trains in a work directory at a time: ``WorkdirLock`` is an ``fcntl.flock`` on
+``train.lock``, which the OS releases when its process ends, however it ends (SIGKILL
+included), so a lock left behind never blocks the next run. In a multi-process run process 0
+alone takes the lock and writes metrics; every process calls ``save`` (orbax writes each
+checkpoint once, from all of them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+import orbax.checkpoint as ocp
+
+from autoreg.checkpoint import restore_items
+from autoreg.checkpoint_checks import CheckpointDamaged, checksums, read_json
+from autoreg.distributed import agree, barrier, is_primary
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(ValueError):
+    """Training cannot start or continue (bad workdir, non-finite loss, ...)."""
+
+
+class WorkdirInUse(TrainingError):
+    """Another training run holds the work directory's lock."""
+
+
+class ChangedSettings(TrainingError):
+    """A resume asked for other optimisation settings than the run was trained with."""
+
+    def __init__(self, workdir, changes: list):
+        self.changes = changes  # [(field, saved value, new value)]
+        super().__init__(
+            f"{workdir} was trained with other settings: {describe_changes(changes)}; pass "
+            "allow_changed_settings=True to continue with the new ones"
+        )
+
+
+class NothingToTrain(TrainingError):
+    """A resume whose checkpoint is already at (or past) the requested number of steps."""
+
+    def __init__(self, workdir, step: int, steps: int):
+        self.step, self.steps = step, steps
+        past = "past" if step > steps else "at"
+        super().__init__(
+            f"{workdir} is already at step {step}, {past} the {steps} steps asked for: nothing "
+            "to train (ask for more steps to continue)"
+        )
+
+
+def describe_changes(changes: list) -> str:
+    """'learning_rate 0.001 -> 0.002, seed 0 -> 1'."""
+    return ", ".join(f"{name} {saved!r} -> {new!r}" for name, saved, new in changes)
+
+
+def differences(saved: dict, wanted: dict, names) -> list:
+    """[(name, saved value, wanted value)] of the ``names`` whose values differ."""
+    return [(n, saved.get(n), wanted.get(n)) for n in names if saved.get(n) != wanted.get(n)]
+
+
+class WorkdirLock:
+    """An exclusive lock on a work directory for as long as one training run uses it."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.path = workdir / "train.lock"
+        self.fd = None
+        self.created = False  # the work directory did not exist before the lock
+
+    def acquire(self) -> None:
+        """Take the lock, or raise WorkdirInUse naming the process that holds it."""
+        self.created = not self.workdir.exists()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace")
+            os.close(fd)
+            raise WorkdirInUse(
+                f"{self.workdir} is in use by another training run ({describe_holder(holder)}); "
+                "wait for it to end or use another --workdir"
+            ) from None
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        """Let go of the lock; remove a work directory it created if nothing else is in it."""
+        if self.fd is None:
+            return
+        if self.created and [p.name for p in self.workdir.iterdir()] == [self.path.name]:
+            self.path.unlink()
+            self.workdir.rmdir()
+        os.close(self.fd)  # closing the file releases the flock
+        self.fd = None
+
+
+def describe_holder(record: str) -> str:
+    """'pid 123 on host, started 2025-01-01 12:00:00' from a lock file's JSON record."""
+    try:
+        holder = json.loads(record)
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder["started"]))
+        return f"pid {holder['pid']} on {holder['host']}, started {started}"
+    except (ValueError, KeyError, TypeError, OverflowError):
+        return "a process that has not yet recorded its pid"
+
+
+def check_not_in_use(workdir) -> None:
+    """WorkdirInUse at once if another run holds the lock of ``workdir`` (creates nothing):
+    for a caller with work to do before ``train`` takes the lock."""
+    workdir = Path(workdir).absolute()
+    refused = None
+    if is_primary() and (workdir / "train.lock").is_file():
+        lock = WorkdirLock(workdir)
+        try:
+            lock.acquire()
+        except WorkdirInUse as error:
+            refused = error
+        finally:
+            lock.release()
+    if not agree(refused is None):
+        raise refused or WorkdirInUse(f"{workdir} is in use: process 0 could not lock it")
+
+
+@contextlib.contextmanager
+def locked(workdir: Path):
+    """Hold the lock of ``workdir`` (process 0 takes it; every process learns whether it did)."""
+    lock, refused = WorkdirLock(workdir), None
+    if is_primary():
+        try:
+            lock.acquire()
+        except WorkdirInUse as error:
+            refused = error
+    if not agree(refused is None):
+        raise refused or WorkdirInUse(f"{workdir} is in use: process 0 could not lock it")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class Run:
+    """Files of a work directory: checkpoints, metrics, samples."""
+
+    def __init__(self, workdir, keep: int):
+        self.workdir = Path(workdir).absolute()
+        self.checkpoint_dir = self.workdir / "checkpoints"
+        self.metrics_file = self.workdir / "metrics.jsonl"
+        self.manager = ocp.CheckpointManager(
+            self.checkpoint_dir,
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=keep, create=False, enable_async_checkpointing=False
+            ),
+            item_names=("params", "metadata", "train_state"),
+        )
+
+    def steps(self) -> list[int]:
+        """The steps checkpointed here, newest first."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        self.manager.reload()
+        return sorted(self.manager.all_steps(), reverse=True)
+
+    def latest_step(self) -> int | None:
+        """The newest checkpointed step (None before the first checkpoint)."""
+        return next(iter(self.steps()), None)
+
+    def metadata(self, step: int) -> dict:
+        """The JSON record of the checkpoint of ``step``; CheckpointDamaged if unreadable."""
+        metadata = read_json(self.checkpoint_dir / str(step) / "metadata" / "metadata")
+        if not isinstance(metadata, dict):
+            raise CheckpointDamaged(f"{self.checkpoint_dir / str(step)}: metadata is not a record")
+        return metadata
+
+    def save(self, step: int, params, train_state, metadata: dict) -> None:
+        """Checkpoint ``step``: the exported ``params``, the resume state and ``metadata``, with
+        the CRC32 of every array (a collective in a multi-process run)."""
+        recorded = {"params": checksums(params), "train_state": checksums(train_state)}
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardSave(params),
+                metadata=ocp.args.JsonSave({**metadata, "checksums": recorded}),
+                train_state=ocp.args.StandardSave(train_state),
+            ),
+        )
+        self.manager.wait_until_finished()
+
+    def restore(self, step: int, targets: dict, metadata: dict) -> dict:
+        """The items of the checkpoint of ``step`` that ``targets`` names, in the structures
+        (and shardings) of their targets; CheckpointDamaged if one cannot be read as written."""
+        return restore_items(self.checkpoint_dir / str(step), targets, metadata)
+
+    def set_aside(self, step: int) -> Path:
+        """Move the (damaged) checkpoint of ``step`` to ``WORKDIR/damaged/``; returns where."""
+        target = self.workdir / "damaged" / str(step)
+        suffix = 1
+        while target.exists():
+            target, suffix = self.workdir / "damaged" / f"{step}.{suffix}", suffix + 1
+        if is_primary():
+            target.parent.mkdir(exist_ok=True)
+            os.replace(self.checkpoint_dir / str(step), target)
+        barrier(f"set aside {step}")
+        self.manager.reload()  # else the manager, still listing the step, deletes its next save
+        return target
+
+    def log(self, record: dict) -> None:
+        """Append ``record`` to metrics.jsonl (process 0 only)."""
+        if is_primary():
+            with open(self.metrics_file, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop metric lines written after ``step`` (by a run that was killed later), and a
+        last line cut short by a kill. A TrainingError naming the file and line for any other
+        line that is not a JSON record."""
+        if not (is_primary() and self.metrics_file.exists()):
+            return
+        text = self.metrics_file.read_bytes()
+        lines = text.split(b"\n")
+        kept = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.decode("utf-8"))
+                record_step = record["step"]
+            except (ValueError, KeyError, TypeError) as error:
+                if number == len(lines) and not text.endswith(b"\n"):
+                    log.warning(f"dropped line {number} of {self.metrics_file}, cut short")
+                    break  # the last line, cut short by a kill while it was written
+                raise TrainingError(
+                    f"{self.metrics_file} is damaged at line {number} ({error}); repair it or "
+                    "move it away to resume"
+                ) from None
+            if record_step <= step:
+                kept.append(line.decode("utf-8"))
+        self.metrics_file.write_text("".join(line + "\n" for line in kept))
