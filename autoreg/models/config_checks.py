@@ -43,6 +43,10 @@ BOUNDS = {
     "num_classes": (0, 65536),
     "local_features": (0, MAX_WIDTH),
     "sample_rate": (1, 384_000),
+    "attention_every": (1, MAX_DEPTH),
+    "heads_per_colour": (1, 64),
+    "key_channels": (1, MAX_WIDTH),
+    "value_channels": (1, MAX_WIDTH),
 }
 
 
