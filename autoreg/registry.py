@@ -22,6 +22,7 @@ from autoreg.models import (
     wavenet,
 )
 from autoreg.models.base import AutoregressiveModel, config_from_dict
+from autoreg.sampling import wavenet_native
 from autoreg.sampling.ancestral import Sampler, naive_sampler
 from autoreg.sampling.diagonal_bilstm_incremental import diagonal_bilstm_sampler
 from autoreg.sampling.gated_pixelcnn_cached import cached_gated_pixelcnn_sampler
@@ -94,7 +95,12 @@ MODELS: dict[str, ModelSpec] = {
         wavenet.WaveNet,
         wavenet.WaveNetConfig,
         wavenet.PRESETS,
-        samplers={"fast": fast_sampler},
+        # "native" (the C++ kernel) where it was built at install time, else the XLA queues.
+        samplers=(
+            {"native": wavenet_native.native_sampler, "fast": fast_sampler}
+            if wavenet_native.available()
+            else {"fast": fast_sampler}
+        ),
     ),
 }
 

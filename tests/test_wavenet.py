@@ -191,3 +191,34 @@ def test_block_must_be_a_power_of_two():
         jax.jit(generate, static_argnums=0)(
             graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0)
         )
+
+
+def test_the_native_kernel_is_built_where_a_compiler_is():
+    # pip install compiles it (setup.py); without it "fast" (XLA) is the default. Where a C++
+    # compiler exists the build must have worked, so that test_samplers.py checks the kernel.
+    import shutil
+
+    from autoreg.sampling import wavenet_native
+
+    if shutil.which("c++") or shutil.which("g++"):
+        assert wavenet_native.available(), "the C++ WaveNet kernel was not built"
+        assert autoreg.sampling_methods(model_with())[0] == "native"
+
+
+def test_native_kernel_matches_the_xla_queues_across_chunks():
+    from autoreg.sampling import wavenet_native
+
+    if not wavenet_native.available():
+        pytest.fail("the C++ WaveNet kernel was not built")
+    model = model_with(num_classes=3)
+    length = wavenet_native.CHUNK + 37  # two calls, the second one partly padding
+    x = np.random.default_rng(0).integers(0, LEVELS, (3, length)).astype(np.int32)
+    observed = np.zeros(x.shape, bool)
+    observed[0, :100] = True
+    labels = jnp.asarray([2, 0, 1])
+    graphdef, state = nnx.split(model)
+    args = (jax.random.key(9), x, observed, labels, jnp.float32(0.8))
+    native = wavenet_native.native_sampler(graphdef, state, *args)
+    queues = wavenet_queues.fast_sampler(graphdef, state, *args)
+    np.testing.assert_array_equal(np.asarray(native), np.asarray(queues))
+    np.testing.assert_array_equal(np.asarray(native)[observed], x[observed])

@@ -38,8 +38,8 @@ def library_path() -> Path | None:
 
 
 def available() -> bool:
-    """True if the compiled kernel can be loaded on this machine (CPU backend)."""
-    return library_path() is not None and register() is True
+    """True if the compiled kernel was built (it registers with XLA when first used)."""
+    return library_path() is not None
 
 
 @functools.cache
@@ -55,8 +55,9 @@ def register() -> bool:
     return True
 
 
-def kernel_weights(model, labels) -> tuple:
+def kernel_weights(model, labels, batch: int) -> tuple:
     """The parameters in the kernel's layout, and the per-example gate bias (1, B, L, G)."""
+    cfg = model.config
     w = model.step_weights(labels)
     layers = len(w.current)
     conv = jnp.stack([jnp.stack([w.past[i], w.current[i]]) for i in range(layers)])
@@ -71,9 +72,13 @@ def kernel_weights(model, labels) -> tuple:
         model.hidden_bias[...],
         model.logits_kernel[...],
         model.logits_bias[...],
-        jnp.asarray(model.config.dilations, jnp.int32),
+        jnp.asarray(cfg.dilations, jnp.int32),
     )
-    return weights
+    if w.class_bias is None:
+        step_bias = jnp.zeros((1, batch, layers, cfg.gate_channels), jnp.float32)
+    else:
+        step_bias = jnp.swapaxes(w.class_bias, 0, 1)[None]  # (L, B, G) -> (1, B, L, G)
+    return weights, step_bias
 
 
 def chunk_call(weights, step_bias, x, observed, noise, temperature, start, ring, history):
@@ -103,14 +108,10 @@ def native_sampler(graphdef, state, key, x, observed, labels, temperature):
     if cfg.local_features:
         raise ValueError("the native WaveNet sampler does not take local conditioning features")
     model.check_conditioning(x, labels, None)
-    register()
+    if not register():
+        raise RuntimeError(f"could not load the WaveNet kernel {library_path()}")
     batch, length = x.shape
-    weights = kernel_weights(model, labels)
-    w = model.step_weights(labels)
-    if w.class_bias is None:
-        step_bias = jnp.zeros((1, batch, len(cfg.dilations), cfg.gate_channels), jnp.float32)
-    else:
-        step_bias = jnp.swapaxes(w.class_bias, 0, 1)[None]  # (1, B, L, G)
+    weights, step_bias = kernel_weights(model, labels, batch)
     num_chunks = -(-length // CHUNK)
     padded = num_chunks * CHUNK
     x_pad = jnp.pad(jnp.where(observed, x, 0), ((0, 0), (0, padded - length))).astype(jnp.int32)
