@@ -40,6 +40,9 @@ SPEECH = [
 ]
 
 
+IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm", "pixelsnail"]
+
+
 class Table(NamedTuple):
     """One results table: its data, its models and the published numbers beside them."""
 
@@ -56,19 +59,29 @@ TABLES = {
         "MNIST, 8-bit (256-way softmax), test bits/dim",
         "bits/dim",
         lambda d: ["--data", f"{d}/mnist.npz"],
-        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        IMAGE_MODELS,
         [("gated_pixelcnn", 0.81, "Gated PixelCNN, 256-way softmax, as cited in issue 8")],
     ),
     "binarized": Table(
-        "Threshold-binarized MNIST (K = 2), test NLL in nats per image",
+        "Stochastically binarized MNIST (K = 2, one fixed draw: `--binarize stochastic`), "
+        "test NLL in nats per image",
         "nats/image",
-        lambda d: ["--data", f"{d}/mnist.npz", "--binarize"],
-        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        lambda d: ["--data", f"{d}/mnist.npz", "--binarize", "stochastic"],
+        IMAGE_MODELS,
         [
-            ("pixelcnn", 81.30, "PixelRNN paper, Table 4 (fixed binarization)"),
+            ("pixelcnn", 81.30, "PixelRNN paper, Table 4"),
             ("row_lstm", 80.54, "PixelRNN paper, Table 4"),
             ("diagonal_bilstm", 79.20, "PixelRNN paper, Table 4"),
+            ("pixelsnail", 78.61, "pytorch-generative (PixelSNAIL)"),
         ],
+    ),
+    "threshold": Table(
+        "Threshold-binarized MNIST (K = 2, `--binarize threshold`), test NLL in nats per image: "
+        "an easier set than the papers', NOT comparable with their numbers",
+        "nats/image",
+        lambda d: ["--data", f"{d}/mnist.npz", "--binarize", "threshold"],
+        IMAGE_MODELS,
+        [],
     ),
     "rgb": Table(
         "32x32 RGB patches of three photographs, test bits/dim",
@@ -81,13 +94,14 @@ TABLES = {
             "--num-patches",
             "20000",
         ],
-        ["pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"],
+        IMAGE_MODELS,
         [
             ("pixelcnn", 3.14, "PixelRNN paper, CIFAR-10"),
             ("row_lstm", 3.07, "PixelRNN paper, CIFAR-10"),
             ("diagonal_bilstm", 3.00, "PixelRNN paper, CIFAR-10"),
             ("gated_pixelcnn", 3.03, "Conditional PixelCNN paper, CIFAR-10"),
             ("pixelcnn++", 2.92, "PixelCNN++ paper, CIFAR-10"),
+            ("pixelsnail", 2.85, "PixelSNAIL paper, CIFAR-10"),
         ],
     ),
     "speech": Table(
@@ -157,8 +171,8 @@ def commands(
         "--no-progress",
     ]
     evaluate = [*cli, "eval", "--checkpoint", str(out), "--json", str(out / "test.json")]
-    # eval reads the same source (binarizing by the model's K) and its test split
-    skip = {"--binarize", "--num-patches", "20000"}
+    # eval reads the same source, binarized the same way, and its test split
+    skip = {"--num-patches", "20000"}
     evaluate += [a for a in data_args(data) if a not in skip]
     if table == "speech":
         evaluate += ["--holdout-seconds", "2"]
@@ -174,7 +188,12 @@ def run_all(rows: list, data: str, workdir: Path, budget: dict, parallel: int, p
             table, model, cmds = pending.pop(0)
             out = run_dir(workdir, table, model)
             out.mkdir(parents=True, exist_ok=True)
-            script = " && ".join(shlex.join(cmd) for cmd in cmds)
+            train, *rest = (shlex.join(cmd) for cmd in cmds)
+            clock = shlex.quote(str(out / "train_seconds.txt"))
+            timed = (
+                f'start=$(date +%s.%N) && {train} && echo "$(date +%s.%N) - $start" | bc > {clock}'
+            )
+            script = " && ".join([timed, *rest])
             script = f"({script}) > {shlex.quote(str(out / 'log.txt'))} 2>&1"
             running.append((table, model, subprocess.Popen(script, shell=True)))
             print(f"started {table}/{model}", flush=True)
@@ -190,11 +209,36 @@ def result(workdir: Path, table: str, model: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def trained_steps(workdir: Path, table: str, model: str) -> int | None:
-    metrics = run_dir(workdir, table, model) / "metrics.jsonl"
+def run_facts(workdir: Path, table: str, model: str) -> tuple:
+    """(steps trained, training wall-clock minutes) of a row, from its metrics and clock."""
+    out = run_dir(workdir, table, model)
+    metrics = out / "metrics.jsonl"
     if not metrics.exists():
-        return None
-    return max((json.loads(line)["step"] for line in metrics.read_text().splitlines()), default=0)
+        return None, None
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    steps = max((r["step"] for r in records), default=0)
+    clock = out / "train_clock.txt"
+    minutes = None
+    if clock.exists():
+        start, end = (float(v) for v in clock.read_text().split())
+        minutes = (end - start) / 60
+    return steps, minutes
+
+
+def parameters(model: str, table: str) -> int:
+    """Parameters of the reference preset of ``model`` on ``table``'s data."""
+    from flax import nnx
+
+    import autoreg
+    from autoreg.models.base import count_params
+
+    shape = {"rgb": (32, 32, 3)}.get(table, (28, 28, 1))
+    levels = 2 if table in ("binarized", "threshold") else 256
+    if model == "wavenet":
+        return count_params(nnx.eval_shape(lambda: autoreg.create_model(model)))
+    return count_params(
+        nnx.eval_shape(lambda: autoreg.create_model(model, levels=levels, image_shape=shape))
+    )
 
 
 def report(workdir: Path, tables: list, budget: dict, budget_note: str) -> str:
@@ -207,8 +251,8 @@ def report(workdir: Path, tables: list, budget: dict, budget_note: str) -> str:
         if capped != budget:
             lines += [f"(this table: {capped['steps']} steps at batch {capped['batch']})", ""]
         lines += [
-            f"| model | ours ({unit}) | steps | published | source |",
-            "|---|---|---|---|---|",
+            f"| model | parameters | ours ({unit}) | steps | train minutes | published | source |",
+            "|---|---|---|---|---|---|---|",
         ]
         quoted = {m: (v, s) for m, v, s in published}
         for model in models:
@@ -219,12 +263,13 @@ def report(workdir: Path, tables: list, budget: dict, budget_note: str) -> str:
                 value = res["nats_per_example"] if unit == "nats/image" else res["bits_per_dim"]
                 ours = f"{value:.3f}" if unit != "nats/image" else f"{value:.2f}"
             value, source = quoted.pop(model, ("", ""))
+            steps, minutes = run_facts(workdir, table, model)
             lines.append(
-                f"| {model} | {ours} | {trained_steps(workdir, table, model) or ''} | "
-                f"{value} | {source} |"
+                f"| {model} | {parameters(model, table):,} | {ours} | {steps or ''} | "
+                f"{'' if minutes is None else f'{minutes:.1f}'} | {value} | {source} |"
             )
         for model, (value, source) in quoted.items():
-            lines.append(f"| {model} | - | | {value} | {source} |")
+            lines.append(f"| {model} | | - | | | {value} | {source} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -176,3 +176,24 @@ def test_train_cli_then_resume_and_foreign_workdir(tmp_path, small_npz, capsys):
     assert main(train_args(tmp_path, small_npz, "--steps", "3", "--resume")) == 0
     assert main(train_args(tmp_path, small_npz, "--set", "channels=12", "--resume")) != 0
     assert "another config" in capsys.readouterr().err
+
+
+def test_stochastic_binarization_is_bernoulli_and_fixed_per_split():
+    from autoreg.data.images import STOCHASTIC_SEED, quantise
+
+    images = np.full((200, 8, 8), 64, np.uint8)  # p = 64 / 255 everywhere
+    images[:, :, :4] = 255  # p = 1 on the left half
+    train = quantise(images, 2, binarize="stochastic", split="train")
+    again = quantise(images, 2, binarize="stochastic", split="train")
+    test = quantise(images, 2, binarize="stochastic", split="test")
+    np.testing.assert_array_equal(train, again)  # the same draw in every run
+    assert not np.array_equal(train, test)  # but another one per split
+    assert (train[:, :, :4] == 1).all()
+    assert abs(train[:, :, 4:].mean() - 64 / 255) < 0.02  # Bernoulli(x / 255)
+    u = np.random.default_rng([STOCHASTIC_SEED, 0]).random(images.shape)
+    np.testing.assert_array_equal(train, (u < images / 255).astype(np.uint8))  # documented seed
+    threshold = quantise(images, 2, binarize="threshold")
+    np.testing.assert_array_equal(threshold, quantise(images, 2, binarize=True))
+    assert (threshold[:, :, 4:] == 0).all()
+    with pytest.raises(ValueError, match="binarize must be one of"):
+        quantise(images, 2, binarize="random")

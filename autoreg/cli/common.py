@@ -77,6 +77,39 @@ def given(args, *dests) -> dict:
     return {dest: getattr(args, dest) for dest in dests if getattr(args, dest) is not None}
 
 
+BINARIZE_HELP = (
+    "binarize images to K = 2: 'threshold' (at 128, the default when the option is given "
+    "alone: an easy set, not comparable with published numbers) or 'stochastic' (each pixel 1 "
+    "with probability x / 255, one fixed draw per split: the binarized MNIST of the papers"
+)
+
+
+def add_binarize_option(parser, *, evaluating: bool) -> None:
+    """``--binarize [threshold|stochastic]``; when evaluating, K = 2 models default to threshold
+    (evaluate with the binarization the model was trained on)."""
+    from autoreg.data.images import BINARIZATIONS
+
+    extra = (
+        " (K = 2 models: default threshold; pass the one used in training)" if evaluating else ""
+    )
+    parser.add_argument(
+        "--binarize",
+        nargs="?",
+        const="threshold",
+        choices=BINARIZATIONS,
+        help=BINARIZE_HELP + extra + ")",
+    )
+
+
+def binarization(args, model):
+    """The binarization of data for an evaluated ``model``: False for K > 2 models."""
+    if model.levels != 2:
+        if args.binarize:
+            raise CLIError(f"--binarize is for K = 2 models; {model.name} has K = {model.levels}")
+        return False
+    return args.binarize or "threshold"
+
+
 def add_model_source(parser):
     """Add the --model/--checkpoint options shared by the commands that load a model."""
     group = parser.add_argument_group("model")

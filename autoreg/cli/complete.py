@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from autoreg.cli.common import (
     CLIError,
+    add_binarize_option,
     add_model_source,
     add_scale_option,
+    binarization,
     positive_int,
     reject_options,
     resolve_model,
@@ -29,6 +31,7 @@ def add_complete_parser(sub):
         "after the hole (approximate, better with more --particles).",
     )
     add_model_source(p)
+    add_binarize_option(p, evaluating=True)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", nargs="+", help="PNG/JPEG images to complete")
     source.add_argument("--data", help="dataset to take images from (with --index)")
@@ -143,12 +146,12 @@ def completion_inputs(model, args):
                     )
                 image = resize_image(image, shape)
             images.append(image)
-        images = quantise(np.stack(images), model.levels, binarize=model.levels == 2)
+        images = quantise(np.stack(images), model.levels, binarize=binarization(args, model))
         dataset_labels = None
     else:
         split, index = args.split or "test", args.index or DEFAULT_INDEX
         dataset = load_images(
-            args.data, split=split, levels=model.levels, binarize=model.levels == 2
+            args.data, split=split, levels=model.levels, binarize=binarization(args, model)
         )
         if dataset.event_shape != shape:
             raise CLIError(

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from autoreg.cli.common import (
     CLIError,
+    add_binarize_option,
     add_model_source,
     add_scale_option,
+    binarization,
     positive_float,
     positive_int,
     reject_options,
@@ -29,6 +31,7 @@ def add_eval_parser(sub):
         "dimension (and nats per example).",
     )
     add_model_source(p)
+    add_binarize_option(p, evaluating=True)
     p.add_argument(
         "--data",
         required=True,
@@ -136,7 +139,7 @@ def load_eval_data(model, args):
         return dataset.take(args.limit)
     from autoreg.data import load_images
 
-    binarize = model.levels == 2
+    binarize = binarization(args, model)
     dataset = load_images(
         args.data,
         split=args.split,

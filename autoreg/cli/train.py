@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autoreg.cli.common import CLIError
+from autoreg.cli.common import CLIError, add_binarize_option
 
 
 def add_data_options(parser):
@@ -23,11 +23,7 @@ def add_data_options(parser):
         default=256,
         help="K, values per sub-pixel; 8-bit data is binned (default 256)",
     )
-    group.add_argument(
-        "--binarize",
-        action="store_true",
-        help="threshold images at 128 (K = 2, threshold-binarized data)",
-    )
+    add_binarize_option(group, evaluating=False)
     group.add_argument(
         "--patch-size",
         type=int,

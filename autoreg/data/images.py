@@ -18,15 +18,38 @@ from autoreg.validation import check_count
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLITS = ("train", "test")
+# "threshold": 1 where x >= 128 (an easy set: its likelihoods compare with nothing published).
+# "stochastic": 1 with probability x / 255, drawn once per split with a fixed seed, as
+# Salakhutdinov & Murray (2008) made the binarized MNIST that the PixelRNN paper reports on.
+BINARIZATIONS = ("threshold", "stochastic")
+STOCHASTIC_SEED = 2008  # numpy default_rng([2008, split index]) draws the stochastic binarization
 
 
-def quantise(images: np.ndarray, levels: int = 256, *, binarize: bool = False) -> np.ndarray:
+def binarize_images(images: np.ndarray, how: str, split: str = "train") -> np.ndarray:
+    """uint8 intensities 0..255 -> 0/1 by ``how`` (one of ``BINARIZATIONS``).
+
+    The stochastic draw depends only on the split and the images' shape and order, so the same
+    split of the same data binarizes to the same images in every run.
+    """
+    if how not in BINARIZATIONS:
+        raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {how!r}")
+    if how == "threshold":
+        return (images >= 128).astype(np.uint8)
+    rng = np.random.default_rng([STOCHASTIC_SEED, SPLITS.index(split)])
+    return (rng.random(images.shape) < images / 255.0).astype(np.uint8)
+
+
+def quantise(
+    images: np.ndarray, levels: int = 256, *, binarize: bool | str = False, split: str = "train"
+) -> np.ndarray:
     """uint8 intensities 0..255 -> integers 0..K-1.
 
     Args:
       images: integer array with values in 0..255.
       levels: K. 256 keeps the values; smaller K bins them uniformly.
-      binarize: threshold at 128 to K = 2 ("threshold-binarized" data).
+      binarize: False, or K = 2 by ``"threshold"`` (also ``True``) or ``"stochastic"`` (see
+        ``BINARIZATIONS``).
+      split: the split the images are (seeds the stochastic binarization).
     """
     images = np.asarray(images)
     if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.integer):
@@ -34,7 +57,7 @@ def quantise(images: np.ndarray, levels: int = 256, *, binarize: bool = False) -
     if images.size and (images.min() < 0 or images.max() > 255):
         raise ValueError(f"image values must be in 0..255, got {images.min()}..{images.max()}")
     if binarize:
-        return (images >= 128).astype(np.uint8)
+        return binarize_images(images, "threshold" if binarize is True else binarize, split)
     if not 2 <= levels <= 256:
         raise ValueError(f"levels must be in 2..256, got {levels}")
     return (images.astype(np.int32) * levels // 256).astype(np.uint8)
@@ -262,7 +285,7 @@ def load_images(
     *,
     split: str = "train",
     levels: int = 256,
-    binarize: bool = False,
+    binarize: bool | str = False,
     patch_size: int | None = None,
     num_patches: int = 10_000,
     seed: int = 0,
@@ -277,7 +300,8 @@ def load_images(
         IDX files, or ``tfds:NAME``.
       split: ``"train"`` or ``"test"``.
       levels: K; 8-bit values are binned to K levels.
-      binarize: threshold at 128 to K = 2.
+      binarize: False, or K = 2 by ``"threshold"`` (also ``True``: at 128) or
+        ``"stochastic"`` (each pixel 1 with probability x / 255, a fixed draw per split).
       patch_size: cut square patches of this size from (large) images: random ones from the
         top 80% of each image's rows for ``"train"``, the grid of the bottom 20% for ``"test"``.
       num_patches: how many patches to cut.
@@ -299,7 +323,7 @@ def load_images(
     images, labels = read_split(spec, split, patch_size, num_patches, seed, download)
     if len(images) == 0:
         raise ValueError(f"{spec}: the dataset is empty")
-    images = quantise(images, levels, binarize=binarize)
+    images = quantise(images, levels, binarize=binarize, split=split)
     return Dataset(images, labels, 2 if binarize else levels, spec)
 
 
