@@ -175,7 +175,7 @@ def test_train_cli_then_resume_and_foreign_workdir(tmp_path, small_npz, capsys):
     assert main(train_args(tmp_path, small_npz)) == 0
     assert main(train_args(tmp_path, small_npz, "--steps", "3", "--resume")) == 0
     assert main(train_args(tmp_path, small_npz, "--set", "channels=12", "--resume")) != 0
-    assert "another config" in capsys.readouterr().err
+    assert "another model or config: channels 8 -> 12" in capsys.readouterr().err
 
 
 def test_stochastic_binarization_is_bernoulli_and_fixed_per_split():
