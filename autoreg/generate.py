@@ -17,12 +17,20 @@ from flax import nnx
 from autoreg.registry import samplers_for, sampling_methods
 from autoreg.sampling.ancestral import as_key, observed_is_prefix
 from autoreg.sampling.smc import smc_complete
-from autoreg.validation import check_data, check_labels, check_observed, check_temperature
+from autoreg.validation import (
+    check_data,
+    check_features,
+    check_labels,
+    check_observed,
+    check_temperature,
+)
 
 COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampling methods
 
 
-def run_sampler(model, key, x, observed, labels, temperature, method: str | None) -> jax.Array:
+def run_sampler(
+    model, key, x, observed, labels, temperature, method: str | None, features=None
+) -> jax.Array:
     """Run the sampler ``method`` (default: the model's first) on validated inputs."""
     temperature = check_temperature(temperature)
     methods = sampling_methods(model)
@@ -43,6 +51,7 @@ def run_sampler(model, key, x, observed, labels, temperature, method: str | None
         jnp.asarray(observed),
         labels,
         jnp.float32(temperature),
+        features=None if features is None else jnp.asarray(features),
     )
 
 
@@ -55,6 +64,7 @@ def sample(
     labels=None,
     length: int | None = None,
     method: str | None = None,
+    features=None,
 ) -> jax.Array:
     """Draw ``num`` exact samples from the model by ancestral sampling.
 
@@ -64,9 +74,12 @@ def sample(
       num: number of samples.
       temperature: divides the logits; 1.0 samples the model's distribution exactly.
       labels: (num,) or scalar class labels for class-conditional models.
-      length: number of time steps, for audio models only.
+      length: number of time steps, for audio models only (default with features: all of
+        theirs, ``frames * hop_length``).
       method: one of ``autoreg.sampling_methods(model)``: ``"naive"`` (re-run the network per
         position) or the model's faster method; default: the first (the fastest).
+      features: (num, frames, F) local features (e.g. a log-mel spectrogram) for a locally
+        conditioned model (vocoding), else None.
 
     Returns:
       (num, H, W, C) int32 samples (audio: (num, T)).
@@ -76,10 +89,13 @@ def sample(
     """
     if not isinstance(num, int | np.integer) or num < 1:
         raise ValueError(f"num must be a positive integer, got {num!r}")
+    if features is not None and length is None and not model.fixed_shape:
+        length = int(np.shape(features)[1]) * model.config.hop_length if np.ndim(features) else 0
     shape = (int(num), *model.event_shape(length))
     labels = check_labels(model, labels, int(num))
+    features = check_features(model, features, shape)
     x = np.zeros(shape, np.int32)
-    return run_sampler(model, key, x, np.zeros(shape, bool), labels, temperature, method)
+    return run_sampler(model, key, x, np.zeros(shape, bool), labels, temperature, method, features)
 
 
 def completion_method(model, observed, method: str = "auto") -> str:
@@ -116,6 +132,7 @@ def complete(
     labels=None,
     method: str | None = "auto",
     particles: int = 64,
+    features=None,
 ) -> jax.Array:
     """Sample the unobserved positions of ``x`` given the observed ones.
 
@@ -135,16 +152,17 @@ def complete(
       method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default
         sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
+      features: (B, T // hop_length, F) local features of a locally conditioned model.
 
     Returns:
       (B, H, W, C) int32 completions (audio: (B, T)).
     """
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)
+    features = check_features(model, features, x.shape)
     method = completion_method(model, observed, method or "auto")
     if method == "smc":
-        return smc_complete(
-            model, key, x, observed, particles=particles, labels=labels, temperature=temperature
-        )
+        options = dict(particles=particles, labels=labels, temperature=temperature)
+        return smc_complete(model, key, x, observed, features=features, **options)
     labels = check_labels(model, labels, x.shape[0])
-    return run_sampler(model, key, x, observed, labels, temperature, method)
+    return run_sampler(model, key, x, observed, labels, temperature, method, features)

@@ -29,7 +29,7 @@ from flax import nnx
 from autoreg.models.layers import scale_to_unit
 from autoreg.models.pixelrnn import lstm_update
 from autoreg.models.row_lstm import RowLSTM
-from autoreg.sampling.ancestral import draw_categorical
+from autoreg.sampling.ancestral import draw_categorical, reject_features
 
 
 class RowState(NamedTuple):
@@ -82,7 +82,7 @@ def pixel_logits(model: RowLSTM, state: RowState, recurrent: jax.Array, i, j):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
+def incremental_sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
     """Row LSTM sampler with per-layer row state: ``naive_sampler``'s samples.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``RowLSTM``; x and the
@@ -90,6 +90,7 @@ def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     b, height, width, colours = x.shape
     kh, kw = model.input_kernel_size
     num_layers, hidden = len(model.layers), model.config.hidden
