@@ -22,8 +22,8 @@ def add_model_source(parser):
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
-        help="model name (pixelcnn, ...); without --checkpoint, uses the shipped "
-        "pretrained model of that name",
+        help="model name (pixelcnn, ..., wavenet_vocoder); without --checkpoint, uses the "
+        "shipped pretrained model of that name",
     )
     group.add_argument("--checkpoint", help="checkpoint directory written by save/train")
 
@@ -31,17 +31,15 @@ def add_model_source(parser):
 def resolve_model(args):
     """The model named by --checkpoint and/or --model (the shipped one if only --model)."""
     from autoreg.checkpoint import load_checkpoint
-    from autoreg.pretrained import load_pretrained
-    from autoreg.registry import get_spec
+    from autoreg.pretrained import load_pretrained, shipped_family
 
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint)
-        if args.model and args.model != model.name:
+        if args.model and shipped_family(args.model) != model.name:
             raise CLIError(f"{args.checkpoint} holds a {model.name} model, not {args.model}")
         return model
     if not args.model:
         raise CLIError("pass --model NAME (shipped pretrained model) or --checkpoint DIR")
-    get_spec(args.model)
     return load_pretrained(args.model)
 
 

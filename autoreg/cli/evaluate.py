@@ -42,6 +42,12 @@ def add_eval_parser(sub):
         default=2.0,
         help="audio models: the held-out seconds at the end of each clip (default 2)",
     )
+    p.add_argument(
+        "--speaker-from",
+        choices=["none", "parent", "stem"],
+        default="none",
+        help="speaker-conditioned vocoders: speaker of each file from its folder or name",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
     p.add_argument("--heatmap", help="also write a PNG of the bits spent on each pixel")
@@ -56,6 +62,7 @@ def run_eval(args) -> None:
     from autoreg.atomic import atomic_write
     from autoreg.evaluate import evaluate
     from autoreg.image_io import check_writable
+    from autoreg.models.functional import split_conditioning
 
     model = resolve_model(args)
     if args.json_out and not os.path.isdir(os.path.dirname(os.path.abspath(args.json_out))):
@@ -63,8 +70,10 @@ def run_eval(args) -> None:
     if args.heatmap:
         check_writable(args.heatmap)
     data, labels = load_eval_data(model, args)
-    result = evaluate(model, data, labels, batch_size=args.batch_size)
+    labels, features = split_conditioning(labels)  # a vocoder: the mel of the audio itself
+    result = evaluate(model, data, labels, features=features, batch_size=args.batch_size)
     unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
+    per_dim += "" if features is None else " given the mel"
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
@@ -84,6 +93,8 @@ def run_eval(args) -> None:
 
 def load_eval_data(model, args):
     """The evaluation examples (and labels) of --data, checked against the model."""
+    if getattr(model.config, "mel", None) is not None:
+        return load_mel_eval_data(model, args)
     if not model.fixed_shape:
         from autoreg.data.audio import audio_windows
 
@@ -120,3 +131,25 @@ def load_eval_data(model, args):
     if model.num_classes and labels is None:
         raise CLIError(f"{model.name} is class-conditional but {args.data} has no labels")
     return dataset.examples, labels
+
+
+def load_mel_eval_data(model, args):
+    """A vocoder's held-out audio and its ``Conditioning``: its own mel (and speaker ids)."""
+    from autoreg.data.mel_windows import mel_windows
+    from autoreg.models.functional import Conditioning
+
+    cfg = model.config
+    windows = mel_windows(
+        args.data.split(","),
+        cfg.mel,
+        args.window,
+        context=cfg.upsample_context,
+        split="heldout" if args.split == "test" else "train",
+        holdout_seconds=args.holdout_seconds,
+        levels=model.levels,
+        speaker_from=args.speaker_from if model.num_classes else "none",
+        speakers=cfg.speakers,
+    )
+    n = args.limit or len(windows)
+    speakers = None if windows.speakers is None else windows.speakers[:n]
+    return windows.examples[:n], Conditioning(speakers, windows.features[:n])

@@ -32,6 +32,11 @@ def add_sample_parser(sub):
         "--seconds", type=float, default=2.0, help="audio models: length in seconds (default 2)"
     )
     p.add_argument(
+        "--features",
+        help="locally conditioned models (a vocoder, e.g. --model wavenet_vocoder): a .npy of "
+        "(frames, F) or (num, frames, F) log-mel frames; generates frames * hop samples",
+    )
+    p.add_argument(
         "--out",
         default="samples.png",
         help="output PNG grid (WAV for audio models); default samples.png",
@@ -48,6 +53,9 @@ def run_sample(args) -> None:
     from autoreg.image_io import check_writable, save_grid
 
     model = resolve_model(args)
+    features = None if args.features is None else load_features(args.features)
+    if features is not None and args.num is None:
+        args.num = len(features)
     num = args.num if args.num is not None else (16 if model.fixed_shape else 1)
     if num < 1:
         raise CLIError(f"--num must be positive, got {num}")
@@ -64,6 +72,8 @@ def run_sample(args) -> None:
     else:
         out = check_writable(args.out, (".wav",))
         length = int(round(args.seconds * model.config.sample_rate))
+        if features is not None:
+            length = features.shape[1] * model.config.hop_length
         if length < 1:
             raise CLIError(f"--seconds must be positive, got {args.seconds}")
     samples = sample(
@@ -74,6 +84,7 @@ def run_sample(args) -> None:
         labels=labels,
         method=args.method,
         length=length,
+        features=features,
     )
     if model.fixed_shape:
         save_grid(np.asarray(samples), model.levels, out)
@@ -84,3 +95,20 @@ def run_sample(args) -> None:
             path = out if num == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
             audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
     print(f"wrote {num} samples to {out}")
+
+
+def load_features(path):
+    """(num, frames, F) float features from a .npy of (frames, F) or (num, frames, F)."""
+    import numpy as np
+
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise CLIError(f"cannot read features {path}: {error}") from None
+    if features.ndim == 2:
+        features = features[None]
+    if features.ndim != 3:
+        raise CLIError(
+            f"--features must hold (frames, F) or (num, frames, F), got {features.shape}"
+        )
+    return features

@@ -112,9 +112,10 @@ def mel_to_audio(features, analysis: MelAnalysis, *, n_iter: int = 32, seed: int
 
     features = check_mel_shape(features, analysis.n_mels)
     mel = np.exp(features.T.astype(np.float64) * analysis.log_scale) * analysis.log_floor
+    options = {k: v for k, v in analysis.librosa_options().items() if k != "n_mels"}
     audio = librosa.feature.inverse.mel_to_audio(
         mel,
-        **analysis.librosa_options(),
+        **options,
         n_iter=n_iter,
         length=len(features) * analysis.hop_length,
         random_state=seed,

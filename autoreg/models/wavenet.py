@@ -132,8 +132,8 @@ PRESETS = {
     "vocoder": dict(
         num_stacks=2,
         layers_per_stack=8,
-        residual_channels=48,
-        gate_channels=96,
+        residual_channels=32,
+        gate_channels=64,
         skip_channels=64,
         local_features=80,
         hop_length=256,
