@@ -97,7 +97,7 @@ def log_mel(audio, analysis: MelAnalysis) -> np.ndarray:
 
 
 def mel_to_audio(features, analysis: MelAnalysis, *, n_iter: int = 32, seed: int = 0):
-    """Griffin-Lim resynthesis of ``log_mel`` features (librosa.feature.inverse.mel_to_audio).
+    """Griffin-Lim resynthesis of ``log_mel`` features (as librosa.feature.inverse.mel_to_audio).
 
     Args:
       features: (frames, n_mels) features from ``log_mel``.
@@ -112,11 +112,25 @@ def mel_to_audio(features, analysis: MelAnalysis, *, n_iter: int = 32, seed: int
 
     features = check_mel_shape(features, analysis.n_mels)
     mel = np.exp(features.T.astype(np.float64) * analysis.log_scale) * analysis.log_floor
-    options = {k: v for k, v in analysis.librosa_options().items() if k != "n_mels"}
-    audio = librosa.feature.inverse.mel_to_audio(
+    # log_mel drops librosa's last frame (centred on sample T); Griffin-Lim needs it back.
+    mel = np.concatenate([mel, mel[:, -1:]], axis=1)  # (n_mels, frames + 1)
+    # librosa.feature.inverse.mel_to_audio is these two calls; made here to pass the seed.
+    options = analysis.librosa_options()
+    stft = librosa.feature.inverse.mel_to_stft(
         mel,
-        **options,
+        sr=options["sr"],
+        n_fft=options["n_fft"],
+        power=options["power"],
+        fmin=options["fmin"],
+        fmax=options["fmax"],
+    )  # (1 + n_fft / 2, frames) magnitudes
+    audio = librosa.griffinlim(
+        stft,
         n_iter=n_iter,
+        hop_length=analysis.hop_length,
+        win_length=analysis.win_length,
+        window=analysis.window,
+        center=True,
         length=len(features) * analysis.hop_length,
         random_state=seed,
     )

@@ -166,7 +166,8 @@ def consecutive_frames(parts, frames: int | None, hop: int) -> list:
     if frames is None:
         if len(lengths) != 1:
             raise ValueError("held-out tails of different lengths: pass a window")
-        return [(c, 0, lengths.pop()) for c in range(len(parts))]
+        (whole,) = lengths
+        return [(c, 0, whole) for c in range(len(parts))]
     if frames > min(lengths):
         raise ValueError(f"window of {frames * hop} samples is longer than the held-out tail")
     return [
