@@ -13,11 +13,17 @@ the output says so. The load average is printed because the machine's two cores 
 
     python experiments/wavenet_speed.py
     python experiments/wavenet_speed.py --batches 1 --seconds 4
+    python experiments/wavenet_speed.py --conditioned --naive-positions 0
+
+``--conditioned`` also times the same network conditioned on an 80-band log-mel (one frame per
+256 samples, the vocoder's conditioning) and prints conditioned / unconditioned speed;
+``--naive-positions 0`` skips the naive sampler.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 
@@ -43,21 +49,37 @@ def best_seconds(fn, repeats: int) -> tuple[float, float, object]:
     return first, best, result
 
 
-def generation_times(batch: int, length: int, naive_positions: int, repeats: int) -> dict:
-    """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive."""
-    model = autoreg.create_model("wavenet", preset="reference")
+MEL_CONDITIONING = dict(local_features=80, hop_length=256)  # the vocoder preset's
+
+
+def generation_times(
+    batch: int, length: int, naive_positions: int, repeats: int, conditioned: bool = False
+) -> dict:
+    """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive.
+
+    ``conditioned``: the same network with log-mel conditioning (random frames)."""
+    overrides = MEL_CONDITIONING if conditioned else {}
+    model = autoreg.create_model("wavenet", preset="reference", **overrides)
     graphdef, state = nnx.split(model)
     key, temperature = jax.random.key(0), jnp.float32(1.0)
+    if conditioned:
+        length = length // 256 * 256
+        features = jax.random.uniform(jax.random.key(1), (batch, length // 256, 80)) * 2
+    else:
+        features = None
     x = jnp.zeros((batch, length), jnp.int32)
     nothing_observed = jnp.zeros((batch, length), bool)
-    fast = autoreg.MODELS["wavenet"].samplers["fast"]
+    fast = functools.partial(autoreg.MODELS["wavenet"].samplers["fast"], features=features)
     compile_fast, fast_seconds, _ = best_seconds(
         lambda: fast(graphdef, state, key, x, nothing_observed, None, temperature), repeats
     )
+    if naive_positions < 1:
+        return dict(fast=fast_seconds, compile_fast=compile_fast, length=length)
+    naive_sampler_ = functools.partial(naive_sampler, features=features)
     n = min(naive_positions, length)
     observed = (jnp.arange(length) >= n)[None].repeat(batch, 0)  # sample the first n only
     _, naive_seconds, naive = best_seconds(
-        lambda: naive_sampler(graphdef, state, key, x, observed, None, temperature), 0
+        lambda: naive_sampler_(graphdef, state, key, x, observed, None, temperature), 0
     )  # one call: compiling is cheap next to running the network once per position
     same = fast(graphdef, state, key, x, observed, None, temperature)
     return dict(
@@ -68,6 +90,18 @@ def generation_times(batch: int, length: int, naive_positions: int, repeats: int
         naive_positions=n,
         receptive_field=model.receptive_field,
         sample_rate=model.config.sample_rate,
+        length=length,
+    )
+
+
+def report_conditioned(batch: int, length: int, repeats: int) -> None:
+    """Print fast generation with and without mel conditioning, and their speed ratio."""
+    plain = generation_times(batch, length, 0, repeats)
+    mel = generation_times(batch, length, 0, repeats, conditioned=True)
+    speeds = [batch * t["length"] / t["fast"] for t in (plain, mel)]
+    print(
+        f"batch {batch}: unconditioned {speeds[0]:,.0f} samples/s, mel-conditioned "
+        f"{speeds[1]:,.0f} samples/s: conditioned / unconditioned = {speeds[1] / speeds[0]:.2f}"
     )
 
 
@@ -77,11 +111,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each clip")
     parser.add_argument("--naive-positions", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--conditioned", action="store_true", help="also time mel conditioning")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}")
+    rate = autoreg.registry.make_config("wavenet", "reference").sample_rate
+    length = round(args.seconds * rate)
     for batch in args.batches:
-        rate = autoreg.models.make_config("wavenet", "reference").sample_rate
-        length = round(args.seconds * rate)
+        if args.conditioned:
+            report_conditioned(batch, length, args.repeats)
+        if args.naive_positions < 1:
+            continue
         t = generation_times(batch, length, args.naive_positions, args.repeats)
         print(
             f"batch {batch}, {length} samples ({args.seconds} s at {rate} Hz), receptive field "
