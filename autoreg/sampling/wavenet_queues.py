@@ -240,6 +240,21 @@ def block_step(step, weights: QueueWeights, plan: QueuePlan, gates, carry, input
     return (long_ring, short_ring, history), values
 
 
+def block_function(model, x, labels, features, temperature, block: int):
+    """``(block_step for this model and conditioning, its QueuePlan)``, checking the labels
+    and features for ``x`` (B, T)."""
+    frames = model.check_conditioning(x, labels, features)  # (B, context + T/hop, F) or None
+    plan = plan_queues(model.config.dilations, block)
+    weights = prepare_weights(model, labels, plan)
+    layer_step = functools.partial(one_sample, model, weights, plan, temperature)
+    step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0, 1), (0, 1, 1), x.shape[0])
+    gates = None if frames is None else functools.partial(model.gate_conditioning, frames)
+    # With local conditioning the class bias of the short layers is in their per-step bias.
+    class_bias = weights.step.class_bias if gates is None else None
+    step = functools.partial(sample_step, step_examples, plan, class_bias)
+    return functools.partial(block_step, step, weights, plan, gates), plan
+
+
 def generate(
     graphdef,
     state,
@@ -278,18 +293,8 @@ def generate(
         raise ValueError(f"block must be a power of two, got {block}")
     model = nnx.merge(graphdef, state)
     cfg = model.config
-    padded = model.check_conditioning(x, labels, features)  # (B, frames + context, F) or None
-    plan = plan_queues(cfg.dilations, block)
-    weights = prepare_weights(model, labels, plan)
+    blocks, plan = block_function(model, x, labels, features, temperature, block)
     batch, length = x.shape
-    layer_step = functools.partial(one_sample, model, weights, plan, temperature)
-    step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0, 1), (0, 1, 1), batch)
-    gates = None if padded is None else functools.partial(model.gate_conditioning, padded)
-    # With local conditioning the class bias of the short layers is in their per-step bias.
-    class_bias = weights.step.class_bias if gates is None else None
-    step = functools.partial(sample_step, step_examples, plan, class_bias)
-    blocks = functools.partial(block_step, step, weights, plan, gates)
-
     blocks_per_chunk = max(1, min(chunk // block, -(-length // block)))
     chunk = blocks_per_chunk * block
     num_chunks = -(-length // chunk)
