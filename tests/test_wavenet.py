@@ -221,3 +221,24 @@ def test_block_must_be_a_power_of_two():
         jax.jit(generate, static_argnums=0)(
             graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0)
         )
+
+
+# hop 4: the conditioning changes within a block (per-step biases); hop 16 and 32 with
+# nearest-neighbour upsampling: one frame per block of 16 (computed once per block).
+@pytest.mark.parametrize(
+    "hop, upsample, classes, batch",
+    [(4, "transposed", 0, 1), (16, "nearest", 0, 1), (16, "nearest", 3, 2), (32, "nearest", 0, 2)],
+)
+def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
+    model = model_with(local_features=3, hop_length=hop, upsample=upsample, num_classes=classes)
+    length = hop * (-(-(2 * model.receptive_field + 5) // hop))
+    x = np.zeros((batch, length), np.int32)
+    features = 2 * jax.random.normal(jax.random.key(0), (batch, length // hop, 3))
+    labels = jnp.arange(batch) % 3 if classes else None
+    graphdef, state = nnx.split(model)
+    args = (jax.random.key(3), jnp.asarray(x), jnp.zeros(x.shape, bool), labels, jnp.float32(1.0))
+    naive = naive_sampler(graphdef, state, *args, features=features)
+    fast = wavenet_queues.fast_sampler(graphdef, state, *args, features=features)
+    np.testing.assert_array_equal(fast, naive)
+    other = wavenet_queues.fast_sampler(graphdef, state, *args, features=features + 1.0)
+    assert not np.array_equal(other, fast)

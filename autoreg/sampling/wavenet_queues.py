@@ -25,7 +25,10 @@ Observed positions (completion) go through the same loop, so the queues see the 
 Local conditioning (a mel-conditioned WaveNet): once per block, the features of the block's
 samples are upsampled and projected into every layer's gate in one product
 (``WaveNet.gate_conditioning``); the long layers add it to their per-block past products, the
-short layers take it, with their biases, as one per-step bias. Nothing of it is kept between
+short layers take it, with their biases, as one per-step bias. With nearest-neighbour
+upsampling and a hop that is a multiple of the block (the vocoder: 256 and 16) a block lies in
+one frame, so its conditioning is computed once and rides in the class-bias slot: a
+conditioned step costs what a class-conditioned one does. Nothing of it is kept between
 blocks, so the state still does not grow with the length.
 """
 
@@ -218,9 +221,34 @@ def conditioned_biases(weights: QueueWeights, plan: QueuePlan, gate, past_pre):
     return past_pre, short_bias
 
 
-def block_step(step, weights: QueueWeights, plan: QueuePlan, gates, carry, inputs):
+def block_biases(weights: QueueWeights, plan: QueuePlan, gates, per_frame: bool, past_pre, start):
+    """The block's local conditioning (``gates(positions)``: (N, L, B, G)) added to the biases.
+
+    ``per_frame``: the block lies within one frame of nearest-neighbour upsampling, so its
+    conditioning is one vector per layer: computed once (``gates`` at the block's start) and
+    added to the class-bias slot the short layers already add, so that a conditioned step
+    costs what a class-conditioned one does. Otherwise every sample's conditioning is computed
+    (one product for the block) and the short layers take a per-step bias.
+
+    Returns:
+      (past_pre (block, Ll, B, G), class bias (L, B, G) or None, short bias (block, Ls, B, G)
+      or None).
+    """
+    class_bias = weights.step.class_bias
+    if gates is None:
+        return past_pre, class_bias, None
+    if per_frame:
+        gate = gates(start[None])[0]  # (L, B, G)
+        past_pre = past_pre + gate[np.array(plan.long, np.int32)][None]
+        return past_pre, gate if class_bias is None else class_bias + gate, None
+    positions = start + jnp.arange(past_pre.shape[0])
+    past_pre, short_bias = conditioned_biases(weights, plan, gates(positions), past_pre)
+    return past_pre, None, short_bias
+
+
+def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, carry, inputs):
     """``block`` samples: batched past products of the long layers (and the block's local
-    conditioning, ``gates(positions)`` (block, L, B, G), when not None), then the samples."""
+    conditioning, ``gates(positions)`` (N, L, B, G), when not None), then the samples."""
     long_ring, short_ring, history = carry
     start, noise, x_blk, obs_blk = inputs  # (), (block, B, K), (block, B), (block, B)
     block, batch = noise.shape[0], noise.shape[1]
@@ -228,10 +256,11 @@ def block_step(step, weights: QueueWeights, plan: QueuePlan, gates, carry, input
         past_pre, rows = long_past_products(weights, plan, long_ring, start)
     else:
         past_pre = jnp.zeros((block, 0, batch, short_ring.shape[-1]))
+    past_pre, class_bias, short_bias = block_biases(
+        weights, plan, gates, per_frame, past_pre, start
+    )
+    step = functools.partial(sample_step, step_examples, plan, class_bias)
     positions = start + jnp.arange(block)
-    short_bias = None
-    if gates is not None:
-        past_pre, short_bias = conditioned_biases(weights, plan, gates(positions), past_pre)
     (short_ring, history), (values, new_h) = jax.lax.scan(
         step, (short_ring, history), (positions, past_pre, short_bias, noise, x_blk, obs_blk)
     )
@@ -243,16 +272,16 @@ def block_step(step, weights: QueueWeights, plan: QueuePlan, gates, carry, input
 def block_function(model, x, labels, features, temperature, block: int):
     """``(block_step for this model and conditioning, its QueuePlan)``, checking the labels
     and features for ``x`` (B, T)."""
+    cfg = model.config
     frames = model.check_conditioning(x, labels, features)  # (B, context + T/hop, F) or None
-    plan = plan_queues(model.config.dilations, block)
+    plan = plan_queues(cfg.dilations, block)
     weights = prepare_weights(model, labels, plan)
     layer_step = functools.partial(one_sample, model, weights, plan, temperature)
     step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0, 1), (0, 1, 1), x.shape[0])
     gates = None if frames is None else functools.partial(model.gate_conditioning, frames)
-    # With local conditioning the class bias of the short layers is in their per-step bias.
-    class_bias = weights.step.class_bias if gates is None else None
-    step = functools.partial(sample_step, step_examples, plan, class_bias)
-    return functools.partial(block_step, step, weights, plan, gates), plan
+    per_frame = cfg.upsample == "nearest" and cfg.hop_length % block == 0
+    blocks = functools.partial(block_step, step_examples, weights, plan, gates, per_frame)
+    return blocks, plan
 
 
 def generate(
