@@ -170,11 +170,16 @@ def map_examples(fn, in_axes: tuple, out_axes: tuple, batch: int):
     return single
 
 
-def sample_step(step_examples, plan: QueuePlan, class_bias, carry, inputs):
-    """One time step for the batch: read the short ring, run the layers, write it back."""
+def sample_step(step_examples, plan: QueuePlan, class_bias, carry, inputs, *, block_bias=None):
+    """One time step for the batch: read the short ring, run the layers, write it back.
+
+    ``block_bias``: (Ls, B, G) whole gate bias of the short layers, the same for every step of
+    the block, used when the inputs carry no per-step one.
+    """
     short_ring, history = carry  # (sum of short d, B, G); last k samples (B, k)
     t, past_pre, short_bias, noise, x_t, obs_t = inputs  # (), (Ll, B, G), (Ls, B, G) or None,
     # (B, K), (B,), (B,)
+    short_bias = block_bias if short_bias is None else short_bias
     rows = plan.short_offsets + t % plan.short_d
     value, products_short, inputs_long = step_examples(
         history, class_bias, short_ring[rows], past_pre, noise, x_t, obs_t, short_bias
@@ -226,24 +231,24 @@ def block_biases(weights: QueueWeights, plan: QueuePlan, gates, per_frame: bool,
 
     ``per_frame``: the block lies within one frame of nearest-neighbour upsampling, so its
     conditioning is one vector per layer: computed once (``gates`` at the block's start) and
-    added to the class-bias slot the short layers already add, so that a conditioned step
-    costs what a class-conditioned one does. Otherwise every sample's conditioning is computed
-    (one product for the block) and the short layers take a per-step bias.
+    folded, with the conv and class biases, into one bias per short layer for the block, so
+    that a conditioned step costs what an unconditioned one does. Otherwise every sample's
+    conditioning is computed (one product for the block) and the short layers take a per-step
+    bias.
 
     Returns:
-      (past_pre (block, Ll, B, G), class bias (L, B, G) or None, short bias (block, Ls, B, G)
-      or None).
+      (past_pre (block, Ll, B, G), class bias (L, B, G) or None, per-step short bias
+      (block, Ls, B, G) or None, block short bias (Ls, B, G) or None).
     """
-    class_bias = weights.step.class_bias
     if gates is None:
-        return past_pre, class_bias, None
+        return past_pre, weights.step.class_bias, None, None
     if per_frame:
-        gate = gates(start[None])[0]  # (L, B, G)
-        past_pre = past_pre + gate[np.array(plan.long, np.int32)][None]
-        return past_pre, gate if class_bias is None else class_bias + gate, None
+        gate = gates(start[None])  # (1, L, B, G)
+        past_pre, block_bias = conditioned_biases(weights, plan, gate, past_pre)
+        return past_pre, None, None, block_bias[0]
     positions = start + jnp.arange(past_pre.shape[0])
     past_pre, short_bias = conditioned_biases(weights, plan, gates(positions), past_pre)
-    return past_pre, None, short_bias
+    return past_pre, None, short_bias, None
 
 
 def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, carry, inputs):
@@ -256,10 +261,10 @@ def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, 
         past_pre, rows = long_past_products(weights, plan, long_ring, start)
     else:
         past_pre = jnp.zeros((block, 0, batch, short_ring.shape[-1]))
-    past_pre, class_bias, short_bias = block_biases(
+    past_pre, class_bias, short_bias, block_bias = block_biases(
         weights, plan, gates, per_frame, past_pre, start
     )
-    step = functools.partial(sample_step, step_examples, plan, class_bias)
+    step = functools.partial(sample_step, step_examples, plan, class_bias, block_bias=block_bias)
     positions = start + jnp.arange(block)
     (short_ring, history), (values, new_h) = jax.lax.scan(
         step, (short_ring, history), (positions, past_pre, short_bias, noise, x_blk, obs_blk)
