@@ -23,7 +23,6 @@ the output says so. The load average is printed because the machine's two cores 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import time
 
@@ -52,34 +51,21 @@ def best_seconds(fn, repeats: int) -> tuple[float, float, object]:
 MEL_CONDITIONING = dict(local_features=80, hop_length=256)  # the vocoder preset's
 
 
-def generation_times(
-    batch: int, length: int, naive_positions: int, repeats: int, conditioned: bool = False
-) -> dict:
-    """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive.
-
-    ``conditioned``: the same network with log-mel conditioning (random frames)."""
-    overrides = MEL_CONDITIONING if conditioned else {}
-    model = autoreg.create_model("wavenet", preset="reference", **overrides)
+def generation_times(batch: int, length: int, naive_positions: int, repeats: int) -> dict:
+    """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive."""
+    model = autoreg.create_model("wavenet", preset="reference")
     graphdef, state = nnx.split(model)
     key, temperature = jax.random.key(0), jnp.float32(1.0)
-    if conditioned:
-        length = length // 256 * 256
-        features = jax.random.uniform(jax.random.key(1), (batch, length // 256, 80)) * 2
-    else:
-        features = None
     x = jnp.zeros((batch, length), jnp.int32)
     nothing_observed = jnp.zeros((batch, length), bool)
-    fast = functools.partial(autoreg.MODELS["wavenet"].samplers["fast"], features=features)
+    fast = autoreg.MODELS["wavenet"].samplers["fast"]
     compile_fast, fast_seconds, _ = best_seconds(
         lambda: fast(graphdef, state, key, x, nothing_observed, None, temperature), repeats
     )
-    if naive_positions < 1:
-        return dict(fast=fast_seconds, compile_fast=compile_fast, length=length)
-    naive_sampler_ = functools.partial(naive_sampler, features=features)
     n = min(naive_positions, length)
     observed = (jnp.arange(length) >= n)[None].repeat(batch, 0)  # sample the first n only
     _, naive_seconds, naive = best_seconds(
-        lambda: naive_sampler_(graphdef, state, key, x, observed, None, temperature), 0
+        lambda: naive_sampler(graphdef, state, key, x, observed, None, temperature), 0
     )  # one call: compiling is cheap next to running the network once per position
     same = fast(graphdef, state, key, x, observed, None, temperature)
     return dict(
@@ -90,15 +76,33 @@ def generation_times(
         naive_positions=n,
         receptive_field=model.receptive_field,
         sample_rate=model.config.sample_rate,
-        length=length,
     )
 
 
+def fast_call(batch: int, length: int, conditioned: bool):
+    """A zero-argument call of fast generation of ``batch`` clips of ``length`` samples by the
+    reference network, with random log-mel conditioning if ``conditioned``."""
+    overrides = MEL_CONDITIONING if conditioned else {}
+    model = autoreg.create_model("wavenet", preset="reference", **overrides)
+    graphdef, state = nnx.split(model)
+    features = None
+    if conditioned:
+        features = jax.random.uniform(jax.random.key(1), (batch, length // 256, 80)) * 2
+    x = jnp.zeros((batch, length), jnp.int32)
+    fast = autoreg.MODELS["wavenet"].samplers["fast"]
+    args = (graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0))
+    return lambda: fast(*args, features=features)
+
+
 def report_conditioned(batch: int, length: int, repeats: int) -> None:
-    """Print fast generation with and without mel conditioning, and their speed ratio."""
-    plain = generation_times(batch, length, 0, repeats)
-    mel = generation_times(batch, length, 0, repeats, conditioned=True)
-    speeds = [batch * t["length"] / t["fast"] for t in (plain, mel)]
+    """Print fast generation with and without mel conditioning, and their speed ratio (the
+    two timed alternately, best of ``repeats`` each, so that load changes hit both alike)."""
+    length = length // 256 * 256
+    calls = [fast_call(batch, length, conditioned) for conditioned in (False, True)]
+    best = [best_seconds(call, 0)[1] for call in calls]  # compiles
+    for _ in range(repeats):
+        best = [min(b, best_seconds(call, 0)[1]) for b, call in zip(best, calls, strict=True)]
+    speeds = [batch * length / seconds for seconds in best]
     print(
         f"batch {batch}: unconditioned {speeds[0]:,.0f} samples/s, mel-conditioned "
         f"{speeds[1]:,.0f} samples/s: conditioned / unconditioned = {speeds[1] / speeds[0]:.2f}"
