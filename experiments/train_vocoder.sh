@@ -7,7 +7,7 @@
 # log-mel bands every 256 samples, 194,944 parameters), trained on the three LibriSpeech clips
 # with the last 2 s of each held out (as the speech table of experiments/bpd.py), 1,000 steps of
 # 8 windows of 4,096 samples (16 frames), Adam 2e-3 with 100 warm-up steps, EMA 0.998: about
-# 25 minutes on the 2-core CPU. Then the EMA model is exported to the package's assets.
+# 26 minutes on the 2-core CPU shared with other jobs. Then the EMA model is exported to the package's assets.
 set -euo pipefail
 DATA=${1:?usage: experiments/train_vocoder.sh DATA_DIR [WORKDIR]}
 WORKDIR=${2:-runs/vocoder}
