@@ -142,4 +142,5 @@ def test_shipped_vocoder_vocodes_real_speech(shared_data, tmp_path):
     features = log_mel(audio[-32000:], model.config.mel)
     codes = autoreg.data.audio.mu_law_encode(audio[-32000:][: len(features) * 256])
     given_mel = autoreg.bits_per_dim(model, codes[None], features=features[None])
-    assert given_mel < 4.4  # the unconditional shipped wavenet: 4.63 on the held-out tails
+    unconditional = autoreg.bits_per_dim(load_pretrained("wavenet"), codes[None])
+    assert given_mel < unconditional - 0.3  # held-out audio: 4.86 against 5.24
