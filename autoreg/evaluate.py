@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from autoreg.likelihood import log_prob_unchecked, nats_to_bits_per_dim
 from autoreg.memory import evaluation_batch
-from autoreg.validation import check_data, check_labels
+from autoreg.validation import check_data, check_features, check_labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Evaluation:
 
 
 def evaluate(
-    model, data, labels=None, *, batch_size: int = 64, progress: bool = True
+    model, data, labels=None, *, features=None, batch_size: int = 64, progress: bool = True
 ) -> Evaluation:
     """Exact test likelihood of ``data`` under ``model``, in batches.
 
@@ -35,6 +35,8 @@ def evaluate(
       model: a registry model.
       data: (N, *event) integers in 0..K-1.
       labels: (N,) class labels for conditional models.
+      features: (N, frames, F) local features for a locally conditioned model (bits per
+        sample given them), else None.
       batch_size: examples per forward pass (fewer when that many would not fit in
         ``autoreg.memory.memory_budget()``). The last batch is padded to this size, so one
         compiled program serves the whole dataset.
@@ -49,6 +51,7 @@ def evaluate(
     """
     data = check_data(model, data, what="data")  # validated once, not per batch
     labels = check_labels(model, labels, len(data))
+    features = check_features(model, features, data.shape)
     n = len(data)
     if n == 0:
         raise ValueError("no examples to evaluate")
@@ -58,16 +61,12 @@ def evaluate(
     total = 0.0
     bar = tqdm(total=n, desc="eval", unit="ex", disable=not progress, leave=False)
     for start in range(0, n, batch_size):
-        batch = data[start : start + batch_size]
-        batch_labels = None if labels is None else labels[start : start + batch_size]
-        real = len(batch)
-        if real < batch_size:  # pad to the compiled batch size; padding is dropped below
-            batch = np.concatenate([batch, np.repeat(batch[:1], batch_size - real, axis=0)])
-            if batch_labels is not None:
-                batch_labels = np.concatenate(
-                    [batch_labels, np.repeat(batch_labels[:1], batch_size - real)]
-                )
-        log_p = log_prob_unchecked(model, batch, batch_labels)
+        batch, batch_labels, batch_features = (
+            None if a is None else padded_batch(a, start, batch_size)
+            for a in (data, labels, features)
+        )
+        real = min(batch_size, n - start)
+        log_p = log_prob_unchecked(model, batch, batch_labels, batch_features)
         total += float(-np.asarray(log_p, np.float64)[:real].sum())
         bar.update(real)
         bar.set_postfix(
@@ -76,6 +75,15 @@ def evaluate(
     bar.close()
     nats = total / n
     return Evaluation(nats_to_bits_per_dim(nats, _dims(data)), nats, n, _dims(data))
+
+
+def padded_batch(array: np.ndarray, start: int, batch_size: int) -> np.ndarray:
+    """Rows ``start .. start + batch_size`` of ``array``, padded with its first row to the
+    compiled batch size (the padding is dropped from the results)."""
+    batch = array[start : start + batch_size]
+    if len(batch) < batch_size:
+        batch = np.concatenate([batch, np.repeat(batch[:1], batch_size - len(batch), axis=0)])
+    return batch
 
 
 def _dims(data: np.ndarray) -> int:

@@ -25,6 +25,7 @@ from autoreg.sampling.smc import smc_complete
 from autoreg.validation import (
     check_count,
     check_data,
+    check_features,
     check_labels,
     check_observed,
     check_temperature,
@@ -33,7 +34,9 @@ from autoreg.validation import (
 COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampling methods
 
 
-def run_sampler(model, key, x, observed, labels, temperature, method: str | None) -> jax.Array:
+def run_sampler(
+    model, key, x, observed, labels, temperature, method: str | None, features=None
+) -> jax.Array:
     """Run the sampler ``method`` (default: the model's first) on validated inputs."""
     temperature = check_temperature(temperature)
     methods = sampling_methods(model)
@@ -54,6 +57,7 @@ def run_sampler(model, key, x, observed, labels, temperature, method: str | None
         jnp.asarray(observed),
         labels,
         jnp.float32(temperature),
+        features=None if features is None else jnp.asarray(features),
     )
 
 
@@ -67,6 +71,7 @@ def sample(
     length: int | None = None,
     method: str | None = None,
     progress: bool = True,
+    features=None,
 ) -> jax.Array:
     """Draw ``num`` exact samples from the model by ancestral sampling.
 
@@ -79,10 +84,13 @@ def sample(
       num: number of samples.
       temperature: divides the logits; 1.0 samples the model's distribution exactly.
       labels: (num,) or scalar class labels for class-conditional models.
-      length: number of time steps, for audio models only.
+      length: number of time steps, for audio models only (default with features: all of
+        theirs, ``frames * hop_length``).
       method: one of ``autoreg.sampling_methods(model)``: ``"naive"`` (re-run the network per
         position) or the model's faster method; default: the first (the fastest).
       progress: show a progress bar when the samples are drawn in several batches.
+      features: (num, frames, F) local features (e.g. a log-mel spectrogram) for a locally
+        conditioned model (vocoding), else None.
 
     Returns:
       (num, H, W, C) int32 samples (audio: (num, T)).
@@ -95,15 +103,21 @@ def sample(
       >>> x = autoreg.sample(model, jax.random.key(0), 16)
     """
     num = check_count(num, "num")
+    if features is not None and length is None and not model.fixed_shape:
+        length = int(np.shape(features)[1]) * model.config.hop_length if np.ndim(features) else 0
     event = model.event_shape(length)
     labels = check_labels(model, labels, num)
+    features = check_features(model, features, (num, *event))
     check_temperature(temperature)
     plan = sample_plan(model, num, event, method)
 
     def run(batch_key, rows):
         x = np.zeros((len(rows), *event), np.int32)
         batch_labels = None if labels is None else labels[rows]
-        return run_sampler(model, batch_key, x, x != 0, batch_labels, temperature, method)
+        batch_features = None if features is None else features[rows]
+        return run_sampler(
+            model, batch_key, x, x != 0, batch_labels, temperature, method, batch_features
+        )
 
     return in_batches(plan, key, run, progress=progress, desc="sample")
 
@@ -172,6 +186,7 @@ def complete(
     method: str | None = "auto",
     particles: int = 64,
     progress: bool = True,
+    features=None,
 ) -> jax.Array:
     """Sample the unobserved positions of ``x`` given the observed ones.
 
@@ -192,6 +207,7 @@ def complete(
         sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
       progress: show a progress bar when the inputs are completed in several batches.
+      features: (B, T // hop_length, F) local features of a locally conditioned model.
 
     Inputs too many for one batch (SMC holds ``particles`` forward passes per input) run in
     batches, keyed as ``in_batches`` says; a request that cannot fit is refused first.
@@ -204,6 +220,7 @@ def complete(
     """
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)
+    features = check_features(model, features, x.shape)
     method = completion_method(model, observed, method or "auto")
     labels = check_labels(model, labels, x.shape[0])
     check_temperature(temperature)
@@ -212,6 +229,7 @@ def complete(
 
     def run(batch_key, rows):
         batch_labels = None if labels is None else labels[rows]
+        batch_features = None if features is None else features[rows]
         if method == "smc":
             return smc_complete(
                 model,
@@ -221,9 +239,17 @@ def complete(
                 particles=particles,
                 labels=batch_labels,
                 temperature=temperature,
+                features=batch_features,
             )
         return run_sampler(
-            model, batch_key, x[rows], observed[rows], batch_labels, temperature, method
+            model,
+            batch_key,
+            x[rows],
+            observed[rows],
+            batch_labels,
+            temperature,
+            method,
+            batch_features,
         )
 
     return in_batches(plan, key, run, progress=progress, desc="complete")

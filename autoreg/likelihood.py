@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from autoreg.models.functional import logits as model_logits
-from autoreg.validation import check_data, check_labels
+from autoreg.validation import check_data, check_features, check_labels
 
 
 def log_prob_per_position(logits: jax.Array, x: jax.Array) -> jax.Array:
@@ -48,27 +48,32 @@ def log_prob_from_logits(logits: jax.Array, x: jax.Array, event_ndim: int) -> ja
     return picked.reshape(picked.shape[: picked.ndim - event_ndim] + (-1,)).sum(-1)
 
 
-def log_prob(model, x, labels=None) -> jax.Array:
+def log_prob(model, x, labels=None, *, features=None) -> jax.Array:
     """Exact log-likelihood of each example in nats.
 
     Args:
       model: a registry model.
       x: (B, H, W, C) images (or (B, T) audio) of integers in 0..K-1.
       labels: (B,) class labels for class-conditional models, else None.
+      features: (B, T // hop_length, F) local features (a vocoder's log-mel) for a locally
+        conditioned model, else None: then ``log p(x | features)``.
 
     Returns:
       (B,) float32 log p(x) in nats.
 
     Raises:
-      ValueError: float data, the wrong rank or shape, or values outside 0..K-1.
+      ValueError: float data, the wrong rank or shape, or values outside 0..K-1; missing or
+        mis-shaped features.
     """
     x = check_data(model, x)
-    return log_prob_unchecked(model, x, check_labels(model, labels, x.shape[0]))
+    labels = check_labels(model, labels, x.shape[0])
+    return log_prob_unchecked(model, x, labels, check_features(model, features, x.shape))
 
 
-def log_prob_unchecked(model, x: np.ndarray, labels: np.ndarray | None) -> jax.Array:
-    """``log_prob`` for data and labels already validated (``check_data``/``check_labels``)."""
-    return log_prob_from_logits(model_logits(model, x, labels), jnp.asarray(x), x.ndim - 1)
+def log_prob_unchecked(model, x: np.ndarray, labels: np.ndarray | None, features=None):
+    """``log_prob`` for data, labels and features already validated (``check_*``): (B,)."""
+    logits = model_logits(model, x, labels, features)
+    return log_prob_from_logits(logits, jnp.asarray(x), x.ndim - 1)
 
 
 def nats_to_bits_per_dim(nll_nats, num_dims: int):
@@ -76,11 +81,13 @@ def nats_to_bits_per_dim(nll_nats, num_dims: int):
     return nll_nats / (num_dims * math.log(2.0))
 
 
-def bits_per_dim(model, x, labels=None) -> float:
+def bits_per_dim(model, x, labels=None, *, features=None) -> float:
     """Mean negative log-likelihood divided by ``D * ln 2``, ``D`` = dimensions per example.
+
+    ``features`` as for ``log_prob`` (audio: bits per sample given the features).
 
     Raises:
       ValueError: as for ``log_prob``.
     """
-    nll = -np.asarray(log_prob(model, x, labels), np.float64).mean()
+    nll = -np.asarray(log_prob(model, x, labels, features=features), np.float64).mean()
     return float(nats_to_bits_per_dim(nll, math.prod(np.shape(x)[1:])))

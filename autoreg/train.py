@@ -47,6 +47,7 @@ from autoreg.distributed import (
     maybe_initialize_distributed,
 )
 from autoreg.likelihood import log_prob_from_logits
+from autoreg.models.functional import call_model, split_conditioning
 from autoreg.workdir import (
     ChangedSettings,
     NothingToTrain,
@@ -147,7 +148,9 @@ def make_train_step(graphdef, rest, optimizer, event_ndim: int, ema_decay: float
     its state buffers. ``loss`` is the mean negative log-likelihood in nats per dimension."""
 
     def loss_fn(params, x, labels):
-        logits = nnx.merge(graphdef, params, rest)(x, labels)
+        logits = call_model(
+            nnx.merge(graphdef, params, rest), x, labels
+        )  # labels: or a Conditioning
         dims = math.prod(x.shape[1:])
         return -log_prob_from_logits(logits, x, event_ndim).mean() / dims
 
@@ -415,9 +418,8 @@ class TrainLoop:
             state.step, len(self.train_x), self.config.batch_size, self.config.seed
         )
         x = shard_batch(self.mesh, self.train_x, index, np.int32)  # (B, *event)
-        labels = None
-        if self.train_labels is not None:
-            labels = shard_batch(self.mesh, self.train_labels, index)  # (B,)
+        # (B,) labels, or a Conditioning pytree of (B, ...) arrays, or None
+        labels = jax.tree.map(lambda a: shard_batch(self.mesh, a, index), self.train_labels)
         state.params, state.opt_state, state.ema, loss = self.train_step(
             state.params, state.opt_state, state.ema, x, labels
         )
@@ -449,8 +451,10 @@ class TrainLoop:
         if self.test_x is None or not is_primary():
             return None
         n = min(self.config.eval_examples, len(self.test_x))
-        labels = None if self.test_labels is None else self.test_labels[:n]
-        result = evaluate(state.local_model(), self.test_x[:n], labels, progress=False)
+        labels, features = split_conditioning(jax.tree.map(lambda a: a[:n], self.test_labels))
+        result = evaluate(
+            state.local_model(), self.test_x[:n], labels, features=features, progress=False
+        )
         self.run.log({"step": state.step, "test_bits_per_dim": result.bits_per_dim})
         return result.bits_per_dim
 
@@ -523,7 +527,8 @@ def train(
       train_x: (N, *event) integer training data in 0..K-1.
       workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
       config: optimisation settings.
-      train_labels, test_labels: (N,) class labels for class-conditional models.
+      train_labels, test_labels: (N,) class labels for class-conditional models, or an
+        ``autoreg.models.functional.Conditioning`` of labels and (N, frames, F) features.
       test_x: (M, *event) data for periodic test bits/dim.
       resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
       allow_changed_settings: resume even with other ``OPTIMISATION_FIELDS`` than the run had.

@@ -58,6 +58,31 @@ def check_labels(model, labels, batch: int) -> np.ndarray | None:
     return labels.astype(np.int32)
 
 
+def check_features(model, features, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Validate local-conditioning features for data of ``shape`` (B, T); float32 or None.
+
+    A locally conditioned model (a mel-conditioned WaveNet) needs (B, T // hop_length, F)
+    features; every other model takes none.
+
+    Raises:
+      ValueError: missing, unexpected, non-float, non-finite or mis-shaped features (the
+        message names the expected shape).
+    """
+    if not getattr(model.config, "local_features", 0):
+        if features is not None:
+            raise ValueError(f"{model.name} takes no features (it is not locally conditioned)")
+        return None
+    if features is not None:
+        features = np.asarray(features)
+        if not np.issubdtype(features.dtype, np.floating):
+            raise ValueError(f"features must be floats, got dtype {features.dtype}")
+        if not np.isfinite(features).all():
+            raise ValueError("features contain NaN or infinite values")
+        features = features.astype(np.float32)
+    model.check_features(features, shape[0], shape[1])
+    return features
+
+
 def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
     """A boolean mask of (H, W), (H, W, C) or the full data shape, broadcast to ``shape``.
 

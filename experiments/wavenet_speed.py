@@ -13,6 +13,11 @@ the output says so. The load average is printed because the machine's two cores 
 
     python experiments/wavenet_speed.py
     python experiments/wavenet_speed.py --batches 1 --seconds 4
+    python experiments/wavenet_speed.py --conditioned --naive-positions 0
+
+``--conditioned`` also times the same network conditioned on an 80-band log-mel (one frame per
+256 samples, the vocoder's conditioning) and prints conditioned / unconditioned speed;
+``--naive-positions 0`` skips the naive sampler.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ def best_seconds(fn, repeats: int) -> tuple[float, float, object]:
     return first, best, result
 
 
+MEL_CONDITIONING = dict(local_features=80, hop_length=256)  # the vocoder preset's
+
+
 def generation_times(batch: int, length: int, naive_positions: int, repeats: int) -> dict:
     """Seconds to generate ``batch`` clips of ``length`` samples, fast and (extrapolated) naive."""
     model = autoreg.create_model("wavenet", preset="reference")
@@ -71,17 +79,52 @@ def generation_times(batch: int, length: int, naive_positions: int, repeats: int
     )
 
 
+def fast_call(batch: int, length: int, conditioned: bool):
+    """A zero-argument call of fast generation of ``batch`` clips of ``length`` samples by the
+    reference network, with random log-mel conditioning if ``conditioned``."""
+    overrides = MEL_CONDITIONING if conditioned else {}
+    model = autoreg.create_model("wavenet", preset="reference", **overrides)
+    graphdef, state = nnx.split(model)
+    features = None
+    if conditioned:
+        features = jax.random.uniform(jax.random.key(1), (batch, length // 256, 80)) * 2
+    x = jnp.zeros((batch, length), jnp.int32)
+    fast = autoreg.MODELS["wavenet"].samplers["fast"]
+    args = (graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0))
+    return lambda: fast(*args, features=features)
+
+
+def report_conditioned(batch: int, length: int, repeats: int) -> None:
+    """Print fast generation with and without mel conditioning, and their speed ratio (the
+    two timed alternately, best of ``repeats`` each, so that load changes hit both alike)."""
+    length = length // 256 * 256
+    calls = [fast_call(batch, length, conditioned) for conditioned in (False, True)]
+    best = [best_seconds(call, 0)[1] for call in calls]  # compiles
+    for _ in range(repeats):
+        best = [min(b, best_seconds(call, 0)[1]) for b, call in zip(best, calls, strict=True)]
+    speeds = [batch * length / seconds for seconds in best]
+    print(
+        f"batch {batch}: unconditioned {speeds[0]:,.0f} samples/s, mel-conditioned "
+        f"{speeds[1]:,.0f} samples/s: conditioned / unconditioned = {speeds[1] / speeds[0]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each clip")
     parser.add_argument("--naive-positions", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--conditioned", action="store_true", help="also time mel conditioning")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}")
+    rate = autoreg.registry.make_config("wavenet", "reference").sample_rate
+    length = round(args.seconds * rate)
     for batch in args.batches:
-        rate = autoreg.models.make_config("wavenet", "reference").sample_rate
-        length = round(args.seconds * rate)
+        if args.conditioned:
+            report_conditioned(batch, length, args.repeats)
+        if args.naive_positions < 1:
+            continue
         t = generation_times(batch, length, args.naive_positions, args.repeats)
         print(
             f"batch {batch}, {length} samples ({args.seconds} s at {rate} Hz), receptive field "

@@ -15,7 +15,7 @@ from autoreg.pretrained import load_pretrained, pretrained_path
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm"]
-SHIPPED = [*IMAGE_MODELS, "wavenet"]
+SHIPPED = [*IMAGE_MODELS, "wavenet", "wavenet_vocoder"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -23,8 +23,15 @@ def test_pretrained_checkpoint_ships_small_and_loads(name):
     path = pretrained_path(name)
     assert path is not None, f"no shipped checkpoint for {name}"
     assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) < 5_000_000
-    assert read_metadata(path)["model"] == name
-    assert load_pretrained(name).name == name
+    family = "wavenet" if name == "wavenet_vocoder" else name  # shipped names map to families
+    assert read_metadata(path)["model"] == family
+    assert load_pretrained(name).name == family
+
+
+def test_shipped_names_are_not_registry_names():
+    assert load_pretrained("wavenet_vocoder").config.mel is not None
+    with pytest.raises(ValueError, match="shipped models: .*wavenet_vocoder"):
+        pretrained_path("vocoder")
 
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)

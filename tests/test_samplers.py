@@ -10,6 +10,7 @@ import dataclasses
 import functools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -24,8 +25,13 @@ def variants(name):
     spec = autoreg.MODELS[name]
     conditional = "num_classes" in {f.name for f in dataclasses.fields(spec.config_cls)}
     labels = dict(num_classes=3) if conditional else {}
-    if "image_shape" not in {f.name for f in dataclasses.fields(spec.config_cls)}:
-        return [("audio", {}), ("audio-labels", labels)] if labels else [("audio", {})]
+    fields = {f.name for f in dataclasses.fields(spec.config_cls)}
+    if "image_shape" not in fields:
+        cases = [("audio", {}), ("audio-labels", labels)] if labels else [("audio", {})]
+        if "local_features" in fields:  # locally conditioned (a vocoder), with and without labels
+            local = dict(local_features=3, hop_length=4)
+            cases += [("audio-features", local), ("audio-features-labels", {**local, **labels})]
+        return cases
     return [
         ("5x5x1", dict(image_shape=(5, 5, 1))),
         ("4x4x3", dict(image_shape=(4, 4, 3), **labels)),
@@ -59,14 +65,20 @@ def tiny(name, overrides):
 
 
 def setup(case):
-    """(model, data (4, *event), labels or None, length or None) for one table row."""
+    """(model, data (4, *event), labels or None, length or None, features or None) for one row."""
     name, _, _, overrides = case
     model = tiny(name, tuple(sorted(overrides.items())))
     length = None if model.fixed_shape else 2 * model.receptive_field + 5
+    features = None
+    if overrides.get("local_features"):
+        hop = overrides["hop_length"]
+        length = hop * (-(-length // hop))  # whole frames
+        shape = (4, length // hop, overrides["local_features"])
+        features = 2 * np.random.default_rng(5).normal(size=shape).astype(np.float32)
     shape = (4, *model.event_shape(length))
     x = np.random.default_rng(1).integers(0, LEVELS, shape).astype(np.int32)
     labels = np.array([2, 0, 1, 2]) if model.num_classes else None
-    return model, x, labels, length
+    return model, x, labels, length, features
 
 
 def test_every_model_lists_naive_and_its_default_first():
@@ -84,21 +96,24 @@ def test_the_table_covers_every_fast_sampler():
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_sample_equals_naive(case):
-    model, _, labels, length = setup(case)
+    model, _, labels, length, features = setup(case)
     method = case[1]
-    kw = dict(labels=labels, length=length)
+    kw = dict(labels=labels, length=length, features=features)
     fast = np.asarray(autoreg.sample(model, 7, 4, method=method, **kw))
     naive = np.asarray(autoreg.sample(model, 7, 4, method="naive", **kw))
     np.testing.assert_array_equal(fast, naive)
     assert len({s.tobytes() for s in naive}) == 4  # different draws, not a constant
     if labels is not None:  # the labels reach the sampler
-        other = autoreg.sample(model, 7, 4, method=method, labels=labels[::-1], length=length)
+        other = autoreg.sample(model, 7, 4, method=method, **{**kw, "labels": labels[::-1]})
+        assert not np.array_equal(np.asarray(other), fast)
+    if features is not None:  # the features reach the sampler
+        other = autoreg.sample(model, 7, 4, method=method, **{**kw, "features": features[::-1]})
         assert not np.array_equal(np.asarray(other), fast)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_completion_equals_naive_and_keeps_observed(case):
-    model, x, labels, _ = setup(case)
+    model, x, labels, _, features = setup(case)
     method = case[1]
     # A prefix, a stray observed position and a partial pixel or stretch: exact and SMC-free.
     flat = np.zeros(x.shape, bool).reshape(4, -1)
@@ -106,7 +121,7 @@ def test_completion_equals_naive_and_keeps_observed(case):
     flat[:, flat.shape[1] // 2] = True
     flat[1, -2:] = True
     observed = flat.reshape(x.shape)
-    kw = dict(labels=labels, temperature=0.7)
+    kw = dict(labels=labels, temperature=0.7, features=features)
     fast = np.asarray(autoreg.complete(model, 11, x, observed, method=method, **kw))
     naive = np.asarray(autoreg.complete(model, 11, x, observed, method="naive", **kw))
     np.testing.assert_array_equal(fast, naive)
@@ -115,12 +130,13 @@ def test_completion_equals_naive_and_keeps_observed(case):
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_auto_completion_of_a_prefix_uses_the_default_sampler(case):
-    model, x, labels, _ = setup(case)
+    model, x, labels, _, features = setup(case)
     observed = np.zeros(x.shape, bool).reshape(4, -1)
     observed[:, : observed.shape[1] // 2] = True
     observed = observed.reshape(x.shape)
-    auto = np.asarray(autoreg.complete(model, 5, x, observed, labels=labels))
-    naive = np.asarray(autoreg.complete(model, 5, x, observed, labels=labels, method="naive"))
+    kw = dict(labels=labels, features=features)
+    auto = np.asarray(autoreg.complete(model, 5, x, observed, **kw))
+    naive = np.asarray(autoreg.complete(model, 5, x, observed, method="naive", **kw))
     np.testing.assert_array_equal(auto, naive)
 
 
@@ -136,6 +152,18 @@ def test_auto_completion_of_a_box_runs_smc():
     exact = autoreg.complete(model, jax.random.key(4), x, observed, method="exact")
     np.testing.assert_array_equal(auto, smc)
     assert not np.array_equal(np.asarray(auto), np.asarray(exact))
+
+
+@pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn", "row_lstm"])
+def test_image_samplers_reject_features(name):
+    model = tiny(name, (("image_shape", (2, 2, 1)),))
+    graphdef, state = nnx.split(model)
+    x = jnp.zeros((1, 2, 2, 1), jnp.int32)
+    sampler = autoreg.MODELS[name].samplers[autoreg.sampling_methods(model)[0]]
+    with pytest.raises(ValueError, match="takes no local conditioning features"):
+        sampler(graphdef, state, jax.random.key(0), x, x > 0, None, 1.0, features=x[..., 0])
+    with pytest.raises(ValueError, match="takes no features"):
+        autoreg.sample(model, 0, 1, features=np.zeros((1, 2, 2), np.float32))
 
 
 def test_unknown_completion_method_lists_the_choices():

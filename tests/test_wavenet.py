@@ -102,35 +102,63 @@ def test_global_conditioning_is_causal_and_changes_the_logits():
         model(jnp.asarray(x[None]))
 
 
-def test_local_features_are_upsampled_and_keep_causality():
-    model = model_with(local_features=2)
+@pytest.mark.parametrize("upsample", ["nearest", "transposed"])
+def test_local_features_keep_causality_and_are_causal_in_frames(upsample):
+    model = model_with(local_features=2, hop_length=4, upsample=upsample, num_classes=2)
     x = np.random.default_rng(0).integers(0, LEVELS, 20)
     features = np.random.default_rng(1).normal(size=(1, 5, 2)).astype(np.float32)  # 4 samples each
-    logits = jax.jit(lambda batch, features: model(batch, features=features))
+    logits = jax.jit(lambda batch, labels, features: model(batch, labels, features=features))
 
-    def logits_fn(batch):
-        return logits(jnp.asarray(batch), np.repeat(features, len(batch), axis=0))
+    def logits_fn(batch, features=features):  # features fixed, data perturbed
+        n = len(batch)
+        return logits(jnp.asarray(batch), np.ones(n, int), np.repeat(features, n, axis=0))
 
     assert logits_fn(x[None]).shape == (1, 20, LEVELS)
     assert causality_violations(logits_fn, x, LEVELS) == []
-    assert not np.allclose(logits(x[None], features + 1.0), logits_fn(x[None]))
-    at_audio_rate = np.repeat(features, 4, axis=1)  # (1, 20, 2): the same features, upsampled
-    np.testing.assert_allclose(logits(x[None], at_audio_rate), logits_fn(x[None]), rtol=1e-6)
+    base = np.asarray(logits_fn(x[None]))[0]
+    for frame in range(5):  # frame f reaches the logits from its first sample 4 f on, not before
+        moved = features.copy()
+        moved[0, frame] += 1.0
+        changed = np.abs(np.asarray(logits_fn(x[None], moved))[0] - base).max(-1) > 0
+        np.testing.assert_array_equal(np.flatnonzero(changed), np.arange(4 * frame, 20))
+
+
+def test_features_may_include_the_frames_before():
+    model = model_with(local_features=2, hop_length=4)  # context of 2 frames
+    x = jnp.asarray(np.random.default_rng(0).integers(0, LEVELS, (1, 12)))
+    features = np.random.default_rng(1).normal(size=(1, 3, 2)).astype(np.float32)
+    silence_before = np.concatenate([np.zeros((1, 2, 2), np.float32), features], axis=1)
+    np.testing.assert_array_equal(model(x, features=features), model(x, features=silence_before))
+    assert not np.allclose(model(x, features=features), model(x, features=silence_before + 1))
+
+
+def test_tiny_preset_takes_local_features_and_hop_length():
+    model = autoreg.create_model("wavenet", preset="tiny", local_features=5, hop_length=8)
+    features = np.zeros((1, 3, 5), np.float32)
+    assert autoreg.sample(model, 0, 1, features=features).shape == (1, 24)
 
 
 def test_bad_features_are_clear_errors():
     x = jnp.zeros((2, 12), jnp.int32)
-    model = model_with(local_features=2)
-    with pytest.raises(ValueError, match="locally conditioned"):
+    model = model_with(local_features=2, hop_length=4)
+    with pytest.raises(ValueError, match=r"locally conditioned: pass features \(2, 3, 2\)"):
         model(x)
-    with pytest.raises(ValueError, match=r"\(B, T', 2\)"):
-        model(x, features=jnp.zeros((2, 12, 3)))
-    with pytest.raises(ValueError, match="does not divide"):
-        model(x, features=jnp.zeros((2, 5, 2)))
-    with pytest.raises(ValueError, match="batch size"):
-        model(x, features=jnp.zeros((1, 12, 2)))
+    with pytest.raises(ValueError, match=r"must have shape \(2, 3, 2\) or \(2, 5, 2\)"):
+        model(x, features=jnp.zeros((2, 3, 3)))
+    with pytest.raises(ValueError, match="not a whole number of frames"):
+        model(jnp.zeros((2, 13), jnp.int32), features=jnp.zeros((2, 3, 2)))
+    with pytest.raises(ValueError, match=r"must have shape \(2, 3, 2\)"):
+        model(x, features=jnp.zeros((1, 3, 2)))
     with pytest.raises(ValueError, match="takes no features"):
         model_with()(x, features=jnp.zeros((2, 12, 2)))
+    with pytest.raises(ValueError, match="needs hop_length"):
+        WaveNetConfig(local_features=3)
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        WaveNetConfig(local_features=3, hop_length=2, upsample="linear")
+    with pytest.raises(ValueError, match=r"\(4, 3, 2\)"):  # through the API
+        autoreg.sample(model, 0, 4, features=np.zeros((4, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="floats"):
+        autoreg.log_prob(model, np.zeros((2, 12), np.int32), features=np.zeros((2, 3, 2), int))
 
 
 def test_fast_sampler_is_the_default_and_naive_still_works():
@@ -166,20 +194,22 @@ def test_fast_sampler_matches_naive(options):
     assert len(np.unique(naive)) > 1
 
 
-def test_fast_generation_state_does_not_grow_with_length():
-    model = model_with()
+@pytest.mark.parametrize("local", [{}, dict(local_features=3, hop_length=16)])
+def test_fast_generation_state_does_not_grow_with_length(local):
+    model = model_with(**local)
     graphdef, state = nnx.split(model)
 
     def scratch_bytes(length):  # XLA's temporary buffers of the compiled sampler
         x = jnp.zeros((2, length), jnp.int32)
         args = (jax.random.key(3), x, jnp.zeros_like(x, bool), None, jnp.float32(1.0))
-        compiled = wavenet_queues.fast_sampler.lower(graphdef, state, *args).compile()
-        return compiled.memory_analysis().temp_size_in_bytes
+        features = jnp.zeros((2, length // 16, 3)) if local else None  # an input, not state
+        lowered = wavenet_queues.fast_sampler.lower(graphdef, state, *args, features=features)
+        return lowered.compile().memory_analysis().temp_size_in_bytes
 
     # Only O(T) bookkeeping of a few bytes per sample (and a longer noise chunk here): one
     # activation vector per sample and layer would be 8 channels x 10 layers x 4 = 320 bytes;
     # the naive sampler's scratch grows by 688 bytes per sample. The first length is compiled above.
-    short = 2 * model.receptive_field + 5
+    short = 2 * model.receptive_field + (0 if local else 5)
     assert (scratch_bytes(short + 1536) - scratch_bytes(short)) / (2 * 1536) < 32
 
 
@@ -222,3 +252,24 @@ def test_native_kernel_matches_the_xla_queues_across_chunks():
     queues = wavenet_queues.fast_sampler(graphdef, state, *args)
     np.testing.assert_array_equal(np.asarray(native), np.asarray(queues))
     np.testing.assert_array_equal(np.asarray(native)[observed], x[observed])
+
+
+# hop 4: the conditioning changes within a block (per-step biases); hop 16 and 32 with
+# nearest-neighbour upsampling: one frame per block of 16 (computed once per block).
+@pytest.mark.parametrize(
+    "hop, upsample, classes, batch",
+    [(4, "transposed", 0, 1), (16, "nearest", 0, 1), (16, "nearest", 3, 2), (32, "nearest", 0, 2)],
+)
+def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
+    model = model_with(local_features=3, hop_length=hop, upsample=upsample, num_classes=classes)
+    length = hop * (-(-(2 * model.receptive_field + 5) // hop))
+    x = np.zeros((batch, length), np.int32)
+    features = 2 * jax.random.normal(jax.random.key(0), (batch, length // hop, 3))
+    labels = jnp.arange(batch) % 3 if classes else None
+    graphdef, state = nnx.split(model)
+    args = (jax.random.key(3), jnp.asarray(x), jnp.zeros(x.shape, bool), labels, jnp.float32(1.0))
+    naive = naive_sampler(graphdef, state, *args, features=features)
+    fast = wavenet_queues.fast_sampler(graphdef, state, *args, features=features)
+    np.testing.assert_array_equal(fast, naive)
+    other = wavenet_queues.fast_sampler(graphdef, state, *args, features=features + 1.0)
+    assert not np.array_equal(other, fast)

@@ -1,7 +1,9 @@
-"""The ``autoreg`` command (train, sample, complete, eval, texture): parses, calls the library.
+"""The ``autoreg`` command (train, sample, complete, eval, texture, vocode): parses, calls the
+library.
 
 One module per subcommand (``train``, ``sample``, ``complete``, ``evaluate`` for ``eval``,
-``texture``), each with its ``add_*_parser`` and ``run_*``; ``common`` holds what they share.
+``texture``, ``vocode``), each with its ``add_*_parser`` and ``run_*``; ``common`` holds what
+they share.
 Heavy libraries (JAX, the models) are imported inside functions so that ``--help`` stays fast.
 """
 
@@ -24,6 +26,7 @@ from autoreg.cli.evaluate import add_eval_parser
 from autoreg.cli.sample import add_sample_parser
 from autoreg.cli.texture import add_texture_parser
 from autoreg.cli.train import add_train_parser
+from autoreg.cli.vocode import add_vocode_parser
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -34,6 +37,7 @@ Examples:
   autoreg sample --model pixelcnn --num 16 --out samples.png
   autoreg eval --model pixelcnn --data ../shared/data/mnist.npz --limit 1000
   autoreg train --model pixelcnn --data ../shared/data/mnist.npz --workdir runs/mnist
+  autoreg vocode --audio speech.wav --out resynthesised.wav
 """
 
 
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_complete_parser(sub)
     add_eval_parser(sub)
     add_texture_parser(sub)
+    add_vocode_parser(sub)
     return parser
 
 

@@ -115,8 +115,8 @@ def add_model_source(parser):
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
-        help="model name (pixelcnn, ...); without --checkpoint, uses the shipped "
-        "pretrained model of that name",
+        help="model name (pixelcnn, ..., wavenet_vocoder); without --checkpoint, uses the "
+        "shipped pretrained model of that name",
     )
     group.add_argument("--checkpoint", help="checkpoint directory written by save/train")
 
@@ -151,17 +151,17 @@ def resolve_model(args, kind: str | None = None):
       kind: ``"image"`` or ``"audio"`` when the command works on one kind only: any other
         model is refused with one line before it is used (for --model, before it is loaded).
     """
-    from autoreg.pretrained import load_pretrained
+    from autoreg.pretrained import load_pretrained, shipped_family
     from autoreg.registry import get_spec
 
     if args.checkpoint:
         model = load_model(args.checkpoint, kind, args.command)
-        if args.model and args.model != model.name:
+        if args.model and shipped_family(args.model) != model.name:
             raise CLIError(f"{args.checkpoint} holds a {model.name} model, not {args.model}")
         return model
     if not args.model:
         raise CLIError("pass --model NAME (shipped pretrained model) or --checkpoint DIR")
-    spec = get_spec(args.model)
+    spec = get_spec(shipped_family(args.model))
     check_kind(args.model, spec.model_cls.fixed_shape, kind, args.command)
     return load_pretrained(args.model)
 

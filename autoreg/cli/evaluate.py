@@ -61,6 +61,12 @@ def add_eval_parser(sub):
         f"{DEFAULT_HOLDOUT:g}); shorter clips are skipped, with a warning naming them",
     )
     p.add_argument(
+        "--speaker-from",
+        choices=["none", "parent", "stem"],
+        default="none",
+        help="speaker-conditioned vocoders: speaker of each file from its folder or name",
+    )
+    p.add_argument(
         "--batch-size", type=positive_int, default=64, help="examples per batch (default 64)"
     )
     p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
@@ -79,6 +85,7 @@ def run_eval(args) -> None:
     from autoreg.atomic import atomic_write
     from autoreg.evaluate import evaluate
     from autoreg.heatmap import bits_per_position, heatmap_scale, render_heatmap
+    from autoreg.models.functional import split_conditioning
 
     model = resolve_model(args)
     json_out, heatmap = check_outputs(model, args)
@@ -86,8 +93,12 @@ def run_eval(args) -> None:
     count = min(args.heatmap_count or DEFAULT_HEATMAP_COUNT, len(dataset))
     if heatmap:  # the figure's size is checked before the evaluation
         scale = heatmap_scale(count, *model.event_shape()[:2], args.scale)
-    result = evaluate(model, dataset.examples, dataset.labels, batch_size=args.batch_size)
+    labels, features = split_conditioning(dataset.labels)  # a vocoder: the audio's own mel
+    result = evaluate(
+        model, dataset.examples, labels, features=features, batch_size=args.batch_size
+    )
     unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
+    per_dim += "" if features is None else " given the mel"
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
@@ -122,8 +133,10 @@ def check_outputs(model, args):
 
 
 def load_eval_data(model, args):
-    """The evaluation ``Dataset`` of --data (labels only for a conditional model), checked
-    against the model and cut to --limit."""
+    """The evaluation ``Dataset`` of --data (labels only for a conditional model; a vocoder's
+    ``Conditioning`` for one with a mel), checked against the model and cut to --limit."""
+    if getattr(model.config, "mel", None) is not None:
+        return load_mel_eval_data(model, args)
     if not model.fixed_shape:
         from autoreg.data.audio import audio_dataset
 
@@ -155,3 +168,28 @@ def load_eval_data(model, args):
     if model.num_classes and dataset.labels is None:
         raise CLIError(f"{model.name} is class-conditional but {args.data} has no labels")
     return dataset if model.num_classes else dataclasses.replace(dataset, labels=None)
+
+
+def load_mel_eval_data(model, args):
+    """A vocoder's held-out audio as a ``Dataset`` whose labels are its ``Conditioning``: the
+    audio's own mel (and speaker ids)."""
+    from autoreg.data import Dataset
+    from autoreg.data.mel_windows import mel_windows
+    from autoreg.models.functional import Conditioning
+
+    cfg = model.config
+    windows = mel_windows(
+        args.data.split(","),
+        cfg.mel,
+        args.window,
+        context=cfg.upsample_context,
+        split="heldout" if args.split == "test" else "train",
+        holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,
+        levels=model.levels,
+        speaker_from=args.speaker_from if model.num_classes else "none",
+        speakers=cfg.speakers,
+    )
+    n = args.limit or len(windows)
+    speakers = None if windows.speakers is None else windows.speakers[:n]
+    conditioning = Conditioning(speakers, windows.features[:n])
+    return Dataset(windows.examples[:n], conditioning, model.levels, args.data)

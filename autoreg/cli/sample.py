@@ -50,6 +50,11 @@ def add_sample_parser(sub):
     )
     add_scale_option(p, "the image grid")
     p.add_argument(
+        "--features",
+        help="locally conditioned models (a vocoder, e.g. --model wavenet_vocoder): a .npy of "
+        "(frames, F) or (num, frames, F) log-mel frames; generates frames * hop samples",
+    )
+    p.add_argument(
         "--out",
         default="samples.png",
         help="output PNG grid (WAV for audio models); default samples.png",
@@ -66,6 +71,9 @@ def run_sample(args) -> None:
     from autoreg.generate import sample
 
     model = resolve_model(args)
+    features = None if args.features is None else load_features(args.features)
+    if features is not None and args.num is None:
+        args.num = len(features)
     num = args.num if args.num is not None else (16 if model.fixed_shape else 1)
     labels = sample_labels(model, args.label, num)
     if model.fixed_shape:
@@ -76,6 +84,9 @@ def run_sample(args) -> None:
         reject_options(args, ("scale",), f"is for image grids; {model.name} writes WAV files")
         out = check_writable(args.out, (".wav",))
         length, scale = clip_length(args.seconds, model.config.sample_rate), None
+        if features is not None:
+            reject_options(args, ("seconds",), "is set by --features (frames * hop samples)")
+            length = features.shape[1] * model.config.hop_length
     samples = sample(
         model,
         jax.random.key(args.seed),
@@ -84,6 +95,7 @@ def run_sample(args) -> None:
         labels=labels,
         method=args.method,
         length=length,
+        features=features,
     )
     write_samples(model, np.asarray(samples), out, scale)
     print(f"wrote {num} samples to {out}")
@@ -139,3 +151,20 @@ def write_samples(model, samples, out, scale: int | None) -> None:
     for i, clip in enumerate(samples):
         path = out if len(samples) == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
         audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
+
+
+def load_features(path):
+    """(num, frames, F) float features from a .npy of (frames, F) or (num, frames, F)."""
+    import numpy as np
+
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise CLIError(f"cannot read features {path}: {error}") from None
+    if features.ndim == 2:
+        features = features[None]
+    if features.ndim != 3:
+        raise CLIError(
+            f"--features must hold (frames, F) or (num, frames, F), got {features.shape}"
+        )
+    return features

@@ -45,6 +45,14 @@ def add_data_options(parser):
         help="audio models: seconds at the end of each clip kept out of training (default 2)",
     )
     group.add_argument(
+        "--speaker-from",
+        choices=["none", "parent", "stem"],
+        default="none",
+        help="mel-conditioned audio models: speaker id of each file from its folder (parent) "
+        "or file name (stem), trained as a class label; windows are whole mel frames "
+        "(--window rounded down to a multiple of the hop length) (default none)",
+    )
+    group.add_argument(
         "--download",
         action="store_true",
         help="allow tensorflow-datasets to download (never otherwise)",
@@ -260,11 +268,18 @@ def model_overrides(args, train_set) -> dict:
         overrides["num_classes"] = args.num_classes
     if len(train_set.event_shape) == 3:
         overrides["image_shape"] = train_set.event_shape
+    if getattr(train_set, "speaker_names", ()):  # mel windows with speaker ids
+        overrides.update(num_classes=len(train_set.speaker_names), speakers=train_set.speaker_names)
     return overrides
 
 
 def training_labels(args, model, train_set, test_set):
-    """(train labels, test labels) for a class-conditional model, else (None, None)."""
+    """(train labels, test labels) for a class-conditional model, else (None, None).
+
+    Mel windows give a ``Conditioning`` (features, and speaker ids) for both instead.
+    """
+    if hasattr(train_set, "features"):
+        return train_set.labels, test_set.labels
     labels = train_set.labels if model.num_classes else None
     test_labels = test_set.labels if (model.num_classes and test_set is not None) else None
     if model.num_classes and labels is None:
@@ -319,7 +334,11 @@ def load_audio_train_data(args, spec):
     """(train windows, held-out windows) as Datasets for an audio model."""
     from autoreg.data import Dataset
     from autoreg.data.audio import audio_windows
+    from autoreg.registry import make_config
 
+    config = make_config(args.model, args.preset, **parse_overrides(args.set))
+    if getattr(config, "mel", None) is not None:
+        return load_mel_train_data(args, config)
     rate = parse_overrides(args.set).get("sample_rate", spec.config_cls().sample_rate)
     options = dict(holdout_seconds=args.holdout_seconds, levels=args.levels, return_sources=True)
     train_x, train_ids = audio_windows(
@@ -332,3 +351,24 @@ def load_audio_train_data(args, spec):
         Dataset(train_x, train_ids, args.levels, args.data),
         Dataset(test_x, test_ids, args.levels, args.data),
     )
+
+
+def load_mel_train_data(args, config):
+    """(train, held-out) frame-aligned ``MelWindows`` for a mel-conditioned audio model."""
+    from autoreg.data.mel_windows import mel_windows
+
+    options = dict(
+        context=config.upsample_context,
+        holdout_seconds=args.holdout_seconds,
+        levels=args.levels,
+        speaker_from=args.speaker_from,
+    )
+    paths = args.data.split(",")
+    train_set = mel_windows(
+        paths, config.mel, args.window, split="train", seed=args.seed, **options
+    )
+    names = train_set.speaker_names
+    test_set = mel_windows(
+        paths, config.mel, args.window, split="heldout", speakers=names, **options
+    )
+    return train_set, test_set

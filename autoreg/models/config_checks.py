@@ -43,6 +43,9 @@ BOUNDS = {
     "num_classes": (0, 65536),
     "local_features": (0, MAX_WIDTH),
     "sample_rate": (1, 384_000),
+    "hop_length": (0, 65536),
+    "upsample_context": (0, 64),
+    "condition_channels": (1, MAX_WIDTH),
     "attention_every": (1, MAX_DEPTH),
     "heads_per_colour": (1, 64),
     "key_channels": (1, MAX_WIDTH),
@@ -74,8 +77,11 @@ def check_conv_impl(conv_impl: str) -> None:
         raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
 
 
-def check_fields(config) -> None:
+def check_fields(config, own: tuple = ()) -> None:
     """The type and bounds of every field of the config dataclass ``config``.
+
+    Fields named in ``own`` are not integers, and the config checks them itself (WaveNet's mel
+    analysis and speaker names).
 
     Raises:
       TypeError: a field of the wrong type (a float or a bool for an integer), or a field with
@@ -84,6 +90,8 @@ def check_fields(config) -> None:
     """
     for field in dataclasses.fields(config):
         name, value = field.name, getattr(config, field.name)
+        if name in own:
+            continue
         if name == "image_shape":
             check_image_shape(value)
         elif name == "conv_impl":

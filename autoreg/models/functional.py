@@ -7,18 +7,52 @@ than closing over the module, and one compiled function per model structure.
 from __future__ import annotations
 
 import functools
+from typing import Any, NamedTuple
 
 import jax
 from flax import nnx
 
 
+class Conditioning(NamedTuple):
+    """What a model is conditioned on besides its data, per example (a pytree of arrays).
+
+    The training loop batches it like class labels (``autoreg.train.train``'s ``train_labels``
+    may be one); ``call_model`` unpacks it.
+    """
+
+    labels: Any  # (N,) int32 class ids, or None
+    features: Any  # (N, frames, F) float32 local features (a vocoder's mel), or None
+
+
+def split_conditioning(conditioning) -> tuple:
+    """(labels, features) of a ``Conditioning``, or (labels, None) of plain labels (or None)."""
+    if isinstance(conditioning, Conditioning):
+        return conditioning.labels, conditioning.features
+    return conditioning, None
+
+
+def call_model(model, x, labels=None, features=None):
+    """``model(x, labels)``, with ``features=`` only when given (image models take none).
+
+    ``labels`` may also be a ``Conditioning`` (then ``features`` must be None).
+    """
+    if isinstance(labels, Conditioning):
+        labels, features = split_conditioning(labels)
+    if features is None:
+        return model(x, labels)
+    return model(x, labels, features=features)
+
+
 @functools.partial(jax.jit, static_argnums=0)
-def apply_split(graphdef, state, x: jax.Array, labels: jax.Array | None) -> jax.Array:
+def apply_split(graphdef, state, x: jax.Array, labels, features=None) -> jax.Array:
     """Logits of the model ``nnx.merge(graphdef, state)`` on ``x``."""
-    return nnx.merge(graphdef, state)(x, labels)
+    return call_model(nnx.merge(graphdef, state), x, labels, features)
 
 
-def logits(model, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-    """Jit-compiled ``model(x, labels)``: (B, *event) ints -> (B, *event, K) float32 logits."""
+def logits(model, x: jax.Array, labels: jax.Array | None = None, features=None) -> jax.Array:
+    """Jit-compiled ``model(x, labels)``: (B, *event) ints -> (B, *event, K) float32 logits.
+
+    ``features``: (B, frames, F) local conditioning of a locally conditioned model, else None.
+    """
     graphdef, state = nnx.split(model)
-    return apply_split(graphdef, state, x, labels)
+    return apply_split(graphdef, state, x, labels, features)

@@ -9,8 +9,10 @@ only its own input at t and t - d, so the logits at t depend on the ``receptive_
 samples t - receptive_field .. t - 1 and on nothing at or after t.
 
 Conditioning: a class label (global, e.g. speaker id) adds a learned bias to every gate; a
-feature sequence (local, e.g. linguistic or mel features) is upsampled to the audio rate and
-projected into every gate. Neither changes which samples the logits see.
+feature sequence (local, e.g. a log-mel spectrogram, one frame per ``hop_length`` samples) is
+upsampled to the audio rate by a ``FeatureUpsampler`` and projected into every gate. Neither
+changes which samples the logits see. The upsampling is causal in frames: sample t uses its
+own frame ``t // hop_length`` and the ``upsample_context`` frames before it, never a later one.
 
 On CPUs every convolution is written as matrix products (a kernel-2 dilated convolution is one
 product of the input concatenated with its copy shifted by d), which is faster there than XLA's
@@ -27,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from autoreg.data.mel import MelAnalysis
 from autoreg.models.base import AutoregressiveModel
 from autoreg.models.config_checks import check_fields
 from autoreg.models.layers import gated_activation
@@ -45,20 +48,64 @@ class WaveNetConfig:
     skip_channels: int = 64  # width of the skip connections and of the hidden output layer
     input_kernel: int = 2  # taps of the causal input convolution (samples t-k .. t-1)
     num_classes: int = 0  # global conditioning: number of class ids (0: unconditional)
-    local_features: int = 0  # local conditioning: features per time step (0: none)
+    local_features: int = 0  # local conditioning: features per frame (0: none)
+    hop_length: int = 0  # samples per feature frame (needed with local_features)
+    upsample: str = "nearest"  # frames -> samples: "nearest" (repeat) or "transposed"
+    upsample_context: int = 2  # earlier frames the conditioning of a sample also sees
+    condition_channels: int = 32  # width of the upsampled conditioning
+    mel: MelAnalysis | None = None  # the log-mel analysis the features are (None: any features)
+    speakers: tuple = ()  # names of the class ids (e.g. speakers), if known
 
     def __post_init__(self):
-        check_fields(self)
-        if self.gate_channels % 2:
+        if isinstance(self.mel, dict):  # read back from a checkpoint's JSON
+            object.__setattr__(self, "mel", MelAnalysis(**self.mel))
+        object.__setattr__(self, "speakers", tuple(self.speakers))
+        check_fields(self, own=("upsample", "mel", "speakers"))
+        self.check_local_conditioning()
+        if self.sample_rate < 1:
+            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+        if self.num_stacks < 1 or self.layers_per_stack < 1:
+            raise ValueError("num_stacks and layers_per_stack must be at least 1")
+        if self.gate_channels < 2 or self.gate_channels % 2:
             raise ValueError(
                 f"gate_channels must be even (tanh + sigmoid halves), got {self.gate_channels}"
             )
+        if min(self.residual_channels, self.skip_channels, self.input_kernel) < 1:
+            raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
+        if self.num_classes < 0 or self.local_features < 0:
+            raise ValueError("num_classes and local_features must be >= 0")
+        if self.speakers and len(self.speakers) != self.num_classes:
+            raise ValueError(f"{len(self.speakers)} speaker names for {self.num_classes} classes")
+
+    def check_local_conditioning(self) -> None:
+        """The rules of the local-conditioning fields (``hop_length``, upsampling, ``mel``)."""
+        if self.upsample not in UPSAMPLINGS:
+            raise ValueError(f"upsample must be one of {UPSAMPLINGS}, got {self.upsample!r}")
+        if self.upsample_context < 0 or self.condition_channels < 1 or self.hop_length < 0:
+            raise ValueError("upsample_context, hop_length must be >= 0, condition_channels >= 1")
+        if self.local_features and not self.hop_length:
+            raise ValueError("local_features needs hop_length (samples per feature frame)")
+        if self.mel is not None:
+            mel = self.mel
+            if (mel.n_mels, mel.hop_length, mel.sample_rate) != (
+                self.local_features,
+                self.hop_length,
+                self.sample_rate,
+            ):
+                raise ValueError(
+                    "mel analysis (n_mels, hop_length, sample_rate) = "
+                    f"{(mel.n_mels, mel.hop_length, mel.sample_rate)} must equal the model's "
+                    f"(local_features, hop_length, sample_rate) = "
+                    f"{(self.local_features, self.hop_length, self.sample_rate)}"
+                )
 
     @property
     def dilations(self) -> tuple[int, ...]:
         """Dilation of every layer, in order: (1, 2, ..., 2**(n-1)) * num_stacks."""
         return tuple(2**i for i in range(self.layers_per_stack)) * self.num_stacks
 
+
+UPSAMPLINGS = ("nearest", "transposed")
 
 PRESETS = {
     # For tests: dilations 1, 2, 4, 1, 2, 4 (receptive field 16), compiles in a second.
@@ -77,6 +124,23 @@ PRESETS = {
         residual_channels=64,
         gate_channels=128,
         skip_channels=64,
+    ),
+    # A mel-conditioned vocoder sized for a 2-core CPU: 2 stacks of 8 layers (receptive field
+    # 512 samples, 32 ms; the mel carries the long-range structure), 80 log-mel bands every
+    # 256 samples (16 ms), nearest-neighbour upsampling after a causal frame convolution that
+    # sees the 2 frames before. See experiments/train_vocoder.sh.
+    "vocoder": dict(
+        num_stacks=2,
+        layers_per_stack=8,
+        residual_channels=32,
+        gate_channels=64,
+        skip_channels=64,
+        local_features=80,
+        hop_length=256,
+        upsample="nearest",
+        upsample_context=2,
+        condition_channels=32,
+        mel=MelAnalysis(),
     ),
 }
 
@@ -159,22 +223,22 @@ class ResidualLayer(nnx.Module):
             if config.num_classes
             else None
         )
-        # Local conditioning: a 1x1 projection of the features into the gate.
-        self.feature_kernel = (
-            _dense_init(rngs, (config.local_features, g), config.local_features)
-            if config.local_features
-            else None
-        )
+        # Local conditioning: a 1x1 projection of the upsampled features into the gate.
+        c = config.condition_channels
+        self.feature_kernel = _dense_init(rngs, (c, g), c) if config.local_features else None
         # Residual (first r) and skip (last s) 1x1 convolutions, as one product.
         self.out_kernel = _dense_init(rngs, (g // 2, r + s), g // 2)
         self.out_bias = nnx.Param(jnp.zeros((r + s,), jnp.float32))
 
     def conditioning(self, labels, features) -> jax.Array | None:
-        """Gate bias from the labels (B, 1, G) plus the projected features (B, T, G), or None."""
+        """Gate bias from the labels (B, 1, G) plus the projected features (B, T, G), or None.
+
+        ``features`` are the upsampled conditioning (B, T, condition_channels), or None.
+        """
         cond = None
         if self.class_bias is not None:
             cond = self.class_bias[...][labels][:, None, :]  # (B, 1, G)
-        if self.feature_kernel is not None:
+        if features is not None:
             projected = features @ self.feature_kernel[...]  # (B, T, G)
             cond = projected if cond is None else cond + projected
         return cond
@@ -186,6 +250,65 @@ class ResidualLayer(nnx.Module):
             z = z + cond
         y = gated_activation(z) @ self.out_kernel[...] + self.out_bias[...]  # (B, T, R + S)
         return h + y[..., : self.residual_channels], y[..., self.residual_channels :]
+
+
+class FeatureUpsampler(nnx.Module):
+    """Frame features (B, frames, F) -> conditioning at the audio rate (B, T, C), causal in frames.
+
+    First a causal convolution over frames, ``c[f] = b + sum_j A_j x[f - j]`` for j = 0 ..
+    ``context`` (frames before the first are zeros: silence for ``log_mel`` features); then to
+    the audio rate, with ``f = t // hop``:
+
+    - ``"nearest"``: ``u[t] = c[f]`` (nearest-neighbour upsampling after the convolution);
+    - ``"transposed"``: ``u[t] = P[t mod hop] c[f] + q``, a learned transposed convolution
+      with kernel = stride = hop (each position within a frame has its own linear map).
+
+    Sample t therefore sees its own frame and the ``context`` frames before it, no later one.
+    """
+
+    def __init__(self, config: WaveNetConfig, rngs: nnx.Rngs):
+        f, c, k = config.local_features, config.condition_channels, config.upsample_context + 1
+        self.hop, self.context, self.mode = (
+            config.hop_length,
+            config.upsample_context,
+            config.upsample,
+        )
+        # (k F, C): row block j weighs frame f - (k - 1 - j), i.e. the last block is frame f.
+        self.frame_kernel = _dense_init(rngs, (k * f, c), k * f)
+        self.frame_bias = nnx.Param(jnp.zeros((c,), jnp.float32))
+        if self.mode == "transposed":
+            eye = jnp.broadcast_to(jnp.eye(c), (self.hop, c, c))  # starts as "nearest"
+            self.phase_kernel = nnx.Param(eye + 0.0)  # (hop, C, C)
+            self.phase_bias = nnx.Param(jnp.zeros((c,), jnp.float32))
+
+    def frames(self, padded: jax.Array, index: jax.Array) -> jax.Array:
+        """Frame conditioning ``c`` of the frames ``index`` (N,): (B, N, C).
+
+        Args:
+          padded: (B, context + frames, F) features after ``context`` leading frames, so that
+            frame f's window is rows f .. f + context.
+        """
+        rows = index[:, None] + jnp.arange(self.context + 1)  # (N, k)
+        windows = padded[:, rows]  # (B, N, k, F)
+        flat = windows.reshape(*windows.shape[:2], -1)  # (B, N, k F)
+        return flat @ self.frame_kernel[...] + self.frame_bias[...]
+
+    def at_positions(self, padded: jax.Array, positions: jax.Array) -> jax.Array:
+        """Upsampled conditioning ``u[t]`` of the samples ``positions`` (N,): (B, N, C)."""
+        c = self.frames(padded, positions // self.hop)  # (B, N, C)
+        if self.mode == "nearest":
+            return c
+        phase = self.phase_kernel[...][positions % self.hop]  # (N, C, C)
+        return jnp.einsum("bnc,ncd->bnd", c, phase) + self.phase_bias[...]
+
+    def __call__(self, padded: jax.Array, length: int) -> jax.Array:
+        """Conditioning of samples 0 .. length - 1 (length a multiple of hop): (B, T, C)."""
+        frames = length // self.hop
+        c = self.frames(padded, jnp.arange(frames))  # (B, frames, C)
+        if self.mode == "nearest":
+            return jnp.repeat(c, self.hop, axis=1)
+        u = jnp.einsum("bfc,pcd->bfpd", c, self.phase_kernel[...]) + self.phase_bias[...]
+        return u.reshape(c.shape[0], length, -1)  # (B, frames * hop, C)
 
 
 class StepWeights(NamedTuple):
@@ -211,6 +334,7 @@ class WaveNet(AutoregressiveModel):
         self.config = config
         r, s = config.residual_channels, config.skip_channels
         self.input_conv = CausalInputConv(config.levels, r, config.input_kernel, rngs)
+        self.upsampler = FeatureUpsampler(config, rngs) if config.local_features else None
         self.layers = nnx.List([ResidualLayer(config, d, rngs) for d in config.dilations])
         self.hidden_kernel = _dense_init(rngs, (s, s), s)
         self.hidden_bias = nnx.Param(jnp.zeros((s,), jnp.float32))
@@ -257,18 +381,44 @@ class WaveNet(AutoregressiveModel):
         )
 
     def check_conditioning(self, x, labels, features):
-        """Validate labels and features for ``x`` (B, T); return features at the audio rate."""
+        """Validate labels and features for ``x`` (B, T); return the padded features or None.
+
+        Features of a locally conditioned model are (B, T // hop_length, F) frames, or
+        (B, upsample_context + T // hop_length, F) with the frames before the first given too
+        (training windows cut from longer audio); T must be a multiple of hop_length.
+
+        Returns:
+          (B, upsample_context + T // hop_length, F) float32 (missing leading frames as zeros),
+          or None for a model without local conditioning.
+        """
         cfg = self.config
         self.check_labels(labels)
         if cfg.local_features == 0:
             if features is not None:
                 raise ValueError("this wavenet takes no features (local_features=0)")
             return None
-        if features is None:
-            raise ValueError(
-                f"this wavenet is locally conditioned: pass features (B, T', {cfg.local_features})"
-            )
-        return upsample_features(features, x.shape[0], x.shape[1], cfg.local_features)
+        return pad_features(features, x.shape[0], x.shape[1], cfg)
+
+    def check_features(self, features, batch: int, length: int) -> None:
+        """ValueError unless ``features`` fit ``batch`` clips of ``length`` samples."""
+        pad_features(features, batch, length, self.config)
+
+    def feature_shape(self, batch: int, length: int) -> tuple[int, int, int]:
+        """The shape of the features of ``batch`` clips of ``length`` samples."""
+        return (batch, length // max(self.config.hop_length, 1), self.config.local_features)
+
+    def gate_kernels(self) -> jax.Array:
+        """(C, L, G) projections of the upsampled conditioning into every layer's gate."""
+        return jnp.stack([layer.feature_kernel[...] for layer in self.layers], axis=1)
+
+    def gate_conditioning(self, padded: jax.Array, positions: jax.Array) -> jax.Array:
+        """Every layer's gate input from the features at ``positions`` (N,): (N, L, B, G).
+
+        One product of the upsampled conditioning with all layers' projections: what the
+        queue sampler adds per block (``ResidualLayer.conditioning`` adds it per layer).
+        """
+        u = self.upsampler.at_positions(padded, positions)  # (B, N, C)
+        return jnp.einsum("bnc,clg->nlbg", u, self.gate_kernels())
 
     def __call__(self, x: jax.Array, labels=None, *, features=None) -> jax.Array:
         """Logits of every sample given the samples before it.
@@ -276,31 +426,49 @@ class WaveNet(AutoregressiveModel):
         Args:
           x: (B, T) integers in 0..K-1.
           labels: (B,) class ids for a class-conditional model (``num_classes > 0``), else None.
-          features: (B, T', F) local conditioning for a model with ``local_features=F``;
-            T' must divide T, each feature vector covers T / T' samples.
+          features: for a model with ``local_features=F``: (B, T // hop_length, F) frames (T a
+            multiple of hop_length), optionally with the ``upsample_context`` frames before.
 
         Returns:
-          (B, T, K) float32 logits; those at t depend only on x[:, :t].
+          (B, T, K) float32 logits; those at t depend only on x[:, :t] (and on frames up to
+          t // hop_length).
         """
-        features = self.check_conditioning(x, labels, features)
+        padded = self.check_conditioning(x, labels, features)
+        upsampled = None if padded is None else self.upsampler(padded, x.shape[1])  # (B, T, C)
         h = self.input_conv(x)  # (B, T, R)
         skip = 0.0
         for layer in self.layers:
-            h, s = layer(h, layer.conditioning(labels, features))
+            h, s = layer(h, layer.conditioning(labels, upsampled))
             skip = skip + s  # (B, T, S)
         return self.output_head(skip)  # (B, T, K)
 
 
-def upsample_features(features, batch: int, length: int, num_features: int) -> jax.Array:
-    """Repeat (B, T', F) features to the audio rate: (B, length, F), T' dividing ``length``."""
-    features = jnp.asarray(features)
-    if features.ndim != 3 or features.shape[-1] != num_features:
-        raise ValueError(f"features must have shape (B, T', {num_features}), got {features.shape}")
-    if features.shape[0] != batch:
-        raise ValueError(f"features have batch size {features.shape[0]}, the audio {batch}")
-    frames = features.shape[1]
-    if frames < 1 or length % frames:
+def pad_features(features, batch: int, length: int, config: WaveNetConfig) -> jax.Array:
+    """Check (B, frames, F) features for ``batch`` clips of ``length`` samples; pad the context.
+
+    Raises:
+      ValueError: missing features, a length that is not a multiple of hop_length, or features
+        of another shape than (B, length // hop, F) or (B, context + length // hop, F).
+    """
+    hop, context, f = config.hop_length, config.upsample_context, config.local_features
+    frames = length // hop
+    expected = f"({batch}, {frames}, {f})"
+    if context:
+        expected += f" or ({batch}, {frames + context}, {f}) with the {context} frames before"
+    if features is None:
+        raise ValueError(f"this wavenet is locally conditioned: pass features {expected}")
+    if length % hop:
         raise ValueError(
-            f"features have {frames} frames, which does not divide the {length} samples"
+            f"audio of {length} samples is not a whole number of frames (hop_length {hop})"
         )
-    return jnp.repeat(features.astype(jnp.float32), length // frames, axis=1)
+    shape = tuple(jnp.shape(features))
+    if (
+        len(shape) != 3
+        or shape[0] != batch
+        or shape[2] != f
+        or shape[1] not in (frames, frames + context)
+    ):
+        raise ValueError(f"features must have shape {expected}, got {shape}")
+    features = jnp.asarray(features, jnp.float32)
+    pad = frames + context - shape[1]
+    return jnp.pad(features, ((0, 0), (pad, 0), (0, 0)))

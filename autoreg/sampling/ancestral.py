@@ -24,7 +24,8 @@ from flax import nnx
 class Sampler(Protocol):
     """The signature every sampler in ``ModelSpec.samplers`` follows (jit-compiled).
 
-    ``sampler(graphdef, state, key, x, observed, labels, temperature) -> samples``
+    ``sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None)
+    -> samples``
 
     Args:
       graphdef, state: ``nnx.split(model)``; ``graphdef`` is static under jit.
@@ -33,13 +34,28 @@ class Sampler(Protocol):
       observed: (B, *event) bool; observed positions are returned unchanged.
       labels: (B,) int32 class labels for a class-conditional model, else None.
       temperature: float32 scalar dividing the logits.
+      features: local conditioning of a locally conditioned model (a mel-conditioned WaveNet):
+        (B, frames, F) float32 frames, ``frames = T // hop_length`` (see ``WaveNet``); None for
+        every other model. Samplers of models without local conditioning reject features
+        (``reject_features``).
 
     Returns:
       (B, *event) int32 samples. Every sampler returns the samples ``naive_sampler`` returns for
       the same arguments (the registry-wide tests check this bit for bit).
     """
 
-    def __call__(self, graphdef, state, key, x, observed, labels, temperature) -> jax.Array: ...
+    def __call__(
+        self, graphdef, state, key, x, observed, labels, temperature, *, features=None
+    ) -> jax.Array: ...
+
+
+def reject_features(model, features) -> None:
+    """ValueError when a model without local conditioning is given features."""
+    if features is not None:
+        raise ValueError(
+            f"{model.name} takes no local conditioning features (only a locally conditioned "
+            "wavenet does)"
+        )
 
 
 def draw_categorical(key: jax.Array, position, logits: jax.Array, temperature) -> jax.Array:
@@ -105,7 +121,7 @@ def as_key(key) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def naive_sampler(graphdef, state, key, x, observed, labels, temperature):
+def naive_sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
     """Re-run the network once per position; clamp observed positions to ``x`` (a ``Sampler``).
 
     Works for every model: the reference the fast samplers are tested against.
@@ -113,15 +129,17 @@ def naive_sampler(graphdef, state, key, x, observed, labels, temperature):
     Args:
       x: (B, *event) int32, read only where ``observed``.
       observed: (B, *event) bool.
+      features: (B, frames, F) for a locally conditioned model, passed to it; else None.
 
     Returns:
       (B, *event) int32 samples.
     """
     model = nnx.merge(graphdef, state)
     batch, shape = x.shape[0], x.shape
+    network = model if features is None else functools.partial(model, features=features)
 
     def step(i, flat):  # flat: (B, D)
-        logits = model(flat.reshape(shape), labels)
+        logits = network(flat.reshape(shape), labels)
         logits = logits.reshape(batch, flat.shape[1], -1)  # (B, D, K)
         new = draw_categorical(key, i, logits[:, i], temperature)  # (B,)
         keep = observed.reshape(batch, -1)[:, i]

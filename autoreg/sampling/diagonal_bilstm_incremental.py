@@ -40,6 +40,7 @@ from flax import nnx
 
 from autoreg.models.pixelrnn import lstm_update
 from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import reject_features
 from autoreg.sampling.raster_loop import sample_raster
 
 
@@ -134,7 +135,9 @@ def pixel_column(model, image_pad: tuple, j, image, caches: Caches):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def diagonal_bilstm_sampler(graphdef, state, key, x, observed, labels, temperature):
+def diagonal_bilstm_sampler(
+    graphdef, state, key, x, observed, labels, temperature, *, features=None
+):
     """``naive_sampler``'s samples for a Diagonal BiLSTM, about one forward pass of work.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``DiagonalBiLSTM``; x
@@ -142,6 +145,7 @@ def diagonal_bilstm_sampler(graphdef, state, key, x, observed, labels, temperatu
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     batch, _, width, _ = x.shape
     layers = list(model.layers)
     image_pad = activation_cache.taps_reach(model.input_taps)

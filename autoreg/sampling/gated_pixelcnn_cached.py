@@ -21,6 +21,7 @@ import jax
 from flax import nnx
 
 from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import reject_features
 from autoreg.sampling.raster_loop import sample_raster
 
 
@@ -104,7 +105,9 @@ def horizontal_pixel(model, layout: Layout, biases, j, image, caches):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def cached_gated_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperature):
+def cached_gated_pixelcnn_sampler(
+    graphdef, state, key, x, observed, labels, temperature, *, features=None
+):
     """``naive_sampler``'s samples for a Gated PixelCNN, each layer computed once per sub-pixel.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``GatedPixelCNN``; x
@@ -112,6 +115,7 @@ def cached_gated_pixelcnn_sampler(graphdef, state, key, x, observed, labels, tem
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     batch, _, width, _ = x.shape
     layers = list(model.layers)
     layout = cache_layout(layers)

@@ -20,11 +20,14 @@ import jax
 from flax import nnx
 
 from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import reject_features
 from autoreg.sampling.raster_loop import sample_raster
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def cached_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperature):
+def cached_pixelcnn_sampler(
+    graphdef, state, key, x, observed, labels, temperature, *, features=None
+):
     """``naive_sampler``'s samples for a PixelCNN, computing each layer once per sub-pixel.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``PixelCNN``; x and
@@ -32,6 +35,7 @@ def cached_pixelcnn_sampler(graphdef, state, key, x, observed, labels, temperatu
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     batch, _, width, _ = x.shape
     levels = model.levels
     image_pad = activation_cache.taps_reach(model.input_taps)

@@ -31,6 +31,7 @@ from flax import nnx
 
 from autoreg.models.pixelsnail import position_features
 from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import reject_features
 from autoreg.sampling.raster_loop import sample_raster
 
 
@@ -167,7 +168,9 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def cached_pixelsnail_sampler(graphdef, state, key, x, observed, labels, temperature):
+def cached_pixelsnail_sampler(
+    graphdef, state, key, x, observed, labels, temperature, *, features=None
+):
     """``naive_sampler``'s samples for a PixelSNAIL, each layer computed once per sub-pixel.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``PixelSNAIL``; x and
@@ -175,6 +178,7 @@ def cached_pixelsnail_sampler(graphdef, state, key, x, observed, labels, tempera
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     batch, height, width, _ = x.shape
     image_pad = activation_cache.taps_reach(model.input_taps)
     return sample_raster(

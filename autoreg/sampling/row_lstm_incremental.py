@@ -32,6 +32,7 @@ from flax import nnx
 
 from autoreg.models.pixelrnn import lstm_update
 from autoreg.sampling import activation_cache
+from autoreg.sampling.ancestral import reject_features
 from autoreg.sampling.raster_loop import sample_raster
 
 
@@ -96,7 +97,7 @@ def pixel_column(model, image_pad: tuple, j, image, caches: Caches):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
+def incremental_sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
     """Row LSTM sampler with per-layer row state: ``naive_sampler``'s samples.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``RowLSTM``; x and the
@@ -104,6 +105,7 @@ def incremental_sampler(graphdef, state, key, x, observed, labels, temperature):
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)
+    reject_features(model, features)
     batch, _, width, _ = x.shape
     layers = list(model.layers)
     image_pad = activation_cache.taps_reach(model.input_taps)

@@ -27,10 +27,12 @@ import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.likelihood import log_prob_per_position
+from autoreg.models.functional import call_model
 from autoreg.sampling.ancestral import as_key, draw_categorical, unobserved_range
 from autoreg.validation import (
     check_count,
     check_data,
+    check_features,
     check_labels,
     check_observed,
     check_temperature,
@@ -57,7 +59,9 @@ def systematic_resample(key: jax.Array, log_w: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=(0, 7))
-def smc_sampler(graphdef, state, key, x, observed, labels, temperature, particles, ess_threshold):
+def smc_sampler(
+    graphdef, state, key, x, observed, labels, temperature, particles, ess_threshold, features=None
+):
     """One compiled particle filter over the data order; see the module docstring.
 
     Args:
@@ -70,6 +74,7 @@ def smc_sampler(graphdef, state, key, x, observed, labels, temperature, particle
       temperature: scalar; the target is the tempered model (logits / temperature).
       particles: P, static.
       ess_threshold: resample an input when its effective sample size falls below this times P.
+      features: (B, frames, F) local features of a locally conditioned model, else None.
 
     Returns:
       (B, *event) int32 completions and (B,) float32 log-evidence estimates
@@ -83,13 +88,15 @@ def smc_sampler(graphdef, state, key, x, observed, labels, temperature, particle
     flat = jnp.where(observed, x, 0).astype(jnp.int32).reshape(batch, 1, dims)
     flat = jnp.repeat(flat, particles, axis=1).reshape(n, dims)  # (N, D), N = B * P
     labels = None if labels is None else jnp.repeat(labels, particles)  # (N,)
+    if features is not None:
+        features = jnp.repeat(features, particles, axis=0)  # (N, frames, F)
     positions = jnp.arange(dims)
     missing = ~observed.reshape(batch, dims).all(axis=0)  # (D,) some input samples here
     resample_key = jax.random.fold_in(key, dims)
     select_key = jax.random.fold_in(key, dims + 1)
 
     def tempered_logits(flat):  # (N, D) -> (N, D, K)
-        logits = model(flat.reshape((n, *event)), labels)
+        logits = call_model(model, flat.reshape((n, *event)), labels, features)
         return logits.reshape(n, dims, -1) / temperature
 
     def weigh(flat, log_w, logits, since, until):
@@ -137,6 +144,7 @@ def smc_complete(
     labels=None,
     temperature: float = 1.0,
     ess_threshold: float = 0.5,
+    features=None,
 ) -> jax.Array:
     """Complete arbitrary holes (a box, a mask) with a sequential Monte Carlo sampler.
 
@@ -168,6 +176,7 @@ def smc_complete(
       ess_threshold: in [0, 1]; an input's particles are resampled when their effective sample
         size falls below ``ess_threshold * particles``. 0 never resamples (plain importance
         sampling with one final weighting); 1 resamples whenever the weights are uneven.
+      features: (B, T // hop_length, F) local features of a locally conditioned model.
 
     Returns:
       (B, H, W, C) int32 completions (audio: (B, T)); observed positions are bit-identical to x.
@@ -186,6 +195,7 @@ def smc_complete(
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)
     labels = check_labels(model, labels, x.shape[0])
+    features = check_features(model, features, x.shape)
     key = as_key(key)
     graphdef, state = nnx.split(model)
     samples, _ = smc_sampler(
@@ -198,5 +208,6 @@ def smc_complete(
         jnp.float32(temperature),
         int(particles),
         jnp.float32(ess_threshold),
+        None if features is None else jnp.asarray(features),
     )
     return samples

@@ -97,17 +97,17 @@ def chunk_call(weights, step_bias, x, observed, noise, temperature, start, ring,
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def native_sampler(graphdef, state, key, x, observed, labels, temperature):
+def native_sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
     """``naive_sampler``'s samples for a WaveNet, one kernel call per chunk of samples.
 
     A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``WaveNet``; x and the
-    samples are (B, T) int32.
+    samples are (B, T) int32. With local conditioning (a vocoder), each chunk's per-step gate
+    biases (class bias plus every layer's projection of the upsampled features,
+    ``WaveNet.gate_conditioning``) are computed in one product before the call.
     """
     model = nnx.merge(graphdef, state)
     cfg = model.config
-    if cfg.local_features:
-        raise ValueError("the native WaveNet sampler does not take local conditioning features")
-    model.check_conditioning(x, labels, None)
+    frames = model.check_conditioning(x, labels, features)  # (B, context + T/hop, F) or None
     if not register():
         raise RuntimeError(f"could not load the WaveNet kernel {library_path()}")
     batch, length = x.shape
@@ -125,9 +125,13 @@ def native_sampler(graphdef, state, key, x, observed, labels, temperature):
         index, x_chunk, obs_chunk = inputs
         start = index * CHUNK
         noise = position_noise(key, start, CHUNK, (batch, cfg.levels))  # (CHUNK, B, K)
+        bias = step_bias  # (1, B, L, G)
+        if frames is not None:
+            gates = model.gate_conditioning(frames, start + jnp.arange(CHUNK))  # (CHUNK, L, B, G)
+            bias = step_bias + jnp.swapaxes(gates, 1, 2)  # (CHUNK, B, L, G): class, then mel
         values, ring, history = chunk_call(
             weights,
-            step_bias,
+            bias,
             x_chunk,
             obs_chunk,
             noise,

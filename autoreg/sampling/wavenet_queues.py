@@ -21,6 +21,15 @@ for ``wavenet``): the same positions in the same order,
 the same noise, and logits equal to the model's up to float rounding (sums taken in another
 order), so a sample could differ only where two noisy logits tie within rounding (tested equal).
 Observed positions (completion) go through the same loop, so the queues see the observed data.
+
+Local conditioning (a mel-conditioned WaveNet): once per block, the features of the block's
+samples are upsampled and projected into every layer's gate in one product
+(``WaveNet.gate_conditioning``); the long layers add it to their per-block past products, the
+short layers take it, with their biases, as one per-step bias. With nearest-neighbour
+upsampling and a hop that is a multiple of the block (the vocoder: 256 and 16) a block lies in
+one frame, so its conditioning is computed once and rides in the class-bias slot: a
+conditioned step costs what a class-conditioned one does. Nothing of it is kept between
+blocks, so the state still does not grow with the length.
 """
 
 from __future__ import annotations
@@ -100,13 +109,14 @@ def one_sample(model, weights, plan, temperature, *args):
     Args (after the bound ones): history (k,) last samples; class_bias (L, G) or None;
     past_short (Ls, G) past products of the short layers; past_pre (Ll, G) past products plus
     biases of the long layers; noise (K,); x_t, obs_t: the observed value and whether it is
-    observed.
+    observed; short_bias (Ls, G): the short layers' whole gate bias at t (conv bias, class bias
+    and local conditioning), or None (then conv bias and class bias are added here).
 
     Returns:
       The value (), the short layers' new past products (Ls, G) and the long layers' inputs
       h[t] (Ll, R).
     """
-    history, class_bias, past_short, past_pre, noise, x_t, obs_t = args
+    history, class_bias, past_short, past_pre, noise, x_t, obs_t, short_bias = args
     w, short, long = weights.step, plan.short, plan.long
     r, g = w.input_bias.shape[0], w.conv_bias[0].shape[0]
     h = w.input_bias
@@ -116,9 +126,13 @@ def one_sample(model, weights, plan, temperature, *args):
     for i in range(len(w.current)):
         if i in short:
             both = h @ weights.both_kernels[i]  # (2G,): current product, past product for t + d
-            z = (both[:g] + past_short[short.index(i)]) + w.conv_bias[i]
-            if class_bias is not None:
-                z = z + class_bias[i]
+            z = both[:g] + past_short[short.index(i)]
+            if short_bias is not None:
+                z = z + short_bias[short.index(i)]
+            else:
+                z = z + w.conv_bias[i]
+                if class_bias is not None:
+                    z = z + class_bias[i]
             products_short.append(both[g:])
         else:  # past product and biases computed for the whole block
             z = h @ w.current[i] + past_pre[long.index(i)]
@@ -156,13 +170,19 @@ def map_examples(fn, in_axes: tuple, out_axes: tuple, batch: int):
     return single
 
 
-def sample_step(step_examples, plan: QueuePlan, class_bias, carry, inputs):
-    """One time step for the batch: read the short ring, run the layers, write it back."""
+def sample_step(step_examples, plan: QueuePlan, class_bias, carry, inputs, *, block_bias=None):
+    """One time step for the batch: read the short ring, run the layers, write it back.
+
+    ``block_bias``: (Ls, B, G) whole gate bias of the short layers, the same for every step of
+    the block, used when the inputs carry no per-step one.
+    """
     short_ring, history = carry  # (sum of short d, B, G); last k samples (B, k)
-    t, past_pre, noise, x_t, obs_t = inputs  # (), (Ll, B, G), (B, K), (B,), (B,)
+    t, past_pre, short_bias, noise, x_t, obs_t = inputs  # (), (Ll, B, G), (Ls, B, G) or None,
+    # (B, K), (B,), (B,)
+    short_bias = block_bias if short_bias is None else short_bias
     rows = plan.short_offsets + t % plan.short_d
     value, products_short, inputs_long = step_examples(
-        history, class_bias, short_ring[rows], past_pre, noise, x_t, obs_t
+        history, class_bias, short_ring[rows], past_pre, noise, x_t, obs_t, short_bias
     )
     if plan.short:
         short_ring = short_ring.at[rows].set(products_short)
@@ -185,8 +205,55 @@ def long_past_products(weights: QueueWeights, plan: QueuePlan, long_ring, start)
     return past_pre, rows
 
 
-def block_step(step, weights: QueueWeights, plan: QueuePlan, carry, inputs):
-    """``block`` samples: batched past products of the long layers, then the samples."""
+def conditioned_biases(weights: QueueWeights, plan: QueuePlan, gate, past_pre):
+    """Add a block's local conditioning: (long layers' past_pre, short layers' per-step bias).
+
+    Args:
+      gate: (block, L, B, G) every layer's gate input from the features (one product).
+      past_pre: (block, Ll, B, G) the long layers' past products plus biases.
+
+    Returns:
+      (block, Ll, B, G) past_pre with the conditioning added, and (block, Ls, B, G) the short
+      layers' whole gate bias: conv bias, class bias and conditioning.
+    """
+    w, short = weights.step, plan.short
+    past_pre = past_pre + gate[:, np.array(plan.long, np.int32)]
+    short_bias = gate[:, np.array(short, np.int32)]
+    if short:
+        short_bias = short_bias + jnp.stack([w.conv_bias[i] for i in short])[None, :, None]
+        if w.class_bias is not None:
+            short_bias = short_bias + w.class_bias[np.array(short)][None]
+    return past_pre, short_bias
+
+
+def block_biases(weights: QueueWeights, plan: QueuePlan, gates, per_frame: bool, past_pre, start):
+    """The block's local conditioning (``gates(positions)``: (N, L, B, G)) added to the biases.
+
+    ``per_frame``: the block lies within one frame of nearest-neighbour upsampling, so its
+    conditioning is one vector per layer: computed once (``gates`` at the block's start) and
+    folded, with the conv and class biases, into one bias per short layer for the block, so
+    that a conditioned step costs what an unconditioned one does. Otherwise every sample's
+    conditioning is computed (one product for the block) and the short layers take a per-step
+    bias.
+
+    Returns:
+      (past_pre (block, Ll, B, G), class bias (L, B, G) or None, per-step short bias
+      (block, Ls, B, G) or None, block short bias (Ls, B, G) or None).
+    """
+    if gates is None:
+        return past_pre, weights.step.class_bias, None, None
+    if per_frame:
+        gate = gates(start[None])  # (1, L, B, G)
+        past_pre, block_bias = conditioned_biases(weights, plan, gate, past_pre)
+        return past_pre, None, None, block_bias[0]
+    positions = start + jnp.arange(past_pre.shape[0])
+    past_pre, short_bias = conditioned_biases(weights, plan, gates(positions), past_pre)
+    return past_pre, None, short_bias, None
+
+
+def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, carry, inputs):
+    """``block`` samples: batched past products of the long layers (and the block's local
+    conditioning, ``gates(positions)`` (N, L, B, G), when not None), then the samples."""
     long_ring, short_ring, history = carry
     start, noise, x_blk, obs_blk = inputs  # (), (block, B, K), (block, B), (block, B)
     block, batch = noise.shape[0], noise.shape[1]
@@ -194,17 +261,46 @@ def block_step(step, weights: QueueWeights, plan: QueuePlan, carry, inputs):
         past_pre, rows = long_past_products(weights, plan, long_ring, start)
     else:
         past_pre = jnp.zeros((block, 0, batch, short_ring.shape[-1]))
+    past_pre, class_bias, short_bias, block_bias = block_biases(
+        weights, plan, gates, per_frame, past_pre, start
+    )
+    step = functools.partial(sample_step, step_examples, plan, class_bias, block_bias=block_bias)
     positions = start + jnp.arange(block)
     (short_ring, history), (values, new_h) = jax.lax.scan(
-        step, (short_ring, history), (positions, past_pre, noise, x_blk, obs_blk)
+        step, (short_ring, history), (positions, past_pre, short_bias, noise, x_blk, obs_blk)
     )
     if plan.long:
         long_ring = long_ring.at[rows].set(jnp.swapaxes(new_h, 0, 1))  # (Ll, block, B, R)
     return (long_ring, short_ring, history), values
 
 
+def block_function(model, x, labels, features, temperature, block: int):
+    """``(block_step for this model and conditioning, its QueuePlan)``, checking the labels
+    and features for ``x`` (B, T)."""
+    cfg = model.config
+    frames = model.check_conditioning(x, labels, features)  # (B, context + T/hop, F) or None
+    plan = plan_queues(cfg.dilations, block)
+    weights = prepare_weights(model, labels, plan)
+    layer_step = functools.partial(one_sample, model, weights, plan, temperature)
+    step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0, 1), (0, 1, 1), x.shape[0])
+    gates = None if frames is None else functools.partial(model.gate_conditioning, frames)
+    per_frame = cfg.upsample == "nearest" and cfg.hop_length % block == 0
+    blocks = functools.partial(block_step, step_examples, weights, plan, gates, per_frame)
+    return blocks, plan
+
+
 def generate(
-    graphdef, state, key, x, observed, labels, temperature, *, block: int = BLOCK, chunk=256
+    graphdef,
+    state,
+    key,
+    x,
+    observed,
+    labels,
+    temperature,
+    *,
+    features=None,
+    block: int = BLOCK,
+    chunk=256,
 ):
     """Sample ``x``'s unobserved positions in time order with per-layer queues.
 
@@ -215,6 +311,7 @@ def generate(
       observed: (B, T) bool.
       labels: (B,) class ids for a class-conditional model, else None.
       temperature: scalar float32.
+      features: (B, T // hop_length, F) frames for a locally conditioned model, else None.
       block: samples per block (a power of two): layers with dilation >= block compute their
         past products once per block.
       chunk: samples whose sampling noise is drawn together (rounded to whole blocks).
@@ -223,24 +320,15 @@ def generate(
       (B, T) int32 samples, those of ``naive_sampler`` for the same key.
 
     Raises:
-      ValueError: a locally conditioned model, missing or unexpected labels, or a block size
-        that is not a power of two (the dilations are).
+      ValueError: missing, unexpected or mis-shaped labels or features, or a block size that
+        is not a power of two (the dilations are).
     """
     if block < 1 or block & (block - 1):
         raise ValueError(f"block must be a power of two, got {block}")
     model = nnx.merge(graphdef, state)
     cfg = model.config
-    if cfg.local_features:
-        raise ValueError("fast generation does not take local conditioning features")
-    model.check_conditioning(x, labels, None)
-    plan = plan_queues(cfg.dilations, block)
-    weights = prepare_weights(model, labels, plan)
+    blocks, plan = block_function(model, x, labels, features, temperature, block)
     batch, length = x.shape
-    layer_step = functools.partial(one_sample, model, weights, plan, temperature)
-    step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0), (0, 1, 1), batch)
-    step = functools.partial(sample_step, step_examples, plan, weights.step.class_bias)
-    blocks = functools.partial(block_step, step, weights, plan)
-
     blocks_per_chunk = max(1, min(chunk // block, -(-length // block)))
     chunk = blocks_per_chunk * block
     num_chunks = -(-length // chunk)

@@ -1,0 +1,177 @@
+"""Audio windows aligned with their log-mel frames: the data of a mel-conditioned WaveNet.
+
+Each clip is read once (``read_audio``, at the analysis' rate), its last ``holdout_seconds`` are
+cut off for evaluation, and each part is trimmed to whole frames and analysed on its own
+(``log_mel``), so the held-out frames never see training audio and vice versa. A window starts
+on a frame boundary: the window of frames ``k .. k + n - 1`` is samples ``k hop .. (k + n) hop
+- 1`` and comes with the features of frames ``k - context .. k + n - 1``, the frames its
+conditioning sees (``WaveNet``'s ``upsample_context``; zeros, i.e. silence, before the start
+of a clip). Speaker ids come from the folder (``parent``) or file name (``stem``) of each file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from autoreg.data.audio import audio_files, mu_law_encode, read_audio
+from autoreg.data.mel import MelAnalysis, log_mel
+from autoreg.models.functional import Conditioning
+
+SPEAKER_SOURCES = ("none", "parent", "stem")
+
+
+@dataclasses.dataclass(frozen=True)
+class MelWindows:
+    """Windows of mu-law codes with their log-mel features and speaker ids."""
+
+    examples: np.ndarray  # (N, window) int32 mu-law codes in 0..levels-1
+    features: np.ndarray  # (N, context + window // hop, n_mels) float32 log-mel frames
+    speakers: np.ndarray | None  # (N,) int32 speaker ids, or None
+    speaker_names: tuple  # name of each speaker id
+    levels: int  # K of the codes
+    source: str  # where the audio came from
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """(window,)."""
+        return tuple(self.examples.shape[1:])
+
+    @property
+    def labels(self) -> Conditioning:
+        """What the model is conditioned on, batched by the training loop like labels."""
+        return Conditioning(self.speakers, self.features)
+
+
+def speaker_names(files, speaker_from: str) -> list | None:
+    """The speaker name of each file (``parent``: its folder, ``stem``: its name), or None."""
+    if speaker_from not in SPEAKER_SOURCES:
+        raise ValueError(f"speaker_from must be one of {SPEAKER_SOURCES}, got {speaker_from!r}")
+    if speaker_from == "none":
+        return None
+    return [Path(f).parent.name if speaker_from == "parent" else Path(f).stem for f in files]
+
+
+def analysed_part(audio: np.ndarray, analysis: MelAnalysis, context: int, levels: int):
+    """A part of a clip trimmed to whole frames: (codes (T,), features (context + T/hop, F))."""
+    frames = len(audio) // analysis.hop_length
+    audio = audio[: frames * analysis.hop_length]
+    features = log_mel(audio, analysis)  # (frames, F)
+    padded = np.concatenate([np.zeros((context, analysis.n_mels), np.float32), features])
+    return mu_law_encode(audio, levels), padded
+
+
+def window_at(codes, padded, frame: int, frames: int, hop: int, context: int):
+    """The window of ``frames`` frames from ``frame``: (codes, features with the context)."""
+    return codes[frame * hop : (frame + frames) * hop], padded[frame : frame + frames + context]
+
+
+def mel_windows(
+    paths,
+    analysis: MelAnalysis,
+    window: int | None,
+    *,
+    context: int,
+    split: str = "train",
+    num: int | None = None,
+    holdout_seconds: float = 2.0,
+    seed: int = 0,
+    levels: int = 256,
+    speaker_from: str = "none",
+    speakers: tuple = (),
+) -> MelWindows:
+    """Frame-aligned windows of mu-law codes and log-mel features, for training or evaluation.
+
+    Args:
+      paths: audio files and/or folders (anything ``read_audio`` reads; resampled with soxr).
+      analysis: the model's mel analysis.
+      window: samples per window, rounded down to whole frames; ``split="heldout"`` with None
+        takes each held-out tail whole.
+      context: frames before each window that its features include (the model's
+        ``upsample_context``).
+      split: ``"train"``: ``num`` random windows (default: as many as the audio holds) from
+        all but the last ``holdout_seconds`` of each clip; ``"heldout"``: those last seconds,
+        cut into consecutive windows.
+      holdout_seconds, seed, levels: as for ``autoreg.data.audio.audio_windows``.
+      speaker_from: ``"none"``, ``"parent"`` (folder name) or ``"stem"`` (file name).
+      speakers: speaker names in id order (a trained model's); default: the sorted names found.
+
+    Returns:
+      ``MelWindows``.
+
+    Raises:
+      ValueError: bad files, clips too short, or a speaker the model does not know.
+    """
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+    hop = analysis.hop_length
+    if window is not None and window < hop:
+        raise ValueError(f"window must hold at least one frame ({hop} samples), got {window}")
+    files = audio_files(paths)
+    names = speaker_names(files, speaker_from)
+    speakers = tuple(speakers) or tuple(sorted(set(names or ())))
+    if names is not None and set(names) - set(speakers):
+        raise ValueError(f"speakers {sorted(set(names) - set(speakers))} unknown to the model")
+    parts = [clip_part(f, analysis, holdout_seconds, split) for f in files]
+    parts = [analysed_part(audio, analysis, context, levels) for audio in parts]
+    frames = None if window is None else window // hop
+    if split == "train":
+        picked = random_frames(parts, frames, num, hop, seed)
+    else:
+        picked = consecutive_frames(parts, frames, hop)
+    codes, features = zip(
+        *(window_at(*parts[c], k, n, hop, context) for c, k, n in picked), strict=True
+    )
+    ids = None
+    if names is not None:
+        ids = np.array([speakers.index(names[c]) for c, _, _ in picked], np.int32)
+    source = ", ".join(map(str, [paths] if isinstance(paths, str | os.PathLike) else paths))
+    return MelWindows(np.stack(codes), np.stack(features), ids, speakers, levels, source)
+
+
+def clip_part(path, analysis: MelAnalysis, holdout_seconds: float, split: str) -> np.ndarray:
+    """The training part or the held-out tail of one clip, as float audio."""
+    audio = read_audio(path, analysis.sample_rate)
+    tail = round(holdout_seconds * analysis.sample_rate)
+    if split == "heldout" and tail < analysis.hop_length:
+        raise ValueError("split='heldout' needs holdout_seconds of at least one frame")
+    if len(audio) - tail < analysis.hop_length:
+        raise ValueError(f"{path} is too short for a {holdout_seconds} s held-out tail")
+    return audio[: len(audio) - tail] if split == "train" else audio[len(audio) - tail :]
+
+
+def random_frames(parts, frames: int, num: int | None, hop: int, seed: int) -> list:
+    """``num`` (clip, first frame, frames) triples drawn uniformly over all frame starts."""
+    if frames is None:
+        raise ValueError("training windows need a window length")
+    starts = np.array([len(codes) // hop - frames + 1 for codes, _ in parts])
+    if (starts < 1).any():
+        raise ValueError(f"every clip's training part must hold a window of {frames} frames")
+    total = sum(len(codes) for codes, _ in parts)
+    num = total // (frames * hop) if num is None else num
+    rng = np.random.default_rng(seed)
+    clips = rng.choice(len(parts), size=num, p=starts / starts.sum())
+    return [(int(c), int(rng.integers(starts[c])), frames) for c in clips]
+
+
+def consecutive_frames(parts, frames: int | None, hop: int) -> list:
+    """(clip, first frame, frames) of each clip cut into consecutive windows (None: whole)."""
+    lengths = {len(codes) // hop for codes, _ in parts}
+    if frames is None:
+        if len(lengths) != 1:
+            raise ValueError("held-out tails of different lengths: pass a window")
+        (whole,) = lengths
+        return [(c, 0, whole) for c in range(len(parts))]
+    if frames > min(lengths):
+        raise ValueError(f"window of {frames * hop} samples is longer than the held-out tail")
+    return [
+        (c, k, frames)
+        for c, (codes, _) in enumerate(parts)
+        for k in range(0, len(codes) // hop - frames + 1, frames)
+    ]

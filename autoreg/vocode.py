@@ -1,0 +1,177 @@
+"""Vocoding: audio from a log-mel spectrogram, with a mel-conditioned WaveNet or Griffin-Lim.
+
+``analyse`` turns an audio file into the model's log-mel frames (the analysis recorded in its
+config); ``vocode`` samples audio from frames with the WaveNet (its fast sampler, segment by
+segment, so that long input shows progress); ``griffin_lim`` is the classical baseline from
+the same frames; ``vocode_file`` is what ``autoreg vocode`` runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from autoreg.data.audio import mu_law_decode, read_audio, write_wav
+from autoreg.data.mel import MelAnalysis, check_mel_shape, log_mel, mel_to_audio
+from autoreg.generate import complete, sample
+
+METHODS = ("wavenet", "griffin-lim")
+SILENCE = 1e-3  # peak amplitude (-60 dBFS) below which input audio counts as silence
+
+
+def vocoder_analysis(model) -> MelAnalysis:
+    """The mel analysis a vocoder was trained on; ValueError for any other model."""
+    mel = getattr(model.config, "mel", None)
+    if model.name != "wavenet" or mel is None:
+        raise ValueError(
+            f"this {model.name} checkpoint is not a mel-conditioned vocoder (no mel analysis "
+            "in its config); use --model wavenet_vocoder or train one with --preset vocoder"
+        )
+    return mel
+
+
+def analyse(path, analysis: MelAnalysis) -> np.ndarray:
+    """Log-mel frames (frames, n_mels) of an audio file, resampled to the analysis rate.
+
+    Raises:
+      ValueError: an unreadable or empty file, audio shorter than one frame, or silence only.
+    """
+    audio = read_audio(path, analysis.sample_rate)
+    if np.abs(audio).max() < SILENCE:
+        raise ValueError(f"{path} is silent (peak below -60 dBFS): nothing to vocode")
+    return log_mel(audio, analysis)
+
+
+def load_mel(path, analysis: MelAnalysis) -> np.ndarray:
+    """A precomputed (frames, n_mels) spectrogram from a ``.npy`` file (no pickles)."""
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read mel spectrogram {path}: {error}") from None
+    if features.ndim == 3 and features.shape[0] == 1:
+        features = features[0]
+    return check_mel_shape(features, analysis.n_mels)
+
+
+def speaker_id(model, speaker) -> np.ndarray | None:
+    """(1,) class id of ``speaker`` (a name from the model's config or an id), or None."""
+    if model.num_classes == 0:
+        if speaker is not None:
+            raise ValueError("this vocoder has no speakers: drop --speaker")
+        return None
+    names = list(model.config.speakers)
+    if speaker is None:
+        raise ValueError(f"this vocoder is speaker-conditioned: pass --speaker ({names})")
+    if str(speaker) in names:
+        return np.array([names.index(str(speaker))], np.int32)
+    if str(speaker).isdigit() and int(speaker) < model.num_classes:
+        return np.array([int(speaker)], np.int32)
+    raise ValueError(f"unknown speaker {speaker!r}; known: {names or model.num_classes}")
+
+
+def vocode(
+    model,
+    features,
+    *,
+    seed: int = 0,
+    speaker=None,
+    temperature: float = 1.0,
+    segment_frames: int = 64,
+    progress: bool = False,
+) -> np.ndarray:
+    """Sample audio for log-mel ``features`` from a mel-conditioned WaveNet.
+
+    Segments of ``segment_frames`` frames are generated one after another, each continuing
+    the last ``receptive_field`` samples of the one before (observed), with the frames before
+    it as context: the same model distribution as one long call, with a progress bar.
+
+    Args:
+      model: a mel-conditioned WaveNet (``vocoder_analysis`` accepts it).
+      features: (frames, n_mels) from ``log_mel`` with the model's analysis.
+      seed: sampling seed (segment i uses ``fold_in(key(seed), i)``).
+      speaker: speaker name or id for a speaker-conditioned model.
+      temperature: divides the logits.
+      segment_frames: frames per generated segment.
+      progress: show a progress bar over the segments.
+
+    Returns:
+      (frames * hop_length,) float32 audio in [-1, 1] at the model's rate.
+    """
+    analysis = vocoder_analysis(model)
+    features = check_mel_shape(features, analysis.n_mels)
+    labels = speaker_id(model, speaker)
+    cfg = model.config
+    hop, context = cfg.hop_length, cfg.upsample_context
+    prefix = -(-model.receptive_field // hop)  # frames of audio each segment continues
+    frames = len(features)
+    seg = min(max(segment_frames, prefix + context), frames)
+    count = -(-frames // seg)
+    padded = np.concatenate([features, np.zeros((count * seg - frames, cfg.local_features))])
+    padded = padded.astype(np.float32)  # silence after the end changes nothing before it
+    key = jax.random.key(seed)
+    codes = np.asarray(sample(model, key, 1, labels=labels, features=padded[None, :seg])[0])
+    pieces = [codes]
+    for i in tqdm(range(1, count), desc="vocode", unit="segment", disable=not progress):
+        start = i * seg
+        x = np.zeros((1, (prefix + seg) * hop), np.int32)
+        x[0, : prefix * hop] = codes[-prefix * hop :]
+        observed = np.arange(x.shape[1]) < prefix * hop
+        window = padded[None, start - prefix - context : start + seg]  # with context frames
+        done = complete(
+            model,
+            jax.random.fold_in(key, i),
+            x,
+            observed,
+            labels=labels,
+            features=window,
+            temperature=temperature,
+        )
+        codes = np.asarray(done[0, prefix * hop :])
+        pieces.append(codes)
+    return mu_law_decode(np.concatenate(pieces)[: frames * hop], model.levels)
+
+
+def griffin_lim(features, analysis: MelAnalysis, *, seed: int = 0) -> np.ndarray:
+    """The Griffin-Lim baseline from the same frames: (frames * hop_length,) float32 audio."""
+    return mel_to_audio(features, analysis, seed=seed)
+
+
+def vocode_file(
+    model,
+    out,
+    *,
+    audio=None,
+    mel=None,
+    method: str = "wavenet",
+    speaker=None,
+    seed: int = 0,
+    temperature: float = 1.0,
+    progress: bool = False,
+) -> Path:
+    """Analyse ``audio`` (or read the ``mel`` .npy), resynthesise it, write the WAV ``out``.
+
+    Raises:
+      ValueError: neither or both of audio and mel, an unknown method, a model that is not a
+        vocoder, or bad input (see ``analyse``, ``load_mel``, ``speaker_id``).
+    """
+    if (audio is None) == (mel is None):
+        raise ValueError("pass exactly one of --audio FILE or --mel FILE.npy")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    analysis = vocoder_analysis(model)
+    features = analyse(audio, analysis) if audio is not None else load_mel(mel, analysis)
+    if method == "griffin-lim":
+        waveform = griffin_lim(features, analysis, seed=seed)
+    else:
+        waveform = vocode(
+            model,
+            features,
+            seed=seed,
+            speaker=speaker,
+            temperature=temperature,
+            progress=progress,
+        )
+    return write_wav(out, waveform, analysis.sample_rate)
