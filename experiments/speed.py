@@ -16,6 +16,7 @@ and 8, fast and naive (naive extrapolated). Compile time is excluded everywhere.
 from __future__ import annotations
 
 import argparse
+import functools
 
 import jax
 import numpy as np
@@ -90,14 +91,26 @@ def image_row(name: str, naive_positions: int, repeats: int, large_batch: int) -
     )
 
 
-def wavenet_rows(naive_positions: int) -> list:
+def wavenet_rows(naive_positions: int, repeats: int) -> list:
+    """Per batch: (batch, {method: samples/s}, naive samples/s, forward samples/s) for one
+    second of audio per stream; every method and the forward pass take turns."""
     model = autoreg.create_model("wavenet", preset="reference")
     rate = model.config.sample_rate
+    graphdef, state = nnx.split(model)
+    methods = [m for m in sampling_methods(model) if m != "naive"]
     rows = []
-    for batch in (1, 8):
-        fast = sampler_seconds(model, sampling_methods(model)[0], batch, length=rate)
+    for batch in (1, 8, 32):
+        x = np.zeros((batch, rate), np.int32)
+        args = (jax.random.key(0), x, np.zeros(x.shape, bool), None, np.float32(1.0))
+        fns = {
+            m: functools.partial(autoreg.MODELS["wavenet"].samplers[m], graphdef, state, *args)
+            for m in methods
+        }
+        fns["forward"] = functools.partial(apply_split, graphdef, state, x, None)
+        times = best_times(fns, repeats)
         naive = sampler_seconds(model, "naive", batch, length=rate, positions=naive_positions)
-        rows.append((batch, batch * rate / fast, batch * rate / naive))
+        speeds = {m: batch * rate / times[m] for m in methods}
+        rows.append((batch, speeds, batch * rate / naive, batch * rate / times["forward"]))
     return rows
 
 
@@ -132,19 +145,27 @@ def main() -> None:
         )
     print(f"\n* extrapolated from the first {args.naive_positions} positions of 784")
     if "wavenet" in models:
+        rows = wavenet_rows(args.naive_positions, args.repeats)
+        methods = list(rows[0][1])
         print(
-            "\n| WaveNet batch | fast samples/s (all streams) | real-time factor per stream "
-            "| naive samples/s* | fast / naive |"
+            "\n| WaveNet batch | "
+            + " | ".join(f"{m} samples/s (real-time factor per stream)" for m in methods)
+            + " | naive samples/s* | forward pass samples/s | "
+            + f"{methods[0]}: total samples/s / batch 1's |"
         )
-        print("|---|---|---|---|---|")
-        for batch, fast, naive in wavenet_rows(args.naive_positions):
+        print("|---|" + "---|" * (len(methods) + 3))
+        base = rows[0][1][methods[0]]
+        for batch, speeds, naive, forward in rows:
+            cells = " | ".join(f"{v:,.0f} ({v / batch / 16000:.2f}x)" for v in speeds.values())
             print(
-                f"| {batch} | {fast:,.0f} | {fast / batch / 16000:.2f}x | {naive:,.1f} | "
-                f"{fast / naive:.0f}x |"
+                f"| {batch} | {cells} | {naive:,.1f} | {forward:,.0f} | "
+                f"{speeds[methods[0]] / base:.1f}x |",
+                flush=True,
             )
         print(
             f"\n* extrapolated from {args.naive_positions} samples. Real time is 16,000 "
-            "samples/s per stream: a factor above 1 generates faster than real time."
+            "samples/s per stream: a factor above 1 generates faster than real time. The "
+            "forward pass is the likelihood of one second per stream (all positions at once)."
         )
 
 

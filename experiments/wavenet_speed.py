@@ -79,9 +79,9 @@ def generation_times(batch: int, length: int, naive_positions: int, repeats: int
     )
 
 
-def fast_call(batch: int, length: int, conditioned: bool):
-    """A zero-argument call of fast generation of ``batch`` clips of ``length`` samples by the
-    reference network, with random log-mel conditioning if ``conditioned``."""
+def fast_call(batch: int, length: int, conditioned: bool, method: str = "fast"):
+    """A zero-argument call of generation by ``method`` of ``batch`` clips of ``length``
+    samples by the reference network, with random log-mel conditioning if ``conditioned``."""
     overrides = MEL_CONDITIONING if conditioned else {}
     model = autoreg.create_model("wavenet", preset="reference", **overrides)
     graphdef, state = nnx.split(model)
@@ -89,22 +89,22 @@ def fast_call(batch: int, length: int, conditioned: bool):
     if conditioned:
         features = jax.random.uniform(jax.random.key(1), (batch, length // 256, 80)) * 2
     x = jnp.zeros((batch, length), jnp.int32)
-    fast = autoreg.MODELS["wavenet"].samplers["fast"]
+    fast = autoreg.MODELS["wavenet"].samplers[method]
     args = (graphdef, state, jax.random.key(0), x, x > 0, None, jnp.float32(1.0))
     return lambda: fast(*args, features=features)
 
 
-def report_conditioned(batch: int, length: int, repeats: int) -> None:
-    """Print fast generation with and without mel conditioning, and their speed ratio (the
-    two timed alternately, best of ``repeats`` each, so that load changes hit both alike)."""
+def report_conditioned(batch: int, length: int, repeats: int, method: str = "fast") -> None:
+    """Print generation by ``method`` with and without mel conditioning, and their speed ratio
+    (the two timed alternately, best of ``repeats`` each, so that load changes hit both alike)."""
     length = length // 256 * 256
-    calls = [fast_call(batch, length, conditioned) for conditioned in (False, True)]
+    calls = [fast_call(batch, length, conditioned, method) for conditioned in (False, True)]
     best = [best_seconds(call, 0)[1] for call in calls]  # compiles
     for _ in range(repeats):
         best = [min(b, best_seconds(call, 0)[1]) for b, call in zip(best, calls, strict=True)]
     speeds = [batch * length / seconds for seconds in best]
     print(
-        f"batch {batch}: unconditioned {speeds[0]:,.0f} samples/s, mel-conditioned "
+        f"{method}, batch {batch}: unconditioned {speeds[0]:,.0f} samples/s, mel-conditioned "
         f"{speeds[1]:,.0f} samples/s: conditioned / unconditioned = {speeds[1] / speeds[0]:.2f}"
     )
 
@@ -122,7 +122,9 @@ def main() -> None:
     length = round(args.seconds * rate)
     for batch in args.batches:
         if args.conditioned:
-            report_conditioned(batch, length, args.repeats)
+            for method in autoreg.sampling_methods("wavenet"):
+                if method != "naive":
+                    report_conditioned(batch, length, args.repeats, method)
         if args.naive_positions < 1:
             continue
         t = generation_times(batch, length, args.naive_positions, args.repeats)

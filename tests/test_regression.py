@@ -28,6 +28,8 @@ def test_checkpoint_gives_the_pinned_samples_and_likelihood(case):
 
 def test_shipped_checkpoints_give_the_pinned_likelihood():
     got = shipped_log_probs()
-    assert got.keys() == EXPECTED["shipped_log_prob"].keys()
+    # Every checkpoint shipped then still ships and gives the same likelihood; later issues
+    # ship more (issue 16: pixelsnail).
+    assert EXPECTED["shipped_log_prob"].keys() <= got.keys()
     for name, values in EXPECTED["shipped_log_prob"].items():
         np.testing.assert_allclose(got[name], values, rtol=1e-6, err_msg=name)
