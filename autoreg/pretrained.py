@@ -18,6 +18,7 @@ SHIPPED = {
     "pixelcnn": "pixelcnn",
     "gated_pixelcnn": "gated_pixelcnn",
     "row_lstm": "row_lstm",
+    "pixelsnail": "pixelsnail",
     "wavenet": "wavenet",
     "wavenet_vocoder": "wavenet",  # mel-conditioned: autoreg vocode's default model
 }

@@ -14,7 +14,7 @@ from autoreg.cli import main
 from autoreg.pretrained import load_pretrained, pretrained_path
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm"]
+IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail"]
 SHIPPED = [*IMAGE_MODELS, "wavenet", "wavenet_vocoder"]
 
 
