@@ -273,3 +273,23 @@ def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
     np.testing.assert_array_equal(fast, naive)
     other = wavenet_queues.fast_sampler(graphdef, state, *args, features=features + 1.0)
     assert not np.array_equal(other, fast)
+
+
+@pytest.mark.parametrize("hop", [16, 256])  # per-step conditioning; one value per chunk
+def test_native_kernel_with_mel_conditioning_matches_the_xla_queues(hop):
+    from autoreg.sampling import wavenet_native
+
+    if not wavenet_native.available():
+        pytest.fail("the C++ WaveNet kernel was not built")
+    model = model_with(local_features=3, hop_length=hop, upsample="nearest", num_classes=2)
+    length = 2 * wavenet_native.CHUNK
+    x = np.zeros((2, length), np.int32)
+    features = 2 * jax.random.normal(jax.random.key(0), (2, length // hop, 3))
+    graphdef, state = nnx.split(model)
+    args = (jax.random.key(4), jnp.asarray(x), jnp.zeros(x.shape, bool), jnp.asarray([1, 0]))
+    args = (*args, jnp.float32(1.0))
+    native = wavenet_native.native_sampler(graphdef, state, *args, features=features)
+    queues = wavenet_queues.fast_sampler(graphdef, state, *args, features=features)
+    np.testing.assert_array_equal(np.asarray(native), np.asarray(queues))
+    other = wavenet_native.native_sampler(graphdef, state, *args, features=features + 1.0)
+    assert not np.array_equal(np.asarray(other), np.asarray(native))

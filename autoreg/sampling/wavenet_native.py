@@ -112,6 +112,7 @@ def native_sampler(graphdef, state, key, x, observed, labels, temperature, *, fe
         raise RuntimeError(f"could not load the WaveNet kernel {library_path()}")
     batch, length = x.shape
     weights, step_bias = kernel_weights(model, labels, batch)
+    per_frame = cfg.upsample == "nearest" and cfg.hop_length % CHUNK == 0
     num_chunks = -(-length // CHUNK)
     padded = num_chunks * CHUNK
     x_pad = jnp.pad(jnp.where(observed, x, 0), ((0, 0), (0, padded - length))).astype(jnp.int32)
@@ -127,8 +128,10 @@ def native_sampler(graphdef, state, key, x, observed, labels, temperature, *, fe
         noise = position_noise(key, start, CHUNK, (batch, cfg.levels))  # (CHUNK, B, K)
         bias = step_bias  # (1, B, L, G)
         if frames is not None:
-            gates = model.gate_conditioning(frames, start + jnp.arange(CHUNK))  # (CHUNK, L, B, G)
-            bias = step_bias + jnp.swapaxes(gates, 1, 2)  # (CHUNK, B, L, G): class, then mel
+            # Repeated frames whose hop is a multiple of the chunk: one value for the chunk.
+            positions = start + jnp.arange(1 if per_frame else CHUNK)
+            gates = model.gate_conditioning(frames, positions)  # (CHUNK or 1, L, B, G)
+            bias = step_bias + jnp.swapaxes(gates, 1, 2)  # (CHUNK or 1, B, L, G): class, mel
         values, ring, history = chunk_call(
             weights,
             bias,
