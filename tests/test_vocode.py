@@ -77,7 +77,7 @@ def test_train_eval_sample_and_vocode_a_speaker_vocoder(speakers, tmp_path, caps
     assert main([*base, "--speaker", "ann", "--out", str(out)]) == 0
     audio, rate = soundfile.read(out)
     assert rate == 8000 and len(audio) == 3 * 8000 // 64 * 64
-    assert main([*base, "--out", str(out)]) == 1  # no speaker
+    assert main([*base, "--out", str(out)]) == 2  # no speaker: a validation error
     assert "speaker-conditioned: pass --speaker" in capsys.readouterr().err
     mel = tmp_path / "mel.npy"
     np.save(mel, log_mel(speech_like(0.25, 1), MelAnalysis(**MEL)))

@@ -77,11 +77,15 @@ def check_conv_impl(conv_impl: str) -> None:
         raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
 
 
-def check_fields(config, own: tuple = ()) -> None:
+# Fields that are not integers and that their config checks itself (WaveNet's upsampling
+# choice, mel analysis and speaker names).
+CHECKED_BY_THE_CONFIG = ("upsample", "mel", "speakers")
+
+
+def check_fields(config) -> None:
     """The type and bounds of every field of the config dataclass ``config``.
 
-    Fields named in ``own`` are not integers, and the config checks them itself (WaveNet's mel
-    analysis and speaker names).
+    Fields in ``CHECKED_BY_THE_CONFIG`` are left to the config's own checks.
 
     Raises:
       TypeError: a field of the wrong type (a float or a bool for an integer), or a field with
@@ -90,7 +94,7 @@ def check_fields(config, own: tuple = ()) -> None:
     """
     for field in dataclasses.fields(config):
         name, value = field.name, getattr(config, field.name)
-        if name in own:
+        if name in CHECKED_BY_THE_CONFIG:
             continue
         if name == "image_shape":
             check_image_shape(value)

@@ -60,7 +60,7 @@ class WaveNetConfig:
         if isinstance(self.mel, dict):  # read back from a checkpoint's JSON
             object.__setattr__(self, "mel", MelAnalysis(**self.mel))
         object.__setattr__(self, "speakers", tuple(self.speakers))
-        check_fields(self, own=("upsample", "mel", "speakers"))
+        check_fields(self)
         self.check_local_conditioning()
         if self.sample_rate < 1:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
@@ -74,6 +74,10 @@ class WaveNetConfig:
             raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
         if self.num_classes < 0 or self.local_features < 0:
             raise ValueError("num_classes and local_features must be >= 0")
+        if self.mel is not None and not isinstance(self.mel, MelAnalysis):
+            raise TypeError(f"mel must be a MelAnalysis or None, got {type(self.mel).__name__}")
+        if not all(isinstance(name, str) and len(name) <= 256 for name in self.speakers):
+            raise TypeError("speakers must be names (strings of at most 256 characters)")
         if self.speakers and len(self.speakers) != self.num_classes:
             raise ValueError(f"{len(self.speakers)} speaker names for {self.num_classes} classes")
 

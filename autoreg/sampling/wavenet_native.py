@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 from pathlib import Path
 
 import jax
@@ -32,9 +33,17 @@ CHUNK = 256  # samples per FFI call
 
 @functools.cache
 def library_path() -> Path | None:
-    """The compiled kernel beside this module, or None if the build did not produce one."""
-    found = sorted(Path(__file__).parent.glob("_wavenet_native*.so"))
-    return found[0] if found else None
+    """The compiled kernel beside this module, or None if the build did not produce one.
+
+    Run from a source checkout (the tests), this module is not the installed one: the kernel
+    that ``pip install .`` built then lies in the installed copy, found on ``sys.path``.
+    """
+    places = [Path(__file__).parent] + [Path(p) / "autoreg" / "sampling" for p in sys.path if p]
+    for place in places:
+        found = sorted(place.glob("_wavenet_native*.so"))
+        if found:
+            return found[0]
+    return None
 
 
 def available() -> bool:
