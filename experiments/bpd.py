@@ -189,10 +189,8 @@ def run_all(rows: list, data: str, workdir: Path, budget: dict, parallel: int, p
             out = run_dir(workdir, table, model)
             out.mkdir(parents=True, exist_ok=True)
             train, *rest = (shlex.join(cmd) for cmd in cmds)
-            clock = shlex.quote(str(out / "train_seconds.txt"))
-            timed = (
-                f'start=$(date +%s.%N) && {train} && echo "$(date +%s.%N) - $start" | bc > {clock}'
-            )
+            clock = shlex.quote(str(out / "train_clock.txt"))  # start and end, in seconds
+            timed = f"start=$(date +%s.%N) && {train} && echo $start $(date +%s.%N) > {clock}"
             script = " && ".join([timed, *rest])
             script = f"({script}) > {shlex.quote(str(out / 'log.txt'))} 2>&1"
             running.append((table, model, subprocess.Popen(script, shell=True)))
