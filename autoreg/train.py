@@ -528,7 +528,7 @@ def train(
       workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
       config: optimisation settings.
       train_labels, test_labels: (N,) class labels for class-conditional models, or an
-        ``autoreg.models.functional.Conditioning`` of labels and (N, frames, F) features.
+        ``autoreg.data.dataset.Conditioning`` of labels and (N, frames, F) features.
       test_x: (M, *event) data for periodic test bits/dim.
       resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
       allow_changed_settings: resume even with other ``OPTIMISATION_FIELDS`` than the run had.

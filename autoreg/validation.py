@@ -7,11 +7,6 @@ import math
 import numpy as np
 
 
-class AutoregWarning(UserWarning):
-    """Something the library did that the user should hear about (e.g. data it skipped); the
-    ``autoreg`` command prints these as one line each."""
-
-
 def check_data(model, x, *, what: str = "x") -> np.ndarray:
     """Validate integer data for ``model`` and return it as an int32 NumPy array.
 

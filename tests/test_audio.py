@@ -1,5 +1,8 @@
 """Audio data: the mu-law codec, reading and resampling, windows and held-out tails, WAV writing."""
 
+import logging
+import re
+
 import numpy as np
 import pytest
 import soundfile
@@ -13,7 +16,6 @@ from autoreg.data.audio import (
     read_audio,
     write_wav,
 )
-from autoreg.validation import AutoregWarning
 
 
 @pytest.mark.parametrize("levels", [256, 16])
@@ -135,14 +137,15 @@ def test_windows_never_reach_into_the_heldout_tail(tmp_path):
     assert set(data.labels) <= {0, 1} and str(tmp_path) in data.source
 
 
-def test_heldout_skips_clips_shorter_than_the_tail_and_keeps_file_indices(tmp_path):
+def test_heldout_skips_clips_shorter_than_the_tail_and_keeps_file_indices(tmp_path, caplog):
     for name, seconds in (("a", 0.5), ("b", 2.0), ("c", 2.0)):
         soundfile.write(tmp_path / f"{name}.wav", sine(seconds, 16000), 16000)
     skipped = rf"skipped 1 clip shorter than the 1.0 s held out: {tmp_path / 'a.wav'} \(0.50 s\)"
-    with pytest.warns(AutoregWarning, match=skipped):
+    with caplog.at_level(logging.WARNING, logger="autoreg"):
         codes, sources = audio_windows(
             tmp_path, 16000, None, split="heldout", holdout_seconds=1.0, return_sources=True
         )
+    assert len(caplog.records) == 1 and re.fullmatch(skipped, caplog.records[0].getMessage())
     assert codes.shape == (2, 16000) and list(sources) == [1, 2]  # b and c keep their labels
     with pytest.raises(ValueError, match="every clip is shorter than the 3.0 s held out"):
         audio_windows(tmp_path, 16000, None, split="heldout", holdout_seconds=3.0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 
 USAGE_ERROR = 2  # bad options or input, found before any work (argparse's own code)
 RUNTIME_ERROR = 1  # a failure while working: I/O, out of memory, JAX
@@ -166,23 +165,14 @@ def resolve_model(args, kind: str | None = None):
     return load_pretrained(args.model)
 
 
-def print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """``warnings.showwarning`` for the command: ``autoreg: warning: MESSAGE``, one line."""
-    print(f"autoreg: warning: {message}", file=sys.stderr)
-
-
 def quiet_libraries() -> None:
-    """Silence absl/orbax/JAX log chatter that would bury the one line a command prints; the
-    library's own warnings (``AutoregWarning``) are printed as one line each."""
+    """Silence absl/orbax/JAX log chatter and Python warnings that would bury the one line a
+    command prints (the library's own warnings go through ``show_warnings``)."""
     import logging
     import warnings
 
-    from autoreg.validation import AutoregWarning
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore")
-    warnings.filterwarnings("always", category=AutoregWarning)
-    warnings.showwarning = print_warning
     for name in ("orbax", "jax"):
         logging.getLogger(name).setLevel(logging.ERROR)
     # What orbax logs through absl at ERROR level it also raises (and we report in one line) or
@@ -198,8 +188,8 @@ def quiet_libraries() -> None:
 
 
 def show_warnings() -> None:
-    """Print the library's warnings (``logging.getLogger("autoreg")``, e.g. a damaged
-    checkpoint set aside on --resume) as one ``autoreg: warning:`` line each on stderr."""
+    """Print the library's warnings (``logging.getLogger("autoreg")``: data it skipped, a
+    damaged checkpoint set aside on --resume) as one ``autoreg: warning:`` line each on stderr."""
     import logging
 
     handler = logging.StreamHandler()

@@ -174,8 +174,8 @@ def load_mel_eval_data(model, args):
     """A vocoder's held-out audio as a ``Dataset`` whose labels are its ``Conditioning``: the
     audio's own mel (and speaker ids)."""
     from autoreg.data import Dataset
+    from autoreg.data.dataset import Conditioning
     from autoreg.data.mel_windows import mel_windows
-    from autoreg.models.functional import Conditioning
 
     cfg = model.config
     windows = mel_windows(

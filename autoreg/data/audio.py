@@ -10,8 +10,8 @@ call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes 
 
 from __future__ import annotations
 
+import logging
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,8 @@ import soxr
 
 from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
-from autoreg.validation import AutoregWarning
+
+log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
 
@@ -169,7 +170,8 @@ def holdout_samples(sample_rate: int, holdout_seconds: float) -> int:
 def skip_short_clips(
     clips: dict[str, np.ndarray], sample_rate: int, length: int, why: str
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The clips of at least ``length`` samples, with one ``AutoregWarning`` naming the others.
+    """The clips of at least ``length`` samples, with one warning (the ``autoreg``
+    logger) naming the others.
 
     Args:
       clips: {name: (T,) codes}, in file order.
@@ -190,7 +192,7 @@ def skip_short_clips(
         raise ValueError(f"every clip is {why}: {shown}")
     if short:
         count = f"{len(short)} clip{'s' * (len(short) > 1)}"
-        warnings.warn(f"skipped {count} {why}: {shown}", AutoregWarning, stacklevel=2)
+        log.warning(f"skipped {count} {why}: {shown}")
     kept = [i for i, codes in enumerate(clips.values()) if len(codes) >= length]
     names = list(clips)
     return {names[i]: clips[names[i]] for i in kept}, np.array(kept, np.int32)
@@ -276,8 +278,8 @@ def audio_windows(
       window: samples per window; for ``split="heldout"``, None takes the whole tail.
       split: ``"train"``: ``num`` random windows from all but the last ``holdout_seconds``
         of every clip; ``"heldout"``: the last ``holdout_seconds`` of every clip, cut into
-        consecutive windows (clips shorter than that are skipped, with an
-        ``autoreg.validation.AutoregWarning`` naming them).
+        consecutive windows (clips shorter than that are skipped, with a
+        warning on the ``autoreg`` logger naming them).
       num: number of training windows (default: as many as the training audio holds).
       holdout_seconds: seconds at the end of each clip kept out of training (0: none).
       seed: seed of the random windows.

@@ -1,8 +1,9 @@
-"""The one container every data source returns."""
+"""The one container every data source returns, and what a model is conditioned on."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,3 +33,14 @@ class Dataset:
             raise ValueError(f"limit must be positive, got {limit}")
         labels = None if self.labels is None else self.labels[:limit]
         return dataclasses.replace(self, examples=self.examples[:limit], labels=labels)
+
+
+class Conditioning(NamedTuple):
+    """What a model is conditioned on besides its data, per example (a pytree of arrays).
+
+    The training loop batches it like class labels (``autoreg.train.train``'s ``train_labels``
+    may be one); ``autoreg.models.functional.call_model`` unpacks it.
+    """
+
+    labels: Any  # (N,) int32 class ids, or None
+    features: Any  # (N, frames, F) float32 local features (a vocoder's mel), or None

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from autoreg.data.audio import audio_files, mu_law_encode, read_audio
+from autoreg.data.dataset import Conditioning
 from autoreg.data.mel import MelAnalysis, log_mel
-from autoreg.models.functional import Conditioning
 
 SPEAKER_SOURCES = ("none", "parent", "stem")
 

@@ -7,21 +7,11 @@ than closing over the module, and one compiled function per model structure.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
 
 import jax
 from flax import nnx
 
-
-class Conditioning(NamedTuple):
-    """What a model is conditioned on besides its data, per example (a pytree of arrays).
-
-    The training loop batches it like class labels (``autoreg.train.train``'s ``train_labels``
-    may be one); ``call_model`` unpacks it.
-    """
-
-    labels: Any  # (N,) int32 class ids, or None
-    features: Any  # (N, frames, F) float32 local features (a vocoder's mel), or None
+from autoreg.data.dataset import Conditioning
 
 
 def split_conditioning(conditioning) -> tuple:

@@ -36,12 +36,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
 from autoreg.models.pixelrnn import lstm_update
 from autoreg.sampling import activation_cache
-from autoreg.sampling.ancestral import reject_features
-from autoreg.sampling.raster_loop import sample_raster
+from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
 
 class Caches(NamedTuple):
@@ -134,27 +132,17 @@ def pixel_column(model, image_pad: tuple, j, image, caches: Caches):
     return model.head(r), caches  # (B, C, K)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def diagonal_bilstm_sampler(
-    graphdef, state, key, x, observed, labels, temperature, *, features=None
-):
+@raster_sampler
+def diagonal_bilstm_sampler(model, shape, labels) -> RasterPlan:
     """``naive_sampler``'s samples for a Diagonal BiLSTM, about one forward pass of work.
 
-    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``DiagonalBiLSTM``; x
+    A ``Sampler`` (of this ``raster_sampler`` plan) for ``nnx.split`` of a ``DiagonalBiLSTM``; x
     and the samples are (B, H, W, C) images; labels must be None.
     """
-    model = nnx.merge(graphdef, state)
-    model.check_labels(labels)
-    reject_features(model, features)
-    batch, _, width, _ = x.shape
+    batch, _, width, _ = shape
     layers = list(model.layers)
     image_pad = activation_cache.taps_reach(model.input_taps)
-    return sample_raster(
-        key,
-        x,
-        observed,
-        temperature,
-        levels=model.levels,
+    return RasterPlan(
         image_pad=image_pad,
         caches=empty_caches(len(layers), batch, width, layers[0].hidden),
         row_fn=functools.partial(finish_row_above, layers),

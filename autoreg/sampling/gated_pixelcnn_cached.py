@@ -18,11 +18,9 @@ import functools
 from typing import NamedTuple
 
 import jax
-from flax import nnx
 
 from autoreg.sampling import activation_cache
-from autoreg.sampling.ancestral import reject_features
-from autoreg.sampling.raster_loop import sample_raster
+from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
 
 class Layout(NamedTuple):
@@ -104,28 +102,18 @@ def horizontal_pixel(model, layout: Layout, biases, j, image, caches):
     return logits, (v_caches, tuple(new_h_caches), v_to_h_rows)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def cached_gated_pixelcnn_sampler(
-    graphdef, state, key, x, observed, labels, temperature, *, features=None
-):
+@raster_sampler
+def cached_gated_pixelcnn_sampler(model, shape, labels) -> RasterPlan:
     """``naive_sampler``'s samples for a Gated PixelCNN, each layer computed once per sub-pixel.
 
-    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``GatedPixelCNN``; x
+    A ``Sampler`` (of this ``raster_sampler`` plan) for ``nnx.split`` of a ``GatedPixelCNN``; x
     and the samples are (B, H, W, C) images; labels (B,) for a class-conditional model.
     """
-    model = nnx.merge(graphdef, state)
-    model.check_labels(labels)
-    reject_features(model, features)
-    batch, _, width, _ = x.shape
+    batch, _, width, _ = shape
     layers = list(model.layers)
     layout = cache_layout(layers)
     biases = [layer.condition(labels) for layer in layers]  # (vertical, horizontal) (B, 2F)
-    return sample_raster(
-        key,
-        x,
-        observed,
-        temperature,
-        levels=model.levels,
+    return RasterPlan(
         image_pad=layout.image_pad,
         caches=empty_caches(layout, len(layers), batch, width, model.config.features),
         row_fn=functools.partial(vertical_row, layers, layout, biases, width),

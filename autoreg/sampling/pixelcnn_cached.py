@@ -14,29 +14,18 @@ convolution's input at this pixel into a per-block cache and gathers the 3x3 tap
 
 from __future__ import annotations
 
-import functools
-
-import jax
-from flax import nnx
-
 from autoreg.sampling import activation_cache
-from autoreg.sampling.ancestral import reject_features
-from autoreg.sampling.raster_loop import sample_raster
+from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def cached_pixelcnn_sampler(
-    graphdef, state, key, x, observed, labels, temperature, *, features=None
-):
+@raster_sampler
+def cached_pixelcnn_sampler(model, shape, labels) -> RasterPlan:
     """``naive_sampler``'s samples for a PixelCNN, computing each layer once per sub-pixel.
 
-    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``PixelCNN``; x and
+    A ``Sampler`` (of this ``raster_sampler`` plan) for ``nnx.split`` of a ``PixelCNN``; x and
     the samples are (B, H, W, C) images; labels must be None.
     """
-    model = nnx.merge(graphdef, state)
-    model.check_labels(labels)
-    reject_features(model, features)
-    batch, _, width, _ = x.shape
+    batch, _, width, _ = shape
     levels = model.levels
     image_pad = activation_cache.taps_reach(model.input_taps)
     pads = [activation_cache.taps_reach(block.spatial_taps) for block in model.blocks]
@@ -57,14 +46,4 @@ def cached_pixelcnn_sampler(
         logits = model.head(h).reshape(batch, -1, levels)  # (B, C, K)
         return logits, tuple(new_caches)
 
-    return sample_raster(
-        key,
-        x,
-        observed,
-        temperature,
-        levels=levels,
-        image_pad=image_pad,
-        caches=caches,
-        row_fn=None,
-        pixel_fn=pixel_fn,
-    )
+    return RasterPlan(image_pad, caches, None, pixel_fn)

@@ -27,12 +27,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from autoreg.models.pixelsnail import position_features
 from autoreg.sampling import activation_cache
-from autoreg.sampling.ancestral import reject_features
-from autoreg.sampling.raster_loop import sample_raster
+from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
 
 class Caches(NamedTuple):
@@ -167,26 +165,16 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
     return model.head(h[:, 0, 0]), caches  # (B, C, K)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def cached_pixelsnail_sampler(
-    graphdef, state, key, x, observed, labels, temperature, *, features=None
-):
+@raster_sampler
+def cached_pixelsnail_sampler(model, shape, labels) -> RasterPlan:
     """``naive_sampler``'s samples for a PixelSNAIL, each layer computed once per sub-pixel.
 
-    A ``Sampler`` (arguments as documented there) for ``nnx.split`` of a ``PixelSNAIL``; x and
+    A ``Sampler`` (of this ``raster_sampler`` plan) for ``nnx.split`` of a ``PixelSNAIL``; x and
     the samples are (B, H, W, C) images; labels (B,) for a class-conditional model.
     """
-    model = nnx.merge(graphdef, state)
-    model.check_labels(labels)
-    reject_features(model, features)
-    batch, height, width, _ = x.shape
+    batch, height, width, _ = shape
     image_pad = activation_cache.taps_reach(model.input_taps)
-    return sample_raster(
-        key,
-        x,
-        observed,
-        temperature,
-        levels=model.levels,
+    return RasterPlan(
         image_pad=image_pad,
         caches=empty_caches(model, batch, height, width),
         row_fn=start_row,

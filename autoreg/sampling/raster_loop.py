@@ -1,6 +1,7 @@
 """The loop shared by the cached samplers: rows, then pixels, then colours, drawn in data order.
 
-The model-specific part is two functions over the sampler's caches:
+A cached sampler is a plan decorated with ``raster_sampler``: the plan builds, for the model
+and the shape of the batch, a ``RasterPlan`` (the caches, and two functions over them):
 
 - ``row_fn(i, image, caches) -> caches`` runs once at the start of each row ``i`` (the Gated
   PixelCNN's vertical stack, which only reads rows above the current one; the recurrent
@@ -15,19 +16,70 @@ except those wrapped in ``activation_cache.Kept``;
 Values are drawn exactly as ``naive_sampler`` draws them, ``draw_categorical(key,
 flat_position, logits, temperature)``, observed positions kept; the Gumbel noise of those draws
 is generated a row at a time, vectorised (``ancestral.position_noise``).
+
+``raster_sampler`` adds what every image sampler does first (the labels checked against the
+model, local features refused) and compiles the whole loop with jit.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
 from autoreg.models.layers import scale_to_unit
 from autoreg.sampling import activation_cache
-from autoreg.sampling.ancestral import draw_with_noise, position_noise, unobserved_range
+from autoreg.sampling.ancestral import (
+    Sampler,
+    draw_with_noise,
+    position_noise,
+    reject_features,
+    unobserved_range,
+)
+
+
+class RasterPlan(NamedTuple):
+    """A model's part of ``sample_raster`` (see the module docstring)."""
+
+    image_pad: tuple[int, int]  # padding (rows above, columns either side) of the image cache
+    caches: Any  # initial (zero) rolling caches, any pytree of them
+    row_fn: Callable | None  # row_fn(i, image, caches) -> caches, or None
+    pixel_fn: Callable  # pixel_fn(j, image, caches) -> ((B, C, K) logits, caches)
+
+
+def raster_sampler(plan: Callable[..., RasterPlan]) -> Sampler:
+    """Decorator: the jit-compiled ``Sampler`` that runs ``sample_raster`` with ``plan``.
+
+    ``plan(model, shape, labels) -> RasterPlan`` gets the merged model, the (B, H, W, C) shape
+    of the batch and its (B,) labels (or None). The sampler checks the labels against the model
+    and refuses local features before it calls the plan; it keeps the plan's name and docstring.
+    """
+
+    def sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
+        model = nnx.merge(graphdef, state)
+        model.check_labels(labels)
+        reject_features(model, features)
+        image_pad, caches, row_fn, pixel_fn = plan(model, x.shape, labels)
+        return sample_raster(
+            key,
+            x,
+            observed,
+            temperature,
+            levels=model.levels,
+            image_pad=image_pad,
+            caches=caches,
+            row_fn=row_fn,
+            pixel_fn=pixel_fn,
+        )
+
+    # The plan's name and docstring, not functools.wraps: jit must see the sampler's signature.
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(sampler, name, getattr(plan, name))
+    return jax.jit(sampler, static_argnums=0)
 
 
 def sample_raster(
