@@ -59,3 +59,30 @@ def test_heads_follow_colour_groups():
     assert config.heads == 3 * config.heads_per_colour
     with pytest.raises(ValueError, match="multiple of 2\\*C=6"):
         autoreg.create_model("pixelsnail", preset="tiny", image_shape=(4, 4, 3), channels=8)
+
+
+def test_cached_sampler_attends_per_colour_group_exactly():
+    # Two heads per colour group, so the cached sampler's one-group-per-sub-step attention
+    # slices more than one head; a partly observed pixel starts completion mid-pixel.
+    model = autoreg.create_model(
+        "pixelsnail",
+        preset="tiny",
+        levels=LEVELS,
+        image_shape=(4, 4, 3),
+        heads_per_colour=2,
+        num_classes=2,
+        seed=4,
+    )
+    labels = np.array([0, 1, 1])
+    kw = dict(labels=labels, temperature=0.8)
+    cached = np.asarray(autoreg.sample(model, 5, 3, method="cached", **kw))
+    np.testing.assert_array_equal(cached, autoreg.sample(model, 5, 3, method="naive", **kw))
+    x = np.random.default_rng(2).integers(0, LEVELS, (3, 4, 4, 3))
+    observed = np.zeros(x.shape, bool)
+    observed[:, :2] = True
+    observed[:, 2, 0, :1] = True  # the red of pixel (2, 0) only
+    done = [
+        np.asarray(autoreg.complete(model, 6, x, observed, method=m, **kw))
+        for m in ("cached", "naive")
+    ]
+    np.testing.assert_array_equal(*done)

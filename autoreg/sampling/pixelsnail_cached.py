@@ -12,6 +12,14 @@ reads its pixel's own values, which are complete only once the pixel's last colo
 each layer keeps its input stream at the pixel and writes the pixel's key and value at the next
 pixel's step.
 
+Colour sub-steps (C > 1) attend with one colour group's heads only: at sub-step ``c`` the heads
+of group ``c`` attend and those of groups ``< c`` keep the outputs they had at their own
+sub-steps (kept per layer in ``attended``). That is exact: a group's query reads only the
+stream's groups ``<= g``, which do not change once colour ``g`` is being drawn (they depend on
+the colours before ``g``), and the logits of colour ``c`` read only head groups ``<= c``; the
+heads of groups ``> c``, stale at this sub-step, are attended afresh at their own. So each pixel
+attends once in all, not once per colour.
+
 The arithmetic is the model's own (``spatial_input``, ``finish``, ``queries``, ``keys_values``,
 ``output``, ``head``; ``attend_one`` is ``attend`` for a single query), so samples are
 ``naive_sampler``'s for the same key (a ``Sampler``; the registry's default for
@@ -37,10 +45,12 @@ class Caches(NamedTuple):
     """Rolling caches of the blocks' 3x3 inputs, and the kept keys/values and row index."""
 
     conv: tuple  # per block (B, 2, W + 2, F/2)
-    keys: tuple  # per attention layer Kept((B, heads, D, dk))
-    values: tuple  # per attention layer Kept((B, heads, D, dv))
+    keys: tuple  # per attention layer Kept(per colour group (B, heads / C, D, dk))
+    values: tuple  # per attention layer Kept(per colour group (B, heads / C, D, dv))
     streams: tuple  # per attention layer Kept((2, B, F)): its input at the pixel before / this
+    attended: tuple  # per attention layer Kept((B, heads, dv)): the heads' outputs at this pixel
     pixel: activation_cache.Kept  # () int32, the position whose stream is in ``streams[:, 1]``
+    colour: activation_cache.Kept  # () int32, the colour sub-step of ``pixel``
     row: activation_cache.Kept  # () int32, the current row
 
 
@@ -48,10 +58,12 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
     """Zero caches for sampling (B, H, W, C) images."""
     cfg = model.config
     d = height * width
+    colours = cfg.image_shape[2]
 
     def kept(channels):
+        group = (batch, cfg.heads_per_colour, d, channels)
         return tuple(
-            activation_cache.Kept(jnp.zeros((batch, cfg.heads, d, channels)))
+            activation_cache.Kept(tuple(jnp.zeros(group) for _ in range(colours)))
             for _ in model.attentions
         )
 
@@ -70,7 +82,12 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
         streams=tuple(
             activation_cache.Kept(jnp.zeros((2, batch, cfg.channels))) for _ in model.attentions
         ),
+        attended=tuple(
+            activation_cache.Kept(jnp.zeros((batch, cfg.heads, cfg.value_channels)))
+            for _ in model.attentions
+        ),
         pixel=activation_cache.Kept(jnp.int32(-1)),
+        colour=activation_cache.Kept(jnp.int32(0)),
         row=activation_cache.Kept(jnp.int32(0)),
     )
 
@@ -80,29 +97,51 @@ def start_row(i, image, caches: Caches) -> Caches:
     return caches._replace(row=activation_cache.Kept(jnp.asarray(i, jnp.int32)))
 
 
-def attend_at(attention, h, position, new_pixel, kept: tuple, before: tuple):
+def attend_at(attention, h, position, new_pixel, colour, kept: tuple, before: tuple):
     """One attention layer at one pixel: (B, F) stream -> (B, F), and the updated caches.
 
     First stores the key and value of the pixel before, now that its values are all drawn:
     its stream, its scaled values and position features (``before``: (B, C), (B, 2)); then
-    attends from this pixel to the pixels before it. Repeated at every colour sub-step (the
-    same write each time).
+    attends from this pixel to the pixels before it with the heads of colour group
+    ``colour`` (the module docstring says why the other groups need not). Repeated at every
+    colour sub-step (the same write each time).
 
     Args:
       new_pixel: whether this is the pixel's first sub-step (the kept stream of "this pixel"
         is then the pixel before's).
-      kept: (keys (B, heads, D, dk), values (B, heads, D, dv), streams (2, B, F): the input
-        at the pixel before and at this pixel).
+      colour: () int32, the colour sub-step.
+      kept: (keys and values: per colour group (B, heads / C, D, dk or dv); streams (2, B, F):
+        the input at the pixel before and at this pixel; attended (B, heads, dv): the heads'
+        outputs at this pixel so far).
     """
-    keys, values, streams = kept
+    keys, values, streams, attended = kept
     previous_stream = jnp.where(new_pixel, streams[1], streams[0])  # (B, F)
     k, v = attention.keys_values(previous_stream, *before)  # (B, heads, dk), (B, heads, dv)
     previous = jnp.maximum(position - 1, 0)  # slot 0 is rewritten at position 1
-    keys = jax.lax.dynamic_update_slice_in_dim(keys, k[:, :, None], previous, axis=2)
-    values = jax.lax.dynamic_update_slice_in_dim(values, v[:, :, None], previous, axis=2)
-    visible = jnp.arange(keys.shape[2]) < position  # (D,)
-    attended = attend_one(attention.queries(h), keys, values, visible)  # (B, heads, dv)
-    return attention.output(h, attended), (keys, values, jnp.stack([previous_stream, h]))
+    group = attended.shape[1] // len(keys)  # heads of one colour group
+
+    def store(caches: tuple, new: jax.Array) -> tuple:  # new: (B, heads, d)
+        return tuple(
+            jax.lax.dynamic_update_slice_in_dim(
+                cache, new[:, g * group : (g + 1) * group, None], previous, axis=2
+            )
+            for g, cache in enumerate(caches)
+        )
+
+    keys, values = store(keys, k), store(values, v)
+    visible = jnp.arange(keys[0].shape[2]) < position  # (D,)
+    q = attention.queries(h)  # (B, heads, dk)
+
+    def attend_group(g):  # -> (B, heads / C, dv): colour group g's heads
+        return lambda: attend_one(q[:, g * group : (g + 1) * group], keys[g], values[g], visible)
+
+    # One branch per group, each reading its own caches in place (slicing one cache of all
+    # heads at a traced group copies it, and was slower than attending with every head).
+    branches = [attend_group(g) for g in range(len(keys))]
+    fresh = branches[0]() if len(branches) == 1 else jax.lax.switch(colour, branches)
+    attended = jax.lax.dynamic_update_slice_in_dim(attended, fresh, colour * group, axis=1)
+    streams = jnp.stack([previous_stream, h])
+    return attention.output(h, attended), (keys, values, streams, attended)
 
 
 def pixel_before(image: jax.Array, pad_x: int, j, width: int) -> jax.Array:
@@ -140,6 +179,8 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
     )
     patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
     h = model.input_from_patches(patches)  # (B, 1, 1, F)
+    new_pixel = caches.pixel.value != position
+    colour = jnp.where(new_pixel, 0, caches.colour.value + 1)  # () int32
     conv, kept = [], []
     for (block, attention), cache in zip(model.layers(), caches.conv, strict=True):
         pad_x = activation_cache.taps_reach(block.spatial_taps)[1]
@@ -149,18 +190,26 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
         conv.append(cache)
         if attention is not None:
             n = len(kept)
-            state = (caches.keys[n].value, caches.values[n].value, caches.streams[n].value)
-            new_pixel = caches.pixel.value != position
-            out, state = attend_at(attention, h[:, 0, 0], position, new_pixel, state, before)
+            state = tuple(
+                cache[n].value
+                for cache in (caches.keys, caches.values, caches.streams, caches.attended)
+            )
+            out, state = attend_at(
+                attention, h[:, 0, 0], position, new_pixel, colour, state, before
+            )
             kept.append([activation_cache.Kept(a) for a in state])
             h = out[:, None, None]
-    keys, values, streams = (tuple(c) for c in zip(*kept, strict=True)) if kept else ((),) * 3
+    keys, values, streams, attended = (
+        (tuple(c) for c in zip(*kept, strict=True)) if kept else ((),) * 4
+    )
     caches = caches._replace(
         conv=tuple(conv),
         keys=keys,
         values=values,
         streams=streams,
+        attended=attended,
         pixel=activation_cache.Kept(position),
+        colour=activation_cache.Kept(colour),
     )
     return model.head(h[:, 0, 0]), caches  # (B, C, K)
 
