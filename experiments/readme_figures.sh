@@ -7,6 +7,7 @@ mkdir -p docs
 if [ "${SKIP_DONE:-0}" = 0 ]; then
 autoreg sample --model pixelcnn --num 16 --seed 0 --out docs/samples_pixelcnn.png
 autoreg sample --model row_lstm --num 16 --seed 0 --out docs/samples_row_lstm.png
+autoreg sample --model pixelsnail --num 16 --seed 0 --out docs/samples_pixelsnail.png
 autoreg sample --model gated_pixelcnn --label 0 1 2 3 4 5 6 7 8 9 --num 20 --seed 0 \
     --out docs/samples_gated_pixelcnn_by_label.png
 autoreg complete --model gated_pixelcnn --data "$data/mnist.npz" --index 0 1 2 3 --num 4 \
@@ -24,12 +25,11 @@ done
 python - "$data" <<'PY'
 import sys
 
-from PIL import Image
-
 from autoreg.data.images import read_image
+from autoreg.image_io import save_picture
 from autoreg.texture import downscale
 
-for name in ["brick", "grass", "gravel"]:
+for name in ["brick", "grass", "gravel"]:  # upscaled as the textures are (the CLI's default)
     source = downscale(read_image(f"{sys.argv[1]}/images/{name}.png"), 128)[:96, :96, 0]
-    Image.fromarray(source).save(f"docs/texture_{name}_source.png")
+    save_picture(source, f"docs/texture_{name}_source.png")
 PY
