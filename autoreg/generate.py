@@ -19,7 +19,7 @@ from flax import nnx
 from tqdm.auto import tqdm
 
 from autoreg.memory import BatchPlan, completion_plan, sample_plan
-from autoreg.registry import samplers_for, sampling_methods
+from autoreg.registry import samplers_for, sampling_method, sampling_methods
 from autoreg.sampling.ancestral import as_key, observed_is_prefix
 from autoreg.sampling.smc import smc_complete
 from autoreg.validation import (
@@ -37,16 +37,10 @@ COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampli
 def run_sampler(
     model, key, x, observed, labels, temperature, method: str | None, features=None
 ) -> jax.Array:
-    """Run the sampler ``method`` (default: the model's first) on validated inputs."""
+    """Run the sampler ``method`` on validated inputs (default: the model's first method that
+    runs on the platform of its parameters)."""
     temperature = check_temperature(temperature)
-    methods = sampling_methods(model)
-    method = method or methods[0]
-    if method not in methods:
-        raise ValueError(
-            f"sampling method {method!r} is not available for {model.name}; "
-            f"available: {', '.join(methods)}"
-        )
-    sampler = samplers_for(model)[method]
+    sampler = sampling_method(model, method)
     graphdef, state = nnx.split(model)
     labels = None if labels is None else jnp.asarray(labels)
     return sampler(
@@ -87,7 +81,9 @@ def sample(
       length: number of time steps, for audio models only (default with features: all of
         theirs, ``frames * hop_length``).
       method: one of ``autoreg.sampling_methods(model)``: ``"naive"`` (re-run the network per
-        position) or the model's faster method; default: the first (the fastest).
+        position) or the model's faster method; default: the first (the fastest) of those that
+        run on the platform of the model's parameters (the C++ WaveNet kernel runs on the CPU
+        only; a method that does not run there is a ValueError naming those that do).
       progress: show a progress bar when the samples are drawn in several batches.
       features: (num, frames, F) local features (e.g. a log-mel spectrogram) for a locally
         conditioned model (vocoding), else None.
@@ -154,6 +150,7 @@ def in_batches(plan: BatchPlan, key, run, *, progress: bool = True, desc: str = 
 def completion_method(model, observed, method: str = "auto") -> str:
     """The sampling method ``complete`` uses: a sampler of the model, or ``"smc"``.
 
+    Methods are those that run on the platform of the model's parameters.
     ``"auto"``: the model's default sampler when every example's observed positions form a
     prefix of the data order (then ancestral completion is exact), ``"smc"`` otherwise.
     ``"exact"``: the model's default sampler, whatever the hole. Anything else is returned as
@@ -167,11 +164,14 @@ def completion_method(model, observed, method: str = "auto") -> str:
         return methods[0] if observed_is_prefix(observed) else "smc"
     if method == "exact":
         return methods[0]
-    if method != "smc" and method not in methods:
+    if method == "smc":
+        return method
+    if method not in samplers_for(model):
         raise ValueError(
             f"completion method {method!r} is not available for {model.name}; "
             f"available: {', '.join([*COMPLETION_POLICIES, *methods])}"
         )
+    sampling_method(model, method)  # a method of the model that does not run here: say so
     return method
 
 

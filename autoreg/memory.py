@@ -6,6 +6,10 @@ smallest form does not fit in ``memory_budget()`` is refused with a ``MemoryBudg
 ``ValueError``) that says how much it needs and what the limit is; one that fits only in pieces
 gets a ``BatchPlan`` and runs in batches.
 
+On a GPU or TPU the budget is also bounded by what the device can still allocate
+(``device.memory_stats()``): a request that fits in the host's RAM but not in the accelerator's
+memory is refused in one line instead of failing inside XLA.
+
 The estimates are deliberately simple upper bounds (a forward pass holds the logits and a few
 copies of the widest activation), not measurements: they exist to turn "2.85 TiB" into one clear
 line before NumPy or XLA try to allocate it, not to pack memory tightly.
@@ -18,6 +22,8 @@ import math
 import os
 import re
 from pathlib import Path
+
+from autoreg import platforms
 
 ENV = "AUTOREG_MEMORY_LIMIT"  # e.g. "8G", "512M", "1.5GiB" or a number of bytes
 RAM_FRACTION = 0.5  # default budget: this fraction of the machine's RAM
@@ -52,14 +58,52 @@ def machine_memory() -> int:
     return min(total, int(limit)) if limit.isdigit() else total
 
 
-def memory_budget() -> int:
-    """Bytes one request may use: ``$AUTOREG_MEMORY_LIMIT``, else half of the machine's RAM."""
+def host_budget() -> int:
+    """Bytes of host memory one request may use: ``$AUTOREG_MEMORY_LIMIT``, else half the RAM."""
     text = os.environ.get(ENV)
     return parse_size(text) if text else int(machine_memory() * RAM_FRACTION)
 
 
-def budget_text() -> str:
+def device_free_memory(device=None) -> int | None:
+    """Bytes an accelerator can still allocate, from ``device.memory_stats()``.
+
+    Args:
+      device: a ``jax.Device`` (default: JAX's default device).
+
+    Returns:
+      ``bytes_limit - bytes_in_use`` of a GPU or TPU; None for the CPU (whose memory is the
+      host's) or a device that reports no statistics.
+    """
+    device = platforms.default_device() if device is None else device
+    if platforms.device_platform(device) == "cpu":
+        return None
+    try:
+        stats = device.memory_stats()
+    except (NotImplementedError, RuntimeError):
+        return None
+    if not stats or "bytes_limit" not in stats:
+        return None
+    return max(0, int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)))
+
+
+def memory_budget(device=None) -> int:
+    """Bytes one request may use: the host budget (``$AUTOREG_MEMORY_LIMIT``, else half of the
+    machine's RAM), and on a GPU or TPU no more than the device can still allocate.
+
+    Args:
+      device: the ``jax.Device`` the work runs on (default: JAX's default device).
+    """
+    free = device_free_memory(device)
+    host = host_budget()
+    return host if free is None else min(host, free)
+
+
+def budget_text(device=None) -> str:
     """Where the budget comes from, for messages."""
+    free = device_free_memory(device)
+    if free is not None and free < host_budget():
+        device = platforms.default_device() if device is None else device
+        return f"the free memory of {device.device_kind} {device.id} ({device.platform})"
     if os.environ.get(ENV):
         return f"{ENV}={os.environ[ENV]}"
     return f"half of this machine's RAM; set {ENV} to change it"

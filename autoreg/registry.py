@@ -22,6 +22,7 @@ from autoreg.models import (
     wavenet,
 )
 from autoreg.models.base import AutoregressiveModel, config_from_dict
+from autoreg.platforms import EVERYWHERE, default_platform, normalise_platform, platform_of
 from autoreg.sampling import wavenet_native
 from autoreg.sampling.ancestral import Sampler, naive_sampler
 from autoreg.sampling.diagonal_bilstm_incremental import diagonal_bilstm_sampler
@@ -33,24 +34,57 @@ from autoreg.sampling.wavenet_queues import fast_sampler
 
 
 @dataclasses.dataclass(frozen=True)
+class SamplingMethod:
+    """One entry of a sampler table: the ``Sampler`` and the platforms it runs on.
+
+    Calling it calls the sampler. Samplers written in JAX alone run wherever XLA does
+    (``EVERYWHERE``); one that calls a kernel of its own (the C++ WaveNet kernel) only where
+    that kernel is registered with XLA.
+    """
+
+    sampler: Sampler
+    platforms: frozenset[str] = EVERYWHERE  # subset of autoreg.platforms.PLATFORMS
+
+    def runs_on(self, platform: str) -> bool:
+        """True when the sampler runs on ``platform`` ("cpu", "gpu" or "tpu")."""
+        return normalise_platform(platform) in self.platforms
+
+    def __call__(self, *args, **kwargs):
+        return self.sampler(*args, **kwargs)
+
+
+def xla(sampler: Sampler) -> SamplingMethod:
+    """A sampler written in JAX alone: it runs on every platform."""
+    return SamplingMethod(sampler, EVERYWHERE)
+
+
+def cpu_only(sampler: Sampler) -> SamplingMethod:
+    """A sampler whose custom kernel is registered with XLA for the CPU only."""
+    return SamplingMethod(sampler, frozenset({"cpu"}))
+
+
+NAIVE = xla(naive_sampler)
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """How to build and sample one model family.
 
-    ``samplers`` maps method names to ``Sampler`` functions, the default first; ``"naive"``
-    (re-run the network per position) is appended when a family does not list it, so it is
-    always available.
+    ``samplers`` maps method names to ``SamplingMethod`` entries (a sampler and the platforms it
+    runs on), the default first; ``"naive"`` (re-run the network per position) is appended when
+    a family does not list it, so every model can be sampled on every platform.
     """
 
     name: str  # registry key, e.g. "pixelcnn"
     model_cls: Callable[..., AutoregressiveModel]  # Model(config, *, rngs)
     config_cls: type  # frozen dataclass of hyper-parameters
     presets: dict  # preset name -> config overrides ("tiny" and "reference" at least)
-    samplers: Mapping[str, Sampler] = dataclasses.field(default_factory=dict)
+    samplers: Mapping[str, SamplingMethod] = dataclasses.field(default_factory=dict)
     default_preset: str = "reference"
 
     def __post_init__(self):
         table = {**self.samplers}
-        table.setdefault("naive", naive_sampler)
+        table.setdefault("naive", NAIVE)
         object.__setattr__(self, "samplers", types.MappingProxyType(table))
 
 
@@ -60,46 +94,47 @@ MODELS: dict[str, ModelSpec] = {
         pixelcnn.PixelCNN,
         pixelcnn.PixelCNNConfig,
         pixelcnn.PRESETS,
-        samplers={"cached": cached_pixelcnn_sampler},
+        samplers={"cached": xla(cached_pixelcnn_sampler)},
     ),
     "row_lstm": ModelSpec(
         "row_lstm",
         row_lstm.RowLSTM,
         row_lstm.RowLSTMConfig,
         row_lstm.PRESETS,
-        samplers={"incremental": incremental_sampler},
+        samplers={"incremental": xla(incremental_sampler)},
     ),
     "diagonal_bilstm": ModelSpec(
         "diagonal_bilstm",
         diagonal_bilstm.DiagonalBiLSTM,
         diagonal_bilstm.DiagonalBiLSTMConfig,
         diagonal_bilstm.PRESETS,
-        samplers={"incremental": diagonal_bilstm_sampler},
+        samplers={"incremental": xla(diagonal_bilstm_sampler)},
     ),
     "gated_pixelcnn": ModelSpec(
         "gated_pixelcnn",
         gated_pixelcnn.GatedPixelCNN,
         gated_pixelcnn.GatedPixelCNNConfig,
         gated_pixelcnn.PRESETS,
-        samplers={"cached": cached_gated_pixelcnn_sampler},
+        samplers={"cached": xla(cached_gated_pixelcnn_sampler)},
     ),
     "pixelsnail": ModelSpec(
         "pixelsnail",
         pixelsnail.PixelSNAIL,
         pixelsnail.PixelSNAILConfig,
         pixelsnail.PRESETS,
-        samplers={"cached": cached_pixelsnail_sampler},
+        samplers={"cached": xla(cached_pixelsnail_sampler)},
     ),
     "wavenet": ModelSpec(
         "wavenet",
         wavenet.WaveNet,
         wavenet.WaveNetConfig,
         wavenet.PRESETS,
-        # "native" (the C++ kernel) where it was built at install time, else the XLA queues.
+        # "native" (the C++ kernel, CPU only) where it was built at install time; the XLA queues
+        # ("fast") everywhere, so they are the default on a GPU or TPU.
         samplers=(
-            {"native": wavenet_native.native_sampler, "fast": fast_sampler}
+            {"native": cpu_only(wavenet_native.native_sampler), "fast": xla(fast_sampler)}
             if wavenet_native.available()
-            else {"fast": fast_sampler}
+            else {"fast": xla(fast_sampler)}
         ),
     ),
 }
@@ -112,21 +147,69 @@ def get_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def samplers_for(model) -> Mapping[str, Sampler]:
-    """The sampler table of ``model`` (a model or a registry name), the default first.
+def samplers_for(model) -> Mapping[str, SamplingMethod]:
+    """The whole sampler table of ``model`` (a model or a registry name), the default first,
+    whatever the platform.
 
     A model that is not in the registry (one of the user's own on the same contract) can
     always be sampled with ``"naive"``.
     """
     name = model if isinstance(model, str) else model.name
     if name not in MODELS:
-        return types.MappingProxyType({"naive": naive_sampler})
+        return types.MappingProxyType({"naive": NAIVE})
     return MODELS[name].samplers
 
 
-def sampling_methods(model) -> list[str]:
-    """Sampling methods available for ``model`` (a model or a registry name), the default first."""
-    return list(samplers_for(model))
+def work_platform(model) -> str:
+    """Where sampling ``model`` runs: its parameters' platform (a name: the default device's)."""
+    return default_platform() if isinstance(model, str) else platform_of(model)
+
+
+def sampling_methods(model, platform: str | None = None) -> list[str]:
+    """Sampling methods of ``model`` that run on ``platform``, the default first.
+
+    Args:
+      model: a model or a registry name.
+      platform: ``"cpu"``, ``"gpu"`` or ``"tpu"``; default: the platform of the model's
+        parameters (of JAX's default device for a registry name).
+
+    Returns:
+      Method names for ``autoreg.sample(..., method=...)``; the first is the default there.
+
+    Raises:
+      ValueError: an unknown platform.
+
+    Example:
+      >>> autoreg.sampling_methods("wavenet", platform="gpu")
+      ['fast', 'naive']
+    """
+    platform = normalise_platform(platform) if platform else work_platform(model)
+    return [name for name, entry in samplers_for(model).items() if entry.runs_on(platform)]
+
+
+def sampling_method(model, method: str | None, platform: str | None = None) -> SamplingMethod:
+    """The table entry of ``method`` (None: the default) for ``model`` on ``platform``.
+
+    Raises:
+      ValueError: a method the model does not have, or one that does not run on the platform
+        (the message names the methods that do).
+    """
+    platform = normalise_platform(platform) if platform else work_platform(model)
+    table = samplers_for(model)
+    runnable = sampling_methods(model, platform)
+    method = method or runnable[0]
+    if method not in table:
+        raise ValueError(
+            f"sampling method {method!r} is not available for {model.name}; "
+            f"available: {', '.join(runnable)}"
+        )
+    if method not in runnable:
+        where = ", ".join(sorted(table[method].platforms))
+        raise ValueError(
+            f"sampling method {method!r} of {model.name} runs only on {where}, not on "
+            f"{platform}; methods that run on {platform}: {', '.join(runnable)}"
+        )
+    return table[method]
 
 
 def make_config(name: str, preset: str | None = None, **fields):

@@ -83,6 +83,16 @@ OPTIMISATION_FIELDS = (
 )
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+def cast_floats(tree, dtype):
+    """``tree`` with its floating-point arrays cast to ``dtype`` (integers left alone)."""
+    return jax.tree.map(
+        lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and bookkeeping settings of a training run."""
@@ -102,8 +112,16 @@ class TrainConfig:
     log_every: int = 20  # steps between metric lines
     keep_checkpoints: int = 2  # how many recent checkpoints to keep
     time_limit: float = 0.0  # stop (with a checkpoint) after this many seconds (0: no limit)
+    # dtype of the forward and backward pass: "float32", or "bfloat16" (mixed precision: the
+    # parameters, gradients and optimiser state stay float32; the loss is taken in float32)
+    compute_dtype: str = "float32"
 
     def __post_init__(self):
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
+                f"got {self.compute_dtype!r}"
+            )
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -143,13 +161,30 @@ def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
     return order
 
 
-def make_train_step(graphdef, rest, optimizer, event_ndim: int, ema_decay: float) -> Callable:
+def make_train_step(
+    graphdef,
+    rest,
+    optimizer,
+    event_ndim: int,
+    ema_decay: float,
+    compute_dtype: str = "float32",
+) -> Callable:
     """A jit-compiled step ``(params, opt_state, ema, x, labels) -> (..., loss)`` that donates
-    its state buffers. ``loss`` is the mean negative log-likelihood in nats per dimension."""
+    its state buffers. ``loss`` is the mean negative log-likelihood in nats per dimension.
+
+    With ``compute_dtype="bfloat16"`` the step runs the network on bfloat16 copies of the
+    parameters (and of its constant buffers); the gradients reach the float32 parameters through
+    the cast, and the logits are cast back to float32 before the log-softmax.
+    """
+    dtype = jnp.dtype(compute_dtype)
 
     def loss_fn(params, x, labels):
-        logits = call_model(
-            nnx.merge(graphdef, params, rest), x, labels
+        if dtype != jnp.float32:
+            params, constants = cast_floats(params, dtype), cast_floats(rest, dtype)
+        else:
+            constants = rest
+        logits = call_model(nnx.merge(graphdef, params, constants), x, labels).astype(
+            jnp.float32
         )  # labels: or a Conditioning
         dims = math.prod(x.shape[1:])
         return -log_prob_from_logits(logits, x, event_ndim).mean() / dims
@@ -551,7 +586,12 @@ def train(
         state = initial_state(model, optimizer, config, mesh)
         state = start_state(run, model, state, config, resume, allow_changed_settings)
         train_step = make_train_step(
-            state.graphdef, state.rest, optimizer, train_x.ndim - 1, config.ema_decay
+            state.graphdef,
+            state.rest,
+            optimizer,
+            train_x.ndim - 1,
+            config.ema_decay,
+            config.compute_dtype,
         )
         loop = TrainLoop(
             model,

@@ -49,9 +49,11 @@ def device_description() -> str:
     return f"{devices[0].platform} x{len(devices)} ({kind})"
 
 
-def train_throughput(model, batch_size: int, image_steps: int = 5) -> tuple[float, float]:
+def train_throughput(
+    model, batch_size: int, image_steps: int = 5, compute_dtype: str = "float32"
+) -> tuple[float, float]:
     """(compile seconds, images/s) of the training step (forward + backward + Adam) at
-    ``batch_size`` on random data."""
+    ``batch_size`` on random data, computing in ``compute_dtype`` ("float32" or "bfloat16")."""
     from flax import nnx
 
     from autoreg.train import TrainConfig, make_optimizer, make_train_step
@@ -60,7 +62,7 @@ def train_throughput(model, batch_size: int, image_steps: int = 5) -> tuple[floa
     params = jax.tree.map(jax.numpy.copy, params)  # the step donates its inputs
     optimizer = make_optimizer(TrainConfig(steps=1000))
     opt_state = optimizer.init(params)
-    step = make_train_step(graphdef, rest, optimizer, len(model.event_shape()), 0.0)
+    step = make_train_step(graphdef, rest, optimizer, len(model.event_shape()), 0.0, compute_dtype)
     rng = np.random.default_rng(0)
     x = rng.integers(0, model.levels, size=(batch_size, *model.event_shape())).astype(np.int32)
     labels = rng.integers(0, model.num_classes, batch_size) if model.num_classes else None

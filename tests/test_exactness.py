@@ -4,9 +4,11 @@ A two-position model (1x2x1 images; audio of length 2) with K = 4 has a joint of
 that ``log_prob`` gives exactly; 20,000 samples of each registry model's default sampler must
 fit it. The parameters are scaled up so that the second position depends strongly on the first
 (otherwise a sampler ignoring the first position could pass; test_sampling.py shows such a
-sampler fails this test).
+sampler fails this test). Image models run both convolution paths ("taps", the CPU's; "conv",
+XLA's convolutions as on a GPU or TPU).
 """
 
+import dataclasses
 import itertools
 
 import jax
@@ -16,16 +18,26 @@ from flax import nnx
 from scipy import stats
 
 import autoreg
+from autoreg.models.config_checks import CONV_IMPLS
 
 LEVELS = 4
 NUM_SAMPLES = 20_000
 
 
-def two_position_model(name):
+def impls(name: str) -> list:
+    """ "taps" and "conv" for a model with a convolution path to choose, else [None]."""
+    fields = {f.name for f in dataclasses.fields(autoreg.MODELS[name].config_cls)}
+    return [i for i in CONV_IMPLS if i != "auto"] if "conv_impl" in fields else [None]
+
+
+CASES = [(name, impl) for name in sorted(autoreg.MODELS) for impl in impls(name)]
+
+
+def two_position_model(name, impl=None):
     model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=3)
     if model.fixed_shape:
         model = autoreg.create_model(
-            name, preset="tiny", levels=LEVELS, image_shape=(1, 2, 1), seed=3
+            name, preset="tiny", levels=LEVELS, image_shape=(1, 2, 1), seed=3, conv_impl=impl
         )
     params = nnx.state(model, nnx.Param)
     nnx.update(model, jax.tree.map(lambda p: p * 3.0, params))
@@ -42,9 +54,12 @@ def exact_joint(model) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(autoreg.MODELS))
-def test_default_sampler_fits_the_exact_joint(name):
-    model = two_position_model(name)
+@pytest.mark.device
+@pytest.mark.parametrize(
+    "name, impl", CASES, ids=[n if i is None else f"{n}-{i}" for n, i in CASES]
+)
+def test_default_sampler_fits_the_exact_joint(name, impl):
+    model = two_position_model(name, impl)
     joint = exact_joint(model)
     assert joint.sum() == pytest.approx(1.0, abs=1e-5)
     conditionals = joint.reshape(LEVELS, LEVELS) / joint.reshape(LEVELS, LEVELS).sum(1)[:, None]

@@ -103,11 +103,12 @@ def test_labels_change_the_logits_and_are_checked():
         autoreg.log_prob(model((4, 4, 3)), x, labels=[0, 1])
 
 
-@pytest.mark.parametrize("num_classes", [0, 3])
-def test_taps_and_conv_paths_are_equal(num_classes):
-    # Same seed, same parameters: only the convolution's implementation differs.
-    taps = model((4, 5, 3), num_classes, conv_impl="taps")
-    conv = model((4, 5, 3), num_classes, conv_impl="conv")
+@pytest.mark.parametrize("num_classes, dilations", [(0, ()), (3, ()), (0, (2, 3))])
+def test_taps_and_conv_paths_are_equal(num_classes, dilations):
+    # Same seed, same parameters: only the convolution's implementation differs (with
+    # dilations, the conv path uses XLA's kernel dilation).
+    taps = model((4, 5, 3), num_classes, conv_impl="taps", dilations=dilations)
+    conv = model((4, 5, 3), num_classes, conv_impl="conv", dilations=dilations)
     x = image((3, 4, 5, 3))
     labels = np.array([0, 1, 2]) if num_classes else None
     with jax.default_matmul_precision("highest"):  # no TF32 on GPUs
@@ -132,6 +133,19 @@ def test_stack_conv_paths_agree_on_gradients():
         np.testing.assert_allclose(kernel_grad("taps"), kernel_grad("conv"), rtol=1e-4, atol=1e-4)
 
 
+def test_a_dilated_layer_reads_every_dth_row_and_column():
+    # The third layer (dilation 2) reads rows i - 2 and i, columns j - 2, j and j + 2; the model
+    # stays causal (its cached sampler's equality with naive: the registry tables' kind, below).
+    dilated = model((6, 6, 1), 0, dilations=(1, 2))
+    layer = dilated.layers[2]
+    assert layer.vertical_taps == tuple((dy, dx) for dy in (-2, 0) for dx in (-2, 0, 2))
+    assert layer.horizontal_taps == ((0, -2), (0, 0))
+    logits_fn = fixed_batch_logits(dilated, 37)
+    assert causality_violations(logits_fn, image((6, 6, 1)), LEVELS) == []
+    cached = autoreg.sample(dilated, 3, 2, labels=None)
+    np.testing.assert_array_equal(cached, autoreg.sample(dilated, 3, 2, method="naive"))
+
+
 def test_reference_preset_is_about_0_6m_parameters():
     config = make_config("gated_pixelcnn", "reference", levels=256, num_classes=10)
     m = jax.eval_shape(lambda: GatedPixelCNN(config, rngs=nnx.Rngs(0)))
@@ -148,6 +162,8 @@ def test_reference_preset_is_about_0_6m_parameters():
         (dict(num_layers=0), r"num_layers must be in 1\.\.128, got 0"),
         (dict(num_classes=-1), "num_classes"),
         (dict(conv_impl="fft"), "conv_impl"),
+        (dict(dilations=(1,)), r"dilations needs one entry per layer after the first \(2\)"),
+        (dict(dilations=(1, 0)), r"each of dilations must be in 1\.\.64, got 0"),
     ],
 )
 def test_bad_config_is_a_clear_error(fields, message):

@@ -3,7 +3,8 @@
 The table is derived from ``autoreg.MODELS[name].samplers``: a sampler added to the registry is
 tested here without being listed. Each case runs on RGB images (and one colour, where the mask-A
 centre tap is dropped), with class labels where the model takes them, through ``sample`` and
-through ``complete``.
+through ``complete``; image models run both convolution paths (``conv_impl="taps"``, the CPU's,
+and ``"conv"``, XLA's convolutions as on a GPU or TPU).
 """
 
 import dataclasses
@@ -16,8 +17,11 @@ import pytest
 from flax import nnx
 
 import autoreg
+from autoreg.models.config_checks import CONV_IMPLS
+from autoreg.platforms import default_platform
 
 LEVELS = 8
+IMPLS = [impl for impl in CONV_IMPLS if impl != "auto"]  # the two paths "auto" picks between
 
 
 def variants(name):
@@ -32,20 +36,25 @@ def variants(name):
             local = dict(local_features=3, hop_length=4)
             cases += [("audio-features", local), ("audio-features-labels", {**local, **labels})]
         return cases
+    # XLA's convolutions on RGB with labels (the one-colour conv path: test_exactness.py).
     return [
-        ("5x5x1", dict(image_shape=(5, 5, 1))),
-        ("4x4x3", dict(image_shape=(4, 4, 3), **labels)),
+        ("5x5x1-taps", dict(image_shape=(5, 5, 1), conv_impl="taps")),
+        *[(f"4x4x3-{i}", dict(image_shape=(4, 4, 3), conv_impl=i, **labels)) for i in IMPLS],
     ]
 
 
+PLATFORM = default_platform()
 CASES = [
     (name, method, event, overrides)
     for name, spec in autoreg.MODELS.items()
-    for method in spec.samplers
-    if method != "naive"
+    for method, entry in spec.samplers.items()
+    if method != "naive" and entry.runs_on(PLATFORM)  # the C++ WaveNet kernel: CPU only
     for event, overrides in variants(name)
 ]
 IDS = [f"{name}-{method}-{event}" for name, method, event, _ in CASES]
+# The completion policy does not depend on the convolution path: one path is enough there.
+TAPS_CASES = [case for case in CASES if case[3].get("conv_impl") != "conv"]
+TAPS_IDS = [f"{name}-{method}-{event}" for name, method, event, _ in TAPS_CASES]
 
 
 @functools.cache
@@ -84,16 +93,23 @@ def setup(case):
 def test_every_model_lists_naive_and_its_default_first():
     for name, spec in autoreg.MODELS.items():
         methods = autoreg.sampling_methods(tiny(name, ()))
-        assert methods == list(spec.samplers) and "naive" in methods
+        runnable = [m for m, entry in spec.samplers.items() if entry.runs_on(PLATFORM)]
+        assert methods == runnable and "naive" in methods
         assert methods[0] != "naive" or len(methods) == 1
 
 
-def test_the_table_covers_every_fast_sampler():
+def test_the_table_covers_every_fast_sampler_of_this_platform():
     covered = {(name, method) for name, method, _, _ in CASES}
-    fast = {(n, m) for n, s in autoreg.MODELS.items() for m in s.samplers if m != "naive"}
-    assert covered == fast and len(fast) >= 4
+    fast = {
+        (n, m)
+        for n, s in autoreg.MODELS.items()
+        for m in autoreg.sampling_methods(n, PLATFORM)
+        if m != "naive"
+    }
+    assert covered == fast and len(fast) >= 6
 
 
+@pytest.mark.device
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_sample_equals_naive(case):
     model, _, labels, length, features = setup(case)
@@ -128,7 +144,7 @@ def test_completion_equals_naive_and_keeps_observed(case):
     np.testing.assert_array_equal(fast[observed], x[observed])
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", TAPS_CASES, ids=TAPS_IDS)
 def test_auto_completion_of_a_prefix_uses_the_default_sampler(case):
     model, x, labels, _, features = setup(case)
     observed = np.zeros(x.shape, bool).reshape(4, -1)
@@ -171,3 +187,29 @@ def test_unknown_completion_method_lists_the_choices():
     x = np.zeros((1, 28, 28, 1), np.int32)
     with pytest.raises(ValueError, match="auto, exact, smc, cached, naive"):
         autoreg.complete(model, 0, x, np.ones((28, 28), bool), method="fast")
+
+
+def test_unrolled_raster_loops_draw_the_same_samples():
+    # What a GPU may favour (fewer, larger kernels) must not change a single draw. The loop is
+    # shared by every cached image sampler (raster_loop), so one model checks it.
+    name = "pixelcnn"
+    model, x, labels, _, _ = setup((name, "cached", "4x4x3-taps", dict(image_shape=(4, 4, 3))))
+    graphdef, state = nnx.split(model)
+    observed = jnp.zeros(x.shape, bool).at[:, 0].set(True)
+    args = (graphdef, state, jax.random.key(3), jnp.asarray(x), observed, None, jnp.float32(1))
+    sampler = autoreg.MODELS[name].samplers["cached"]
+    once = np.asarray(sampler(*args))
+    np.testing.assert_array_equal(np.asarray(sampler(*args, unroll=2)), once)
+    with pytest.raises(ValueError, match="unroll must be a positive integer"):
+        sampler(*args, unroll=0)
+
+
+def test_wavenet_block_and_unroll_variants_draw_the_same_samples():
+    from autoreg.sampling.wavenet_queues import fast_variant
+
+    model, x, labels, length, _ = setup(("wavenet", "fast", "audio", {}))
+    graphdef, state = nnx.split(model)
+    observed = jnp.zeros(x.shape, bool)
+    args = (graphdef, state, jax.random.key(4), jnp.asarray(x), observed, None, jnp.float32(1))
+    naive = np.asarray(autoreg.MODELS["wavenet"].samplers["naive"](*args))
+    np.testing.assert_array_equal(np.asarray(fast_variant(4, 4)(*args)), naive)

@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -279,3 +280,30 @@ def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
 
     # With the decay's warm-up the average sits near the trained weights, not the random ones.
     assert distance(params_of(ema), params_of(raw)) < distance(params_of(ema), initial)
+
+
+@pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn"])
+def test_bfloat16_compute_keeps_float32_state_and_a_close_loss(name):
+    import optax
+
+    from autoreg.train import make_optimizer, make_train_step
+
+    model = autoreg.create_model(name, preset="tiny", levels=16, image_shape=(6, 6, 1), seed=0)
+    x = jnp.asarray(np.random.default_rng(0).integers(0, 16, (8, 6, 6, 1)), jnp.int32)
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    optimizer = make_optimizer(TrainConfig(steps=4, warmup_steps=0))
+    losses = {}
+    for dtype in ("float32", "bfloat16"):
+        step = make_train_step(graphdef, rest, optimizer, 3, 0.0, dtype)
+        p = jax.tree.map(jnp.copy, params)
+        p, opt_state, _, losses[dtype] = step(p, optimizer.init(p), None, x, None)
+        leaves = jax.tree.leaves(p) + jax.tree.leaves(opt_state)
+        assert all(a.dtype != jnp.bfloat16 for a in leaves)
+        assert optax.tree.norm(jax.tree.map(jnp.subtract, p, params)) > 0  # it learned
+    f32, bf16 = float(losses["float32"]), float(losses["bfloat16"])
+    assert bf16 != f32 and abs(bf16 - f32) < 0.02 * f32  # bfloat16 ran, and rounds, only
+
+
+def test_an_unknown_compute_dtype_is_refused():
+    with pytest.raises(ValueError, match="compute_dtype must be one of float32, bfloat16"):
+        TrainConfig(compute_dtype="float16")

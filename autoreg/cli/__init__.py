@@ -27,6 +27,7 @@ from autoreg.cli.sample import add_sample_parser
 from autoreg.cli.texture import add_texture_parser
 from autoreg.cli.train import add_train_parser
 from autoreg.cli.vocode import add_vocode_parser
+from autoreg.optional import MissingExtraError
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
         args.run(args)
     except (CLIError, ValueError, TypeError) as error:  # found before the work starts
         return report(error, USAGE_ERROR)
+    except MissingExtraError as error:  # says which extra to install
+        return report(error, RUNTIME_ERROR)
     except ImportError as error:
         name = getattr(error, "name", None) or str(error)
         return report(f"missing package {name} (pip install autoreg's dependencies)", RUNTIME_ERROR)

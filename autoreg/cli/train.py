@@ -84,6 +84,12 @@ CONFIG_OPTIONS = {
             "EMA decay of parameters used for eval and export, e.g. 0.999 (off)",
         ),
         ("--seed", "seed", "data order and init seed (0)"),
+        (
+            "--compute-dtype",
+            "compute_dtype",
+            "float32 or bfloat16: dtype of the forward and backward pass (mixed precision; "
+            "parameters and optimiser state stay float32; a GPU/TPU speed-up) ({})",
+        ),
     ),
     "bookkeeping": (
         ("--checkpoint-every", "checkpoint_every", "steps between checkpoints ({})"),

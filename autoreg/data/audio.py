@@ -6,6 +6,8 @@ The pipeline is ``read_audio`` (soundfile; mixed down to mono; resampled with so
 clip, which training never sees (``split_heldout``). ``audio_windows`` does all of it in one
 call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes or floats as a
 16-bit WAV atomically.
+
+soundfile and soxr come with the ``audio`` extra and are imported when first used.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import soundfile
-import soxr
 
 from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
+from autoreg.optional import require
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def read_audio(path, sample_rate: int, *, resample: bool = True) -> np.ndarray:
         raise ValueError(f"audio file not found: {path}")
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    soundfile = require("soundfile", "audio", "reading audio")
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)  # (T, channels)
     except (RuntimeError, soundfile.SoundFileError) as error:
@@ -140,6 +142,7 @@ def read_audio(path, sample_rate: int, *, resample: bool = True) -> np.ndarray:
             raise ValueError(
                 f"{path} is at {rate} Hz, not {sample_rate} Hz (allow resampling or convert it)"
             )
+        soxr = require("soxr", "audio", "resampling audio")
         mono = soxr.resample(mono, rate, sample_rate).astype(np.float32)
     if not np.isfinite(mono).all():
         raise ValueError(f"audio file {path} contains NaN or infinite samples")
@@ -412,6 +415,7 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
         audio = data.astype(np.float32)
         if not np.isfinite(audio).all() or audio.min() < -1.0 or audio.max() > 1.0:
             raise ValueError("float audio must be finite and lie in [-1, 1]")
+    soundfile = require("soundfile", "audio", "writing audio")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(

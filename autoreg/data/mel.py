@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from autoreg.optional import require
+
 
 @dataclasses.dataclass(frozen=True)
 class MelAnalysis:
@@ -77,7 +79,7 @@ def log_mel(audio, analysis: MelAnalysis) -> np.ndarray:
     Raises:
       ValueError: not one clip of floats, non-finite samples, or fewer than hop_length samples.
     """
-    import librosa  # imported here: it is slow to import and only needed for mel features
+    librosa = require("librosa", "audio", "mel analysis")  # slow to import: only when needed
 
     audio = np.asarray(audio)
     if audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
@@ -108,8 +110,7 @@ def mel_to_audio(features, analysis: MelAnalysis, *, n_iter: int = 32, seed: int
     Returns:
       (frames * hop_length,) float32 audio clipped to [-1, 1].
     """
-    import librosa
-
+    librosa = require("librosa", "audio", "Griffin-Lim")
     features = check_mel_shape(features, analysis.n_mels)
     mel = np.exp(features.T.astype(np.float64) * analysis.log_scale) * analysis.log_floor
     # log_mel drops librosa's last frame (centred on sample T); Griffin-Lim needs it back.

@@ -21,6 +21,7 @@ MAX_DEPTH = 128  # residual blocks or layers
 MAX_KERNEL = 15  # side of a convolution kernel
 MAX_SIDE = 4096  # image height and width
 MAX_COLOURS = 4  # channels of an image (1 grey, 3 RGB, 4 RGBA)
+MAX_DILATION = 64  # spacing of a dilated convolution's taps
 
 # Field name -> (minimum, maximum) of every integer field of every model config.
 BOUNDS = {
@@ -71,6 +72,14 @@ def check_image_shape(image_shape) -> int:
     return image_shape[2]
 
 
+def check_dilations(dilations) -> None:
+    """A tuple of integers in 1..MAX_DILATION (its length is the config's own rule)."""
+    if not isinstance(dilations, tuple | list):
+        raise TypeError(f"dilations must be a tuple of integers, got {dilations!r}")
+    for value in dilations:
+        check_int("each of dilations", value, 1, MAX_DILATION)
+
+
 def check_conv_impl(conv_impl: str) -> None:
     """One of ``CONV_IMPLS``."""
     if conv_impl not in CONV_IMPLS:
@@ -100,6 +109,8 @@ def check_fields(config) -> None:
             check_image_shape(value)
         elif name == "conv_impl":
             check_conv_impl(value)
+        elif name == "dilations":
+            check_dilations(value)
         elif name in BOUNDS:
             check_int(name, value, *BOUNDS[name])
         else:

@@ -16,6 +16,7 @@ Stacking one mask-A layer and any number of mask-B layers therefore gives logits
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -170,8 +171,10 @@ class TapConv2D(nnx.Module):
         return kernel if self.mask is None else kernel * self.mask[...]
 
     def from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * in) -> (..., out)
-        """The convolution's output from inputs already gathered in tap order."""
+        """The convolution's output from inputs already gathered in tap order, computed in the
+        parameters' dtype (bfloat16 parameters: bfloat16 products, as in mixed precision)."""
         kernel = self.masked_kernel()
+        patches = patches.astype(kernel.dtype)
         return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
 
     def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
@@ -182,21 +185,25 @@ class TapConv2D(nnx.Module):
             return self.from_patches(x)
         if impl == "taps":
             return self.from_patches(gather_taps(x, self.taps))
-        # Dense kernel over the taps' bounding box, padded so that output (i, j) reads
-        # x[i + dy, j + dx] for every tap: rows dy_min..0, columns dx_min..dx_max.
+        # Dense kernel over the taps' bounding box (in steps of the taps' common spacing ``d``,
+        # XLA's kernel dilation), padded so that output (i, j) reads x[i + dy, j + dx] for
+        # every tap: rows dy_min..0, columns dx_min..dx_max.
+        d = math.gcd(*(abs(v) for tap in self.taps for v in tap)) or 1
         dy_min = min(dy for dy, _ in self.taps)
         dx_min = min(dx for _, dx in self.taps)
         dx_max = max(dx for _, dx in self.taps)
         kernel = self.masked_kernel()
-        dense = jnp.zeros((1 - dy_min, 1 + dx_max - dx_min) + kernel.shape[1:], kernel.dtype)
-        rows = np.array([dy - dy_min for dy, _ in self.taps])
-        cols = np.array([dx - dx_min for _, dx in self.taps])
+        box = (1 - dy_min // d, 1 + (dx_max - dx_min) // d)
+        dense = jnp.zeros(box + kernel.shape[1:], kernel.dtype)
+        rows = np.array([(dy - dy_min) // d for dy, _ in self.taps])
+        cols = np.array([(dx - dx_min) // d for _, dx in self.taps])
         dense = dense.at[rows, cols].set(kernel)
         y = jax.lax.conv_general_dilated(
-            x,
+            x.astype(kernel.dtype),
             dense,
             (1, 1),
             ((-dy_min, 0), (-dx_min, dx_max)),
+            rhs_dilation=(d, d),
             dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         return y + self.bias[...]

@@ -19,6 +19,11 @@ is generated a row at a time, vectorised (``ancestral.position_noise``).
 
 ``raster_sampler`` adds what every image sampler does first (the labels checked against the
 model, local features refused) and compiles the whole loop with jit.
+
+On a GPU every sub-pixel step launches a handful of small kernels, so the loop is bound by
+launches, not arithmetic. ``unroll`` (a static keyword of every raster sampler) unrolls the
+column loop by that factor and the colour loop fully, so XLA can fuse across steps; the draws,
+and so the samples, are the same for every ``unroll``.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def raster_sampler(plan: Callable[..., RasterPlan]) -> Sampler:
     and refuses local features before it calls the plan; it keeps the plan's name and docstring.
     """
 
-    def sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
+    def sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None, unroll=1):
         model = nnx.merge(graphdef, state)
         model.check_labels(labels)
         reject_features(model, features)
@@ -74,12 +79,13 @@ def raster_sampler(plan: Callable[..., RasterPlan]) -> Sampler:
             caches=caches,
             row_fn=row_fn,
             pixel_fn=pixel_fn,
+            unroll=unroll,
         )
 
     # The plan's name and docstring, not functools.wraps: jit must see the sampler's signature.
     for name in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(sampler, name, getattr(plan, name))
-    return jax.jit(sampler, static_argnums=0)
+    return jax.jit(sampler, static_argnums=0, static_argnames="unroll")
 
 
 def sample_raster(
@@ -93,6 +99,7 @@ def sample_raster(
     caches,
     row_fn: Callable | None,
     pixel_fn: Callable,
+    unroll: int = 1,
 ) -> jax.Array:
     """Ancestral sampling of (B, H, W, C) images with cached activations; call inside jit.
 
@@ -105,10 +112,13 @@ def sample_raster(
       image_pad: padding (rows above, columns either side) of the image cache.
       caches: initial (zero) rolling caches, any pytree of them.
       row_fn, pixel_fn: the model's computation, as in the module docstring.
+      unroll: unroll the column loop by this factor (and the colour loop fully when > 1).
 
     Returns:
       (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
     """
+    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f"unroll must be a positive integer, got {unroll!r}")
     batch, height, width, colours = x.shape
     per_row = width * colours
     observed_flat = observed.reshape(batch, -1)  # (B, D)
@@ -144,9 +154,11 @@ def sample_raster(
         # Columns and colours as two loops: the column is then a loop counter, not a quotient
         # that XLA would recompute inside every fused elementwise loop that indexes with it.
         def pixel_step(j, carry):
-            return jax.lax.fori_loop(0, colours, functools.partial(colour_step, j), carry)
+            return jax.lax.fori_loop(
+                0, colours, functools.partial(colour_step, j), carry, unroll=unroll > 1
+            )
 
-        return jax.lax.fori_loop(0, width, pixel_step, (flat, image, caches))
+        return jax.lax.fori_loop(0, width, pixel_step, (flat, image, caches), unroll=unroll)
 
     flat, _, _ = jax.lax.fori_loop(0, num_rows, row, (flat, image, caches))
     return flat.reshape(x.shape)

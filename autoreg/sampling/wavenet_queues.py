@@ -251,9 +251,12 @@ def block_biases(weights: QueueWeights, plan: QueuePlan, gates, per_frame: bool,
     return past_pre, None, short_bias, None
 
 
-def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, carry, inputs):
+def block_step(
+    step_examples, weights, plan: QueuePlan, gates, per_frame: bool, unroll: int, carry, inputs
+):
     """``block`` samples: batched past products of the long layers (and the block's local
-    conditioning, ``gates(positions)`` (N, L, B, G), when not None), then the samples."""
+    conditioning, ``gates(positions)`` (N, L, B, G), when not None), then the samples (their
+    loop unrolled by ``unroll``)."""
     long_ring, short_ring, history = carry
     start, noise, x_blk, obs_blk = inputs  # (), (block, B, K), (block, B), (block, B)
     block, batch = noise.shape[0], noise.shape[1]
@@ -267,14 +270,17 @@ def block_step(step_examples, weights, plan: QueuePlan, gates, per_frame: bool, 
     step = functools.partial(sample_step, step_examples, plan, class_bias, block_bias=block_bias)
     positions = start + jnp.arange(block)
     (short_ring, history), (values, new_h) = jax.lax.scan(
-        step, (short_ring, history), (positions, past_pre, short_bias, noise, x_blk, obs_blk)
+        step,
+        (short_ring, history),
+        (positions, past_pre, short_bias, noise, x_blk, obs_blk),
+        unroll=unroll,
     )
     if plan.long:
         long_ring = long_ring.at[rows].set(jnp.swapaxes(new_h, 0, 1))  # (Ll, block, B, R)
     return (long_ring, short_ring, history), values
 
 
-def block_function(model, x, labels, features, temperature, block: int):
+def block_function(model, x, labels, features, temperature, block: int, unroll: int = 1):
     """``(block_step for this model and conditioning, its QueuePlan)``, checking the labels
     and features for ``x`` (B, T)."""
     cfg = model.config
@@ -285,7 +291,7 @@ def block_function(model, x, labels, features, temperature, block: int):
     step_examples = map_examples(layer_step, (0, 1, 1, 1, 0, 0, 0, 1), (0, 1, 1), x.shape[0])
     gates = None if frames is None else functools.partial(model.gate_conditioning, frames)
     per_frame = cfg.upsample == "nearest" and cfg.hop_length % block == 0
-    blocks = functools.partial(block_step, step_examples, weights, plan, gates, per_frame)
+    blocks = functools.partial(block_step, step_examples, weights, plan, gates, per_frame, unroll)
     return blocks, plan
 
 
@@ -301,6 +307,7 @@ def generate(
     features=None,
     block: int = BLOCK,
     chunk=256,
+    unroll: int = 1,
 ):
     """Sample ``x``'s unobserved positions in time order with per-layer queues.
 
@@ -315,6 +322,8 @@ def generate(
       block: samples per block (a power of two): layers with dilation >= block compute their
         past products once per block.
       chunk: samples whose sampling noise is drawn together (rounded to whole blocks).
+      unroll: unroll the loop over a block's samples by this factor (``block``: fully), which
+        a GPU, bound by kernel launches, may favour; the samples are the same.
 
     Returns:
       (B, T) int32 samples, those of ``naive_sampler`` for the same key.
@@ -325,9 +334,11 @@ def generate(
     """
     if block < 1 or block & (block - 1):
         raise ValueError(f"block must be a power of two, got {block}")
+    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f"unroll must be a positive integer, got {unroll!r}")
     model = nnx.merge(graphdef, state)
     cfg = model.config
-    blocks, plan = block_function(model, x, labels, features, temperature, block)
+    blocks, plan = block_function(model, x, labels, features, temperature, block, unroll)
     batch, length = x.shape
     blocks_per_chunk = max(1, min(chunk // block, -(-length // block)))
     chunk = blocks_per_chunk * block
@@ -365,3 +376,12 @@ def generate(
 
 
 fast_sampler = jax.jit(functools.partial(generate, block=BLOCK), static_argnums=0)
+
+
+@functools.cache
+def fast_variant(block: int = BLOCK, unroll: int = 1):
+    """``fast_sampler`` with another block size or unrolling (a ``Sampler``; same samples).
+
+    For the speed comparisons on a GPU (``experiments/device_speed.py``).
+    """
+    return jax.jit(functools.partial(generate, block=block, unroll=unroll), static_argnums=0)
