@@ -34,7 +34,7 @@ def test_integer_fields_refuse_floats_bools_and_values_out_of_bounds(name, field
 def test_every_field_has_a_rule(name):
     # check_fields refuses a field it has no rule for, so building each config proves coverage.
     config = make_config(name, "tiny")
-    ruled = set(BOUNDS) | {"image_shape", "conv_impl", *CHECKED_BY_THE_CONFIG}
+    ruled = set(BOUNDS) | {"image_shape", "conv_impl", "dilations", *CHECKED_BY_THE_CONFIG}
     assert {f.name for f in dataclasses.fields(config)} <= ruled
 
 
