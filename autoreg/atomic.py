@@ -36,13 +36,22 @@ def check_folder_writable(path) -> Path:
     folder = path.parent
     if not folder.resolve().is_dir():
         raise ValueError(f"{path}: folder {folder} does not exist")
+    reason = why_unwritable(folder, prefix=f".{path.name}.")
+    if reason:
+        raise ValueError(f"{path}: cannot write in {folder} ({reason})")
+    return path
+
+
+def why_unwritable(folder, prefix: str = ".probe.") -> str | None:
+    """Why no new file can be made in the existing ``folder`` (the OS's reason, such as
+    "Read-only file system"), or None when one can: found by making and removing one."""
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=prefix)
     except OSError as error:
-        raise ValueError(f"{path}: cannot write in {folder} ({error.strerror})") from None
+        return error.strerror or str(error)
     os.close(fd)
     os.unlink(probe)
-    return path
+    return None
 
 
 def atomic_write(path, write) -> Path:

@@ -4,14 +4,19 @@ A checkpoint directory holds two orbax items: ``params`` (the model's ``nnx.Para
 tensorstore format) and ``metadata`` (JSON: format tag, model name, config, a CRC32 of every
 array, and any extra fields such as the training step). Nothing is pickled, so loading never
 executes code. orbax writes into a temporary directory and renames it when complete, so a
-checkpoint is never seen half-written. A checkpoint may come from anyone: loading checks it
+checkpoint is never seen half-written; a save that fails (a full disk) removes that directory and
+raises an OSError. A checkpoint may come from anyone: loading checks it
 (``autoreg.checkpoint_checks``) before building the model it describes.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import shutil
+import time
 from pathlib import Path
 
 import jax
@@ -21,14 +26,21 @@ from flax import nnx
 
 from autoreg.checkpoint_checks import (
     MEMORY_BUDGET,
+    CheckpointDamaged,
     abstract_model,
+    check_files,
     check_fits,
     check_item_files,
     check_memory,
     checksums,
+    data_limit,
+    drop_orbax_unraisable_reports,
+    first_line,
+    innermost,
     read_json,
     reading,
     verify_checksums,
+    verify_finite,
 )
 from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
 from autoreg.registry import get_spec
@@ -63,31 +75,87 @@ def save_checkpoint(
 ) -> Path:
     """Write ``model`` (parameters, name and config) to the directory ``path``.
 
+    A checkpoint replaced with ``overwrite`` stays in place until the new one is complete.
+
     Args:
       model: a registry model.
       path: directory to create; it must not exist unless ``overwrite``.
       extra: JSON-serialisable fields stored beside the config (e.g. the training step).
-      overwrite: replace an existing checkpoint at ``path``.
+      overwrite: replace an existing autoreg checkpoint at ``path`` (nothing else).
 
     Returns:
       The absolute path written.
+
+    Raises:
+      ValueError: ``path`` exists (without ``overwrite``), or is something other than an
+        autoreg checkpoint (a file, a link, another directory), or ``extra`` is not JSON.
+      OSError: the checkpoint could not be written (a full disk); nothing is left of it.
     """
     path = Path(path).absolute()
-    if path.exists() and not overwrite:
+    replacing = os.path.lexists(path)
+    if replacing and not overwrite:
         raise ValueError(f"{path} already exists (pass overwrite=True to replace it)")
+    if replacing and not is_replaceable(path):
+        raise ValueError(
+            f"{path} is not an autoreg checkpoint; overwrite=True replaces only a checkpoint "
+            "(a real directory with our metadata record), so it is left as it is"
+        )
     params = param_tree(model)
     metadata = {**model_metadata(model, extra), "checksums": {"params": checksums(params)}}
     json.dumps(metadata)  # fail before writing anything if extra is not JSON
-    with _checkpointer() as checkpointer:
-        checkpointer.save(
-            path,
-            ocp.args.Composite(
-                params=ocp.args.StandardSave(params),
-                metadata=ocp.args.JsonSave(metadata),
-            ),
-            force=overwrite,
-        )
+    written = path.with_name(f".{path.name}.new-{time.time_ns()}") if replacing else path
+    try:
+        drop_orbax_unraisable_reports()
+        with _checkpointer() as checkpointer:
+            checkpointer.save(
+                written,
+                ocp.args.Composite(
+                    params=ocp.args.StandardSave(params),
+                    metadata=ocp.args.JsonSave(metadata),
+                ),
+            )
+    except Exception as error:  # orbax and TensorStore raise many types for a failed write
+        remove_partial(written, whole=replacing)
+        raise save_failure(path, error) from None
+    if replacing:
+        old = path.with_name(f".{path.name}.old-{time.time_ns()}")
+        os.replace(path, old)
+        os.replace(written, path)
+        shutil.rmtree(old)
     return path
+
+
+def is_replaceable(path: Path) -> bool:
+    """True if ``path`` is a directory (not a link) whose ``metadata/metadata`` is our record."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        metadata = read_json(path / "metadata" / "metadata")
+    except CheckpointDamaged:
+        return False
+    return isinstance(metadata, dict) and metadata.get("format") == FORMAT
+
+
+def remove_partial(path: Path, whole: bool = False) -> None:
+    """Remove what a failed orbax save of ``path`` left: its temporary directories (and
+    ``path`` itself if ``whole``)."""
+    partial = glob.glob(f"{glob.escape(str(path))}.orbax-checkpoint-tmp*")
+    for leftover in [*partial, *([path] if whole else [])]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def save_failure(path: Path, error: Exception) -> OSError:
+    """The OSError "cannot write the checkpoint PATH: reason" for a failed save of ``path``,
+    whatever orbax or TensorStore raised (TensorStore reports a failed write as a ValueError
+    with the OS error code in its text)."""
+    cause = innermost(error)
+    code = getattr(cause, "errno", None)
+    found = re.search(r"os_error_code='(\d+)'", str(cause))
+    code = code or (int(found[1]) if found else None)
+    reason = os.strerror(code) if code else first_line(cause)
+    failure = OSError(f"cannot write the checkpoint {path}: {reason}")
+    failure.errno = code
+    return failure
 
 
 def latest_in_workdir(path) -> Path:
@@ -108,8 +176,9 @@ def read_metadata(path) -> dict:
     if not path.is_dir():
         raise ValueError(f"no checkpoint at {path}: not a directory")
     metadata_file = path / "metadata" / "metadata"
-    if not metadata_file.is_file():
+    if not os.path.lexists(metadata_file):
         raise ValueError(f"{path} is not an autoreg checkpoint (no metadata/metadata file)")
+    check_files(path)
     metadata = read_json(metadata_file)
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"{path} is not an autoreg checkpoint (unknown format)")
@@ -140,9 +209,12 @@ def model_from_metadata(metadata: dict) -> AutoregressiveModel:
 def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
     """The orbax items of the checkpoint at ``path`` that ``targets`` names, each read into the
     structure (and shardings) of its target tree and checked against the CRC32s in
-    ``metadata``. CheckpointDamaged, naming the damaged file or array, if one cannot be."""
-    for item in targets:
-        check_item_files(path / item)
+    ``metadata`` and to be finite. CheckpointDamaged, naming the damaged file or array, if one
+    is not (its files are checked first: no links, at most the bytes its target could need)."""
+    for item, target in targets.items():
+        check_item_files(path / item, data_limit(target))
+    if os.path.lexists(path / "_CHECKPOINT_METADATA"):  # orbax reads it too
+        read_json(path / "_CHECKPOINT_METADATA")
     args = {item: ocp.args.StandardRestore(target) for item, target in targets.items()}
     with reading(path / next(iter(targets)) if len(targets) == 1 else path), _checkpointer() as c:
         restored = c.restore(path, ocp.args.Composite(**args))
@@ -150,6 +222,7 @@ def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
     for item in targets:
         if item in recorded:
             verify_checksums(restored[item], recorded[item], path / item)
+        verify_finite(restored[item], path / item)
     return {item: restored[item] for item in targets}
 
 

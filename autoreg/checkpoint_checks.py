@@ -7,15 +7,23 @@ shapes (read from orbax's metadata files) and need at most ``MEMORY_BUDGET`` byt
 parameters and one example's activations. While reading, orbax's JSON files are parsed here
 first so that a damaged one is named, a failure inside orbax or TensorStore becomes one line
 (``CheckpointDamaged``), and every array read back is compared with the CRC32 recorded when it
-was written. Nothing here unpickles or executes anything from the checkpoint.
+was written and must be finite. Nothing here unpickles or executes anything from the checkpoint.
+
+Before anything reads a checkpoint, ``check_files`` walks it without following links: every
+entry must be a plain directory or regular file (no symbolic link, so no read leaves the
+checkpoint or reaches a device such as ``/dev/zero``), each metadata file at most
+``METADATA_FILE_LIMIT`` bytes and the array data (the files in orbax's ``d/`` folders) at most
+what the arrays could need: ``data_limit(arrays)`` when the model is known, ``DATA_LIMIT`` before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 from pathlib import Path
@@ -26,10 +34,18 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from autoreg.distributed import host_copy
+from autoreg.memory import format_bytes
 
 MEMORY_BUDGET = 16 * 2**30  # bytes a loaded model may need: parameters + one example's activations
 # orbax's JSON files inside an item directory (``array_metadatas`` holds one per process).
 ITEM_JSON_FILES = ("_METADATA", "_sharding")
+# Bytes of one metadata file (JSON records, TensorStore manifests): orbax's largest, the
+# train_state's _METADATA, is about 100 KB for a model of a few hundred arrays.
+METADATA_FILE_LIMIT = 8 * 2**20
+# Bytes of array data a checkpoint may hold before its model is known: the exported parameters,
+# the raw ones, Adam's two moments and an EMA of a model within MEMORY_BUDGET.
+DATA_LIMIT = 5 * MEMORY_BUDGET
+MAX_FILES = 100_000  # entries of one checkpoint directory (a real one has a few dozen)
 
 
 class CheckpointDamaged(ValueError):
@@ -71,21 +87,115 @@ def verify_checksums(tree, recorded: dict, where: Path) -> None:
             )
 
 
+def verify_finite(tree, where: Path) -> None:
+    """A CheckpointDamaged naming the first array of ``tree`` that holds NaN or inf."""
+    for name, leaf in named_leaves(tree):
+        if not np.isfinite(host_copy(leaf)).all():
+            raise CheckpointDamaged(f"{where}: {name} holds NaN or inf values")
+
+
+def data_limit(arrays) -> int:
+    """Bytes of array data that an orbax item of ``arrays`` (a tree of arrays or
+    ShapeDtypeStructs) may take on disk: twice their size (TensorStore's chunks and OCDBT's
+    index around them) and 1 MiB."""
+    leaves = jax.tree.leaves(arrays)
+    return 2 * sum(int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize for a in leaves) + 2**20
+
+
+def linked(path) -> CheckpointDamaged:
+    """The error for a symbolic link met in a checkpoint."""
+    return CheckpointDamaged(
+        f"{path} is a symbolic link; a checkpoint is read only from its own regular files"
+    )
+
+
+def check_files(directory: Path, limit: int = DATA_LIMIT) -> None:
+    """Check, before any of it is read, that the checkpoint (or orbax item) ``directory`` holds
+    only plain directories and regular files (no symbolic link, device or pipe: every read stays
+    inside it), each metadata file within ``METADATA_FILE_LIMIT`` bytes and its array data (the
+    files of orbax's ``d/`` folders) within ``limit`` bytes in all. Links are never followed.
+
+    Raises:
+      CheckpointDamaged: naming the first entry that is not as above, or ``directory`` if it is
+        missing or holds too much.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():  # itself reached through a link, when a caller names one
+        raise CheckpointDamaged(f"{directory} is missing")
+    folders, entries, data = [directory], 0, 0
+    while folders:
+        with os.scandir(folders.pop()) as scan:
+            for entry in scan:
+                entries += 1
+                if entries > MAX_FILES:
+                    raise CheckpointDamaged(f"{directory} holds over {MAX_FILES} files")
+                if entry.is_symlink():
+                    raise linked(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    raise CheckpointDamaged(f"{entry.path} is not a regular file")
+                size = entry.stat(follow_symlinks=False).st_size
+                if os.path.basename(os.path.dirname(entry.path)) == "d":
+                    data += size
+                elif size > METADATA_FILE_LIMIT:
+                    raise CheckpointDamaged(
+                        f"{entry.path} has {size} bytes, over the {METADATA_FILE_LIMIT >> 20} MiB "
+                        "a checkpoint's metadata file may have"
+                    )
+    if data > limit:
+        raise CheckpointDamaged(
+            f"{directory} holds {data} bytes of array data, more than the {limit} bytes that the "
+            "arrays it records could need"
+        )
+
+
 def read_json(path: Path):
-    """The JSON document in the file ``path``; CheckpointDamaged naming the file if it is not."""
+    """The JSON document in the regular file ``path`` (not a link, at most
+    ``METADATA_FILE_LIMIT`` bytes).
+
+    Raises:
+      CheckpointDamaged: naming the file if it is missing, a link, not a regular file, too
+        large, or not JSON (nested too deeply included).
+    """
     try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise CheckpointDamaged(f"{path} is missing") from None
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise linked(path) from None
+        raise CheckpointDamaged(f"{path} is damaged ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise CheckpointDamaged(f"{path} is not a regular file")
+        try:
+            text = f.read(METADATA_FILE_LIMIT + 1)
+        except OSError as error:
+            raise CheckpointDamaged(f"{path} is damaged ({error.strerror})") from None
+    if len(text) > METADATA_FILE_LIMIT:
+        raise CheckpointDamaged(
+            f"{path} is over the {METADATA_FILE_LIMIT >> 20} MiB a checkpoint's metadata file "
+            "may have"
+        )
+    try:
+        return json.loads(text.decode("utf-8"))
+    except RecursionError:
+        raise CheckpointDamaged(f"{path} is damaged (nested too deeply)") from None
+    except ValueError as error:
         raise CheckpointDamaged(f"{path} is damaged ({first_line(error)})") from None
 
 
-def check_item_files(item_dir: Path) -> None:
-    """The orbax JSON files of the item directory ``item_dir`` parse; else CheckpointDamaged
-    naming the first one that does not (orbax's own message does not say which file)."""
+def check_item_files(item_dir: Path, limit: int = DATA_LIMIT) -> None:
+    """The files of the orbax item directory ``item_dir`` pass ``check_files`` (with a data
+    ``limit``) and its JSON files parse; else CheckpointDamaged naming the first one that does
+    not (orbax's own message does not say which file)."""
+    if item_dir.is_symlink():
+        raise linked(item_dir)
     if not item_dir.is_dir():
         raise CheckpointDamaged(f"{item_dir} is missing")
+    check_files(item_dir, limit)
     if (item_dir / "checkpoint").exists():  # orbax would read it as an old-style msgpack tree
         raise CheckpointDamaged(f"{item_dir / 'checkpoint'} is not part of an autoreg checkpoint")
     per_process = sorted((item_dir / "array_metadatas").glob("process_*"))
@@ -189,6 +299,6 @@ def check_memory(model, where: Path, budget: int = MEMORY_BUDGET) -> None:
     needed = memory_needed(model)
     if needed > budget:
         raise ValueError(
-            f"{where} describes a model that needs {needed / 2**30:.1f} GiB for its parameters "
-            f"and one example, over the {budget / 2**30:.1f} GiB budget"
+            f"{where} describes a model that needs {format_bytes(needed)} for its parameters "
+            f"and one example, over the {format_bytes(budget)} budget"
         )

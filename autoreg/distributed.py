@@ -8,14 +8,21 @@ orbax writes each checkpoint once from all of them.
 
 from __future__ import annotations
 
+import math
 import os
+import socket
+import time
 
 import jax
 import numpy as np
 
+TIMEOUT_ENV = "AUTOREG_COORDINATOR_TIMEOUT"  # seconds to wait for the coordinator
+DEFAULT_TIMEOUT = 300  # seconds, when TIMEOUT_ENV is unset (JAX's own default)
+
 
 class DistributedSetupError(ValueError):
-    """The environment asks for a multi-process run but does not describe one."""
+    """The environment asks for a multi-process run but does not describe one, or the run's
+    coordinator cannot be reached."""
 
 
 def maybe_initialize_distributed() -> None:
@@ -25,6 +32,15 @@ def maybe_initialize_distributed() -> None:
     ``JAX_PROCESS_ID`` describe it explicitly; under SLURM with more than one task
     ``jax.distributed`` reads all three from SLURM's variables. CPU processes exchange
     gradients through gloo. Must run before anything touches a JAX device.
+
+    Every process waits at most ``$AUTOREG_COORDINATOR_TIMEOUT`` seconds (default 300) for the
+    others to join; a process other than process 0 first waits that long for the coordinator
+    address to accept connections, and gives up with a ``DistributedSetupError`` naming it
+    (JAX itself would abort the process).
+
+    Raises:
+      DistributedSetupError: an incomplete description, a bad timeout, or a coordinator that
+        does not appear within the timeout.
     """
     explicit = os.environ.get("JAX_COORDINATOR_ADDRESS") or os.environ.get("JAX_NUM_PROCESSES")
     slurm = int_from_env("SLURM_NTASKS", default=1) > 1 and "SLURM_PROCID" in os.environ
@@ -39,7 +55,58 @@ def maybe_initialize_distributed() -> None:
             "JAX_COORDINATOR_ADDRESS or JAX_NUM_PROCESSES is set: set all of "
             "JAX_COORDINATOR_ADDRESS (host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID"
         )
-    jax.distributed.initialize(num_processes=count, process_id=index)
+    timeout = coordinator_timeout()
+    address = os.environ.get("JAX_COORDINATOR_ADDRESS")
+    if address and index:
+        wait_for_coordinator(address, timeout)
+    jax.distributed.initialize(
+        num_processes=count, process_id=index, initialization_timeout=math.ceil(timeout)
+    )
+
+
+def coordinator_timeout() -> float:
+    """Seconds to wait for the coordinator and the other processes: ``$AUTOREG_COORDINATOR_TIMEOUT``
+    (default ``DEFAULT_TIMEOUT``).
+
+    Raises:
+      DistributedSetupError: a value that is not a positive number.
+    """
+    text = os.environ.get(TIMEOUT_ENV)
+    if text is None:
+        return float(DEFAULT_TIMEOUT)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DistributedSetupError(
+            f"{TIMEOUT_ENV} must be a positive number of seconds, got {text!r}"
+        )
+    return value
+
+
+def wait_for_coordinator(address: str, timeout: float) -> None:
+    """Return once ``address`` (host:port) accepts a TCP connection.
+
+    Raises:
+      DistributedSetupError: it does not within ``timeout`` seconds, or is not host:port.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise DistributedSetupError(f"JAX_COORDINATOR_ADDRESS must be host:port, got {address!r}")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+                return
+        except OSError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    raise DistributedSetupError(
+        f"no coordinator at {address} after {timeout:g} s ({TIMEOUT_ENV}): start process 0 "
+        "there, or check JAX_COORDINATOR_ADDRESS"
+    )
 
 
 def int_from_env(name: str, default: int | None = None) -> int | None:
@@ -65,6 +132,16 @@ def agree(flag: bool) -> bool:
     from jax.experimental import multihost_utils
 
     return bool(np.all(multihost_utils.process_allgather(np.asarray(flag, np.int32))))
+
+
+def every_process(values: tuple) -> np.ndarray:
+    """(processes, len(values)) int32: each process's ``values`` (a collective)."""
+    values = np.asarray(values, np.int32)
+    if jax.process_count() == 1:
+        return values[None]
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(values)).reshape(-1, len(values))
 
 
 def from_primary(value: int) -> int:

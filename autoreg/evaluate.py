@@ -46,8 +46,9 @@ def evaluate(
       An ``Evaluation`` (bits per dim, nats per example, counts).
 
     Raises:
-      ValueError: bad data or labels, or ``MemoryBudgetError`` when not even one example's
-        forward pass fits in memory.
+      ValueError: bad data or labels, a non-finite result (a model with NaN or infinite
+        parameters), or ``MemoryBudgetError`` when not even one example's forward pass fits in
+        memory.
     """
     data = check_data(model, data, what="data")  # validated once, not per batch
     labels = check_labels(model, labels, len(data))
@@ -74,6 +75,11 @@ def evaluate(
         )
     bar.close()
     nats = total / n
+    if not math.isfinite(nats):
+        raise ValueError(
+            f"bits/dim is {nats_to_bits_per_dim(nats, _dims(data))}: the model gives non-finite "
+            "log-likelihoods (are its parameters finite?)"
+        )
     return Evaluation(nats_to_bits_per_dim(nats, _dims(data)), nats, n, _dims(data))
 
 

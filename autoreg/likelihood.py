@@ -62,10 +62,12 @@ def log_prob(model, x, labels=None, *, features=None) -> jax.Array:
       (B,) float32 log p(x) in nats.
 
     Raises:
-      ValueError: float data, the wrong rank or shape, or values outside 0..K-1; missing or
-        mis-shaped features.
+      ValueError: float data, the wrong rank or shape, values outside 0..K-1, no examples;
+        missing or mis-shaped features.
     """
     x = check_data(model, x)
+    if len(x) == 0:
+        raise ValueError("x is empty: no examples to compute the likelihood of")
     labels = check_labels(model, labels, x.shape[0])
     return log_prob_unchecked(model, x, labels, check_features(model, features, x.shape))
 

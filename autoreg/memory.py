@@ -118,19 +118,23 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-def check_fits(what: str, needed: int, budget: int | None = None) -> None:
+def check_fits(what: str, needed: int, budget: int | None = None, advice: str = "") -> None:
     """A ``MemoryBudgetError`` when ``what`` needs more than the budget.
 
     Args:
       what: the request, e.g. ``"sampling 16 images of 28x28x1"``.
       needed: bytes it needs.
       budget: bytes allowed (default ``memory_budget()``).
+      advice: what to do instead, appended to the message after a semicolon.
+
+    Raises:
+      MemoryBudgetError: ``needed > budget``.
     """
     budget = memory_budget() if budget is None else budget
     if needed > budget:
         raise MemoryBudgetError(
             f"{what} needs {format_bytes(needed)}, more than the memory limit of "
-            f"{format_bytes(budget)} ({budget_text()})"
+            f"{format_bytes(budget)} ({budget_text()})" + (f"; {advice}" if advice else "")
         )
 
 
@@ -183,6 +187,97 @@ def forward_bytes(config, positions: int) -> int:
     """Bytes of one example's forward pass over ``positions`` positions: the K float32 logits
     (and their log-softmax) and ``ACTIVATIONS`` copies of the widest activation at each."""
     return 4 * positions * (2 * config.levels + ACTIVATIONS * activation_width(config))
+
+
+def network_depth(config) -> int:
+    """Layers of a model config whose activations a backward pass keeps: its ``num_layers`` or
+    ``num_blocks`` field, or ``num_stacks * layers_per_stack`` (at least 1)."""
+    fields = vars(config)
+    if "layers_per_stack" in fields:
+        return max(1, fields["layers_per_stack"] * fields.get("num_stacks", 1))
+    return max(1, fields.get("num_layers", 0) or fields.get("num_blocks", 0) or 1)
+
+
+def training_bytes(
+    model, batch_size: int, event_shape: tuple, *, ema: bool = False, compute_bytes: int = 4
+) -> int:
+    """Bytes of one training step of ``model`` on a batch of ``batch_size`` examples.
+
+    The state (float32 parameters, their gradients and updates, Adam's two moments, the EMA)
+    plus, for each example, its forward pass (``forward_bytes``), the gradient of its logits and
+    ``ACTIVATIONS`` copies of the widest activation per layer (``network_depth``) at each
+    position, kept for the backward pass.
+
+    Args:
+      model: a registry model.
+      batch_size: examples per step (on the devices that share this memory).
+      event_shape: one example's shape, e.g. (28, 28, 1) or (8000,).
+      ema: an EMA of the parameters is kept.
+      compute_bytes: bytes per activation value (4 for float32, 2 for bfloat16).
+
+    Returns:
+      The estimate in bytes.
+    """
+    import jax  # for models only: the module stays light to import
+    from flax import nnx
+
+    config = model.config
+    params = sum(leaf.size for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
+    state = 4 * params * (5 + int(ema))
+    positions = math.prod(event_shape)
+    saved = positions * ACTIVATIONS * activation_width(config) * network_depth(config)
+    per_example = forward_bytes(config, positions) + 4 * positions * config.levels
+    per_example += compute_bytes * saved + 4 * positions  # and the int32 batch
+    return state + batch_size * per_example
+
+
+def check_training(
+    model,
+    batch_size: int,
+    event_shape: tuple,
+    *,
+    devices: int = 1,
+    shared: bool = True,
+    ema: bool = False,
+    compute_bytes: int = 4,
+    device=None,
+) -> None:
+    """Refuse a training step that does not fit, naming the largest batch size that does.
+
+    Args:
+      model: a registry model.
+      batch_size: the global batch, split evenly over ``devices``.
+      event_shape: one example's shape.
+      devices: devices the batch is split over.
+      shared: the devices share one memory (CPU devices, the host's RAM): the whole batch and
+        a copy of the state per device count against the budget; otherwise one device's part.
+      ema: an EMA of the parameters is kept.
+      compute_bytes: bytes per activation value (4 for float32, 2 for bfloat16).
+      device: the device whose budget applies (default: JAX's default device).
+
+    Raises:
+      MemoryBudgetError: the step does not fit; the message names the largest batch that does.
+    """
+    options = dict(ema=ema, compute_bytes=compute_bytes)
+
+    def needed(batch: int) -> int:
+        if shared:
+            state = training_bytes(model, 0, event_shape, **options)
+            return (devices - 1) * state + training_bytes(model, batch, event_shape, **options)
+        return training_bytes(model, batch // devices, event_shape, **options)
+
+    budget = memory_budget(device)
+    total = needed(batch_size)
+    if total <= budget:
+        return
+    per_step = needed(devices) - needed(0)  # bytes of `devices` more examples
+    best = (budget - needed(0)) // per_step * devices if budget > needed(0) else 0
+    if best >= devices:
+        advice = f"use a batch size of at most {best} (--batch-size)"
+    else:
+        advice = "not even one example per device fits: use a smaller model or more memory"
+    what = f"training {model.name} with a batch of {describe(batch_size, tuple(event_shape))}"
+    check_fits(what, total, budget, advice)
 
 
 def network_sampling_work(config, positions: int) -> int:
@@ -267,6 +362,21 @@ def efros_leung_bytes(height: int, width: int, channels: int, window: int) -> in
     pad = 2 * (window // 2)
     padded = (height + pad) * (width + pad)
     return padded * (4 * channels + 1) + height * width * (channels + 8 + 8 + 2)
+
+
+def mel_analysis_bytes(samples: int, n_fft: int, hop_length: int, n_mels: int) -> int:
+    """Bytes of the log-mel analysis of ``samples`` audio samples: the float32 audio (read,
+    resampled, clipped, copied), its complex64 STFT and float32 magnitudes, the mel frames."""
+    frames = samples // hop_length + 1
+    return 16 * samples + frames * (12 * (1 + n_fft // 2) + 8 * n_mels)
+
+
+def griffin_lim_bytes(frames: int, n_fft: int, hop_length: int, n_mels: int) -> int:
+    """Bytes of Griffin-Lim from ``frames`` mel frames: the float64 mel and linear magnitudes,
+    four complex128 spectrograms of the iteration (angles, rebuilt, previous, and the STFT),
+    and the float64 audio with its float32 copy."""
+    bins = 1 + n_fft // 2
+    return (frames + 1) * (8 * n_mels + bins * (8 + 4 * 16)) + 12 * frames * hop_length
 
 
 def check_picture(shape: tuple, what: str = "a picture") -> None:

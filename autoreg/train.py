@@ -24,6 +24,8 @@ import dataclasses
 import functools
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -41,13 +43,15 @@ from autoreg.checkpoint import model_metadata, param_tree
 from autoreg.checkpoint_checks import CheckpointDamaged
 from autoreg.distributed import (
     agree,
-    from_primary,
+    every_process,
     is_primary,
     local_copy,
     maybe_initialize_distributed,
 )
 from autoreg.likelihood import log_prob_from_logits
+from autoreg.memory import check_training
 from autoreg.models.functional import call_model, split_conditioning
+from autoreg.validation import check_training_inputs
 from autoreg.workdir import (
     ChangedSettings,
     NothingToTrain,
@@ -62,6 +66,7 @@ from autoreg.workdir import (
 __all__ = [
     "ChangedSettings",
     "NothingToTrain",
+    "Preempted",
     "TrainConfig",
     "TrainingError",
     "WorkdirInUse",
@@ -221,6 +226,31 @@ def shard_batch(mesh: Mesh, data: np.ndarray, index: np.ndarray, dtype=None) -> 
         return part if dtype is None else part.astype(dtype)
 
     return jax.make_array_from_callback((len(index), *data.shape[1:]), sharding, rows)
+
+
+def check_step_memory(model, config: TrainConfig, event_shape: tuple, mesh: Mesh) -> None:
+    """Refuse a training step of ``model`` on ``config.batch_size`` examples split over ``mesh``
+    that would not fit in this process's memory budget (``autoreg.memory.check_training``).
+
+    CPU devices share the host's memory, so this process's whole part of the batch counts;
+    an accelerator holds its own part of the batch and a copy of the state.
+
+    Raises:
+      autoreg.memory.MemoryBudgetError: it does not fit; the message names a batch that does.
+    """
+    devices = list(mesh.devices.flat)
+    local = [d for d in devices if d.process_index == jax.process_index()]
+    per_device = config.batch_size // len(devices)
+    check_training(
+        model,
+        per_device * len(local),
+        tuple(event_shape),
+        devices=len(local),
+        shared=local[0].platform == "cpu",
+        ema=bool(config.ema_decay),
+        compute_bytes=jnp.dtype(config.compute_dtype).itemsize,
+        device=local[0],
+    )
 
 
 def data_mesh(config: TrainConfig, num_examples: int, devices: list | None) -> Mesh:
@@ -417,10 +447,61 @@ class Throughput:
         return self.steps * self.batch_size / (time.perf_counter() - self.start)
 
 
-def out_of_time(started: float, limit: float) -> bool:
-    """True once ``limit`` seconds have passed since ``started`` by process 0's clock (every
-    process must stop at the same step)."""
-    return bool(from_primary(int(time.monotonic() - started > limit)))
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what SLURM, Kubernetes, docker send
+
+
+class Preempted(TrainingError):
+    """Training stopped by a signal at the end of a step, after checkpointing that step."""
+
+    def __init__(self, signum: int, step: int, workdir):
+        self.signum, self.step, self.workdir = signum, step, workdir
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint saved in "
+            f"{workdir}, continue with resume=True"
+        )
+
+
+class StopSignals:
+    """While entered, SIGINT and SIGTERM only record that a stop was asked for: the loop then
+    stops at the end of its step, with a checkpoint. Later signals change nothing (a second
+    Ctrl-C does not interrupt the checkpoint being written). The previous handlers come back on
+    exit. Outside the main thread (where Python cannot set handlers) nothing is installed."""
+
+    def __init__(self):
+        self.signum = 0  # the first signal received, 0 while none
+        self.previous = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                self.previous[signum] = signal.signal(signum, self.record)
+        return self
+
+    def record(self, signum, frame) -> None:
+        """The handler: remember the first signal."""
+        self.signum = self.signum or signum
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        self.previous = {}
+
+
+def stop_request(signum: int, started: float, limit: float) -> tuple[int, bool]:
+    """Whether to stop after this step, the same in every process (one collective).
+
+    Args:
+      signum: the stop signal this process received (0: none).
+      started: ``time.monotonic()`` at the start of training.
+      limit: the time limit in seconds (0: none).
+
+    Returns:
+      (a signal some process received, or 0; whether ``limit`` seconds have passed by process
+      0's clock).
+    """
+    late = bool(limit) and time.monotonic() - started > limit
+    values = every_process((signum, int(late)))  # (processes, 2)
+    return int(values[:, 0].max()), bool(values[0, 1])
 
 
 def progress_postfix(bits: float | None, test_bits: float | None) -> dict:
@@ -500,10 +581,18 @@ class TrainLoop:
         resume = train_state(state.params, state.opt_state, state.ema)
         self.run.save(state.step, param_tree(state.current_model()), resume, metadata)
 
-    def run_steps(self, state: LoopState, progress: bool) -> LoopState:
+    def run_steps(
+        self, state: LoopState, progress: bool, stop: StopSignals | None = None
+    ) -> LoopState:
         """Train from ``state`` to ``config.steps`` (or the time limit), doing what each step
         makes due. Each loss is read one step late, while the next step runs, except where
-        something is logged or saved: nothing is logged or saved after a bad loss."""
+        something is logged or saved: nothing is logged or saved after a bad loss.
+
+        Raises:
+          Preempted: ``stop`` recorded a signal (in any process): the step under way was
+            finished, logged and checkpointed first.
+          TrainingError: a non-finite loss.
+        """
         config = self.config
         bar = tqdm(
             total=config.steps, initial=state.step, desc="train", unit="step", disable=not progress
@@ -518,9 +607,13 @@ class TrainLoop:
             if unread is not None:  # the previous step's loss, read while this step runs
                 bits = self.read_bits(bar, *unread)
             unread = (state.step, loss)
-            if config.time_limit and out_of_time(started, config.time_limit):
-                last_step = state.step  # out of time: finish this step as the last one
+            signalled, late = stop_request(stop.signum if stop else 0, started, config.time_limit)
+            signalled = signalled if state.step < config.steps else 0  # done anyway
+            if late or signalled:
+                last_step = state.step  # finish this step as the last one
             due = step_events(config, state.step, last_step, self.write_samples is not None)
+            if signalled:  # be quick: the checkpoint and the metrics line, no evaluation
+                due = StepEvents(log=True, test=False, sample=False, save=True)
             if any(due):
                 bits, unread = self.read_bits(bar, *unread), None
             if due.log:
@@ -533,6 +626,9 @@ class TrainLoop:
                 self.save(state)
             bar.set_postfix(progress_postfix(bits, last_test))
             bar.update(1)
+            if signalled:
+                bar.close()
+                raise Preempted(signalled, state.step, self.run.workdir)
         bar.close()
         return state
 
@@ -574,14 +670,22 @@ def train(
     Returns:
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
 
+    SIGINT and SIGTERM (in the main thread) stop the run at the end of the step under way,
+    with a checkpoint of that step, by raising ``Preempted``; the handlers before the call are
+    restored after it.
+
     Raises:
       TrainingError: workdir in use (WorkdirInUse) or of another model, resume settings changed
         (ChangedSettings) or already done (NothingToTrain), batch larger than the data,
-        non-finite loss.
+        non-finite loss, stopped by a signal (Preempted).
+      autoreg.memory.MemoryBudgetError: a step on this batch would not fit in
+        ``autoreg.memory.memory_budget()`` (checked before anything is compiled or written).
     """
+    check_training_inputs(model, config, train_x, train_labels, test_x, test_labels)
     mesh = data_mesh(config, len(train_x), devices)
+    check_step_memory(model, config, train_x.shape[1:], mesh)  # before the work directory
     run = Run(workdir, config.keep_checkpoints)
-    with locked(run.workdir):
+    with locked(run.workdir), StopSignals() as stop:
         optimizer = make_optimizer(config)
         state = initial_state(model, optimizer, config, mesh)
         state = start_state(run, model, state, config, resume, allow_changed_settings)
@@ -605,6 +709,6 @@ def train(
             test_labels=test_labels,
             write_samples=write_samples,
         )
-        state = loop.run_steps(state, progress and is_primary())
+        state = loop.run_steps(state, progress and is_primary(), stop)
     nnx.update(model, nnx.state(state.local_model(), nnx.Param))
     return model

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+MAX_SEED = 2**63 - 1  # the largest seed a JAX key takes (a signed 64-bit integer)
+
 
 def check_data(model, x, *, what: str = "x") -> np.ndarray:
     """Validate integer data for ``model`` and return it as an int32 NumPy array.
@@ -37,19 +39,38 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
     return x.astype(np.int32)
 
 
-def check_labels(model, labels, batch: int) -> np.ndarray | None:
-    """Validate class labels: required (shape (B,) or scalar) for conditional models, else None."""
+def check_labels(model, labels, batch: int, *, what: str = "labels") -> np.ndarray | None:
+    """Validate class labels: required (shape (B,) or scalar) for conditional models, else None.
+
+    Args:
+      model: the model the labels are for.
+      labels: (B,) or scalar integer class labels, or None.
+      batch: B, the number of examples.
+      what: the name of the labels in messages.
+
+    Returns:
+      (B,) int32 labels, or None for an unconditional model.
+
+    Raises:
+      ValueError: missing or unexpected labels, non-integers, the wrong shape, or values outside
+        0..num_classes-1.
+    """
     model.check_labels(labels)
     if labels is None:
         return None
     labels = np.asarray(labels)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+        raise ValueError(f"{what} must be integers, got dtype {labels.dtype}")
     labels = np.broadcast_to(labels, (batch,)) if labels.ndim == 0 else labels
+    if labels.ndim == 1 and len(labels) != batch:
+        raise ValueError(f"{what} has {len(labels)} labels for {batch} examples")
     if labels.shape != (batch,):
-        raise ValueError(f"labels must have shape ({batch},), got {labels.shape}")
+        raise ValueError(f"{what} must have shape ({batch},), got {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= model.num_classes):
-        raise ValueError(f"labels must be in 0..{model.num_classes - 1}")
+        raise ValueError(
+            f"{what} must be in 0..{model.num_classes - 1}, got values in "
+            f"{labels.min()}..{labels.max()}"
+        )
     return labels.astype(np.int32)
 
 
@@ -105,12 +126,105 @@ def check_count(value, name: str) -> int:
 
 
 def check_temperature(temperature) -> float:
-    """A finite positive sampling temperature, or a ValueError."""
-    if isinstance(temperature, bool) or not (
-        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
+    """A finite positive sampling temperature (a Python or NumPy real scalar) as a float.
+
+    Raises:
+      ValueError: a bool, an array, a string, or a number that is not finite and positive.
+    """
+    real = isinstance(temperature, int | float | np.integer | np.floating)
+    if isinstance(temperature, bool | np.bool_) or not (
+        real and math.isfinite(temperature) and temperature > 0
     ):
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     return float(temperature)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An integer seed in 0..``MAX_SEED`` as an int, or a ValueError naming ``name``."""
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise ValueError(f"{name} must be an integer in 0..{MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
+def check_train_config(config) -> None:
+    """Check the fields of a ``TrainConfig`` that its constructor leaves open.
+
+    Raises:
+      ValueError: naming the field: a learning rate, gradient clip or time limit that is not
+        finite, a negative count, or no test examples per evaluation.
+    """
+    if not math.isfinite(config.learning_rate):
+        raise ValueError(f"learning_rate must be a finite number, got {config.learning_rate}")
+    for name in ("grad_clip", "time_limit"):
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    for name, least in (("warmup_steps", 0), ("eval_every", 0), ("sample_every", -1)):
+        if getattr(config, name) < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {getattr(config, name)}")
+    check_count(config.eval_examples, "eval_examples")
+    check_count(config.num_samples, "num_samples")
+    check_seed(config.seed)
+
+
+def check_training_inputs(model, config, train_x, train_labels, test_x, test_labels) -> None:
+    """Check everything ``autoreg.train.train`` is given, before anything is written.
+
+    Args:
+      model: the model to train.
+      config: its ``TrainConfig``.
+      train_x: (N, *event) integer training data in 0..K-1.
+      train_labels: (N,) class labels, a ``Conditioning`` of them and (N, frames, F) features,
+        or None.
+      test_x: (M, *event) test data with the event shape of ``train_x``, or None.
+      test_labels: as ``train_labels`` for ``test_x``.
+
+    Raises:
+      ValueError: a bad config field, data of the wrong dtype, shape or range, class labels that
+        are not integers in 0..num_classes-1 or not one per example, test data whose example
+        shape differs from the training data's, or test labels without test data.
+    """
+    check_train_config(config)
+    check_examples(model, train_x, "train_x")
+    check_conditioning(model, train_labels, len(train_x), "train_labels")
+    if test_x is None:
+        if test_labels is not None:
+            raise ValueError("test_labels were given without test_x")
+        return
+    if np.shape(test_x)[1:] != np.shape(train_x)[1:]:
+        raise ValueError(
+            f"test_x has examples of shape {np.shape(test_x)[1:]}, train_x of "
+            f"{np.shape(train_x)[1:]}"
+        )
+    check_examples(model, test_x, "test_x")
+    check_conditioning(model, test_labels, len(test_x), "test_labels")
+
+
+def check_examples(model, x, what: str) -> None:
+    """``check_data`` of a whole data set without copying it (one pass for its range)."""
+    x = np.asarray(x)
+    check_data(model, x[:0], what=what)  # dtype and shape
+    if x.size and (x.min() < 0 or x.max() >= model.levels):
+        raise ValueError(
+            f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
+            f"(the model has K={model.levels} levels)"
+        )
+
+
+def check_conditioning(model, labels, batch: int, what: str) -> None:
+    """Class labels, or a ``Conditioning`` (labels and features), for ``batch`` examples."""
+    if hasattr(labels, "features"):  # a Conditioning of class labels and local features
+        check_labels(model, labels.labels, batch, what=what)
+        if labels.features is not None and len(labels.features) != batch:
+            raise ValueError(
+                f"{what} has features for {len(labels.features)} examples, not {batch}"
+            )
+        return
+    check_labels(model, labels, batch, what=what)
 
 
 def _axis_names(model) -> list:

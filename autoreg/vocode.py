@@ -4,6 +4,11 @@
 config); ``vocode`` samples audio from frames with the WaveNet (its fast sampler, segment by
 segment, so that long input shows progress); ``griffin_lim`` is the classical baseline from
 the same frames; ``vocode_file`` is what ``autoreg vocode`` runs.
+
+Each step is sized against ``autoreg.memory.memory_budget()`` before it starts (an audio file
+from its header, before it is read and resampled): what does not fit is refused with a
+``MemoryBudgetError``. Griffin-Lim is librosa's, one call without a progress hook, so it shows
+no progress; the memory limit bounds how long it can run.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from autoreg import memory
 from autoreg.data.audio import mu_law_decode, read_audio, write_wav
 from autoreg.data.mel import MelAnalysis, check_mel_shape, log_mel, mel_to_audio
 from autoreg.generate import complete, sample
+from autoreg.optional import require
 
 METHODS = ("wavenet", "griffin-lim")
 SILENCE = 1e-3  # peak amplitude (-60 dBFS) below which input audio counts as silence
+OUTPUT_BYTES = 24  # per output sample: int32 codes (segments and joined), float audio, the WAV
 
 
 def vocoder_analysis(model) -> MelAnalysis:
@@ -33,12 +41,70 @@ def vocoder_analysis(model) -> MelAnalysis:
     return mel
 
 
+def resampled_length(path, sample_rate: int) -> tuple[int, int] | None:
+    """(samples, rate) of an audio file from its header, or None if it has none to read (the
+    reading then says why)."""
+    soundfile = require("soundfile", "audio", "reading audio")
+    try:
+        info = soundfile.info(str(path))
+    except (OSError, RuntimeError, soundfile.SoundFileError):
+        return None
+    return info.frames, info.samplerate
+
+
+def check_analysis_memory(path, analysis: MelAnalysis) -> int | None:
+    """Refuse an audio file whose analysis (resampled to ``analysis.sample_rate``) would not
+    fit, from its header alone; returns the number of samples it resamples to (None when the
+    header cannot be read).
+
+    Raises:
+      MemoryBudgetError: the analysis does not fit in ``memory_budget()``.
+    """
+    found = resampled_length(path, analysis.sample_rate)
+    if found is None:
+        return None
+    samples, rate = found
+    resampled = -(-samples * analysis.sample_rate // max(rate, 1))
+    what = f"analysing {Path(path).name} ({samples} samples at {rate} Hz"
+    if rate != analysis.sample_rate:
+        what += f", {resampled} at {analysis.sample_rate} Hz"
+    needed = 4 * samples + memory.mel_analysis_bytes(
+        resampled, analysis.n_fft, analysis.hop_length, analysis.n_mels
+    )
+    memory.check_fits(what + ")", needed)
+    return resampled
+
+
+def check_synthesis_memory(model, frames: int, method: str, analysis: MelAnalysis) -> None:
+    """Refuse resynthesising ``frames`` mel frames with ``method`` when it would not fit.
+
+    WaveNet keeps the features, the output codes and audio (``OUTPUT_BYTES`` per sample) and
+    samples one segment at a time; Griffin-Lim holds whole spectrograms
+    (``memory.griffin_lim_bytes``).
+
+    Raises:
+      MemoryBudgetError: it does not fit in ``memory_budget()``.
+    """
+    hop = analysis.hop_length
+    what = f"vocoding {frames} frames ({frames * hop} samples) with {method}"
+    if method == "griffin-lim":
+        needed = memory.griffin_lim_bytes(frames, analysis.n_fft, hop, analysis.n_mels)
+    else:
+        positions = (min(frames, 64) + -(-model.receptive_field // hop)) * hop  # one segment
+        segment = memory.sampling_work(model, positions, None) + 13 * positions
+        needed = frames * (8 * analysis.n_mels + OUTPUT_BYTES * hop) + segment
+    memory.check_fits(what, needed)
+
+
 def analyse(path, analysis: MelAnalysis) -> np.ndarray:
     """Log-mel frames (frames, n_mels) of an audio file, resampled to the analysis rate.
 
     Raises:
       ValueError: an unreadable or empty file, audio shorter than one frame, or silence only.
+      MemoryBudgetError: (a ValueError) the file's analysis would not fit in memory (known from
+        its header, before it is read).
     """
+    check_analysis_memory(path, analysis)
     audio = read_audio(path, analysis.sample_rate)
     if np.abs(audio).max() < SILENCE:
         raise ValueError(f"{path} is silent (peak below -60 dBFS): nothing to vocode")
@@ -99,9 +165,14 @@ def vocode(
 
     Returns:
       (frames * hop_length,) float32 audio in [-1, 1] at the model's rate.
+
+    Raises:
+      ValueError: a model that is not a vocoder, features of the wrong shape, a bad speaker.
+      MemoryBudgetError: (a ValueError) the audio would not fit in memory.
     """
     analysis = vocoder_analysis(model)
     features = check_mel_shape(features, analysis.n_mels)
+    check_synthesis_memory(model, len(features), "wavenet", analysis)
     labels = speaker_id(model, speaker)
     cfg = model.config
     hop, context = cfg.hop_length, cfg.upsample_context
@@ -112,9 +183,13 @@ def vocode(
     padded = np.concatenate([features, np.zeros((count * seg - frames, cfg.local_features))])
     padded = padded.astype(np.float32)  # silence after the end changes nothing before it
     key = jax.random.key(seed)
-    codes = np.asarray(sample(model, key, 1, labels=labels, features=padded[None, :seg])[0])
+    bar = tqdm(total=count, desc="vocode", unit="segment", disable=not progress)
+    codes = np.asarray(
+        sample(model, key, 1, labels=labels, features=padded[None, :seg], progress=False)[0]
+    )
+    bar.update(1)
     pieces = [codes]
-    for i in tqdm(range(1, count), desc="vocode", unit="segment", disable=not progress):
+    for i in range(1, count):
         start = i * seg
         x = np.zeros((1, (prefix + seg) * hop), np.int32)
         x[0, : prefix * hop] = codes[-prefix * hop :]
@@ -128,14 +203,24 @@ def vocode(
             labels=labels,
             features=window,
             temperature=temperature,
+            progress=False,
         )
         codes = np.asarray(done[0, prefix * hop :])
         pieces.append(codes)
+        bar.update(1)
+    bar.close()
     return mu_law_decode(np.concatenate(pieces)[: frames * hop], model.levels)
 
 
 def griffin_lim(features, analysis: MelAnalysis, *, seed: int = 0) -> np.ndarray:
-    """The Griffin-Lim baseline from the same frames: (frames * hop_length,) float32 audio."""
+    """The Griffin-Lim baseline from the same frames: (frames * hop_length,) float32 audio.
+
+    Raises:
+      ValueError: features of the wrong shape.
+      MemoryBudgetError: (a ValueError) it would not fit in memory.
+    """
+    features = check_mel_shape(features, analysis.n_mels)
+    check_synthesis_memory(None, len(features), "griffin-lim", analysis)
     return mel_to_audio(features, analysis, seed=seed)
 
 
@@ -156,12 +241,18 @@ def vocode_file(
     Raises:
       ValueError: neither or both of audio and mel, an unknown method, a model that is not a
         vocoder, or bad input (see ``analyse``, ``load_mel``, ``speaker_id``).
+      MemoryBudgetError: (a ValueError) the analysis or the resynthesis would not fit in
+        memory, refused before it starts.
     """
     if (audio is None) == (mel is None):
         raise ValueError("pass exactly one of --audio FILE or --mel FILE.npy")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     analysis = vocoder_analysis(model)
+    if audio is not None:  # sized from the header, before anything is read
+        samples = check_analysis_memory(audio, analysis)
+        if samples is not None:
+            check_synthesis_memory(model, samples // analysis.hop_length, method, analysis)
     features = analyse(audio, analysis) if audio is not None else load_mel(mel, analysis)
     if method == "griffin-lim":
         waveform = griffin_lim(features, analysis, seed=seed)

@@ -7,6 +7,12 @@
     WORKDIR/damaged/<step>/       checkpoints found damaged on resume, set aside
     WORKDIR/metrics.jsonl         one JSON object per log line
 
+Training writes only its own files: the work directory must be a writable directory, and each
+of the entries above (and ``samples_<step>.png``, and every checkpoint) a real file or directory,
+not a symbolic link, which would send a write elsewhere; this is checked before training starts,
+and files are opened without following links (``O_NOFOLLOW``) besides. A checkpoint that cannot
+be written (a full disk) is an OSError that leaves no partial directory behind.
+
 Only one run trains in a work directory at a time: ``WorkdirLock`` is an ``fcntl.flock`` on
 ``train.lock``, which the OS releases when its process ends, however it ends (SIGKILL
 included), so a lock left behind never blocks the next run. In a multi-process run process 0
@@ -17,6 +23,7 @@ checkpoint once, from all of them).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -27,8 +34,15 @@ from pathlib import Path
 
 import orbax.checkpoint as ocp
 
-from autoreg.checkpoint import restore_items
-from autoreg.checkpoint_checks import CheckpointDamaged, checksums, read_json
+from autoreg.atomic import atomic_write, why_unwritable
+from autoreg.checkpoint import remove_partial, restore_items, save_failure
+from autoreg.checkpoint_checks import (
+    CheckpointDamaged,
+    check_files,
+    checksums,
+    drop_orbax_unraisable_reports,
+    read_json,
+)
 from autoreg.distributed import agree, barrier, is_primary
 
 log = logging.getLogger(__name__)
@@ -75,6 +89,60 @@ def differences(saved: dict, wanted: dict, names) -> list:
     return [(n, saved.get(n), wanted.get(n)) for n in names if saved.get(n) != wanted.get(n)]
 
 
+def linked(path) -> TrainingError:
+    """The error for a symbolic link where training would write a file of its own."""
+    return TrainingError(
+        f"{path} is a symbolic link; training writes only its own files in a work directory "
+        "(move the link away or use another --workdir)"
+    )
+
+
+def open_own_file(path: Path, flags: int) -> int:
+    """``os.open(path, flags)`` for a file of the work directory, never through a link."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise linked(path) from None
+        raise
+
+
+def check_workdir(workdir: Path) -> None:
+    """Check, creating nothing, that training may write in ``workdir``: a directory (or one
+    that can be created) that takes new files, none of whose files and folders that training
+    writes (``train.lock``, ``metrics.jsonl``, ``samples_<step>.png``, ``checkpoints`` and
+    ``damaged`` and every entry in them) is a symbolic link.
+
+    Raises:
+      TrainingError: naming the path that is not a directory, not writable, or a link.
+    """
+    existing = workdir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise TrainingError(f"{existing} is not a directory; name a directory as --workdir")
+    reason = why_unwritable(existing, prefix=".train.lock.")
+    if reason and existing != workdir:
+        raise TrainingError(
+            f"cannot create the work directory {workdir}: {existing} takes no new files ({reason})"
+        )
+    if reason:
+        raise TrainingError(f"the work directory {workdir} is not writable: {reason}")
+    if existing != workdir:
+        return
+    own = {"train.lock", "metrics.jsonl", "checkpoints", "damaged"}
+    for entry in sorted(os.scandir(workdir), key=lambda e: e.name):
+        is_samples = entry.name.startswith("samples_") and entry.name.endswith(".png")
+        if not (entry.name in own or is_samples):
+            continue
+        if entry.is_symlink():
+            raise linked(entry.path)
+        if entry.name in ("checkpoints", "damaged") and entry.is_dir():
+            for inner in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                if inner.is_symlink():
+                    raise linked(inner.path)
+
+
 class WorkdirLock:
     """An exclusive lock on a work directory for as long as one training run uses it."""
 
@@ -85,10 +153,17 @@ class WorkdirLock:
         self.created = False  # the work directory did not exist before the lock
 
     def acquire(self) -> None:
-        """Take the lock, or raise WorkdirInUse naming the process that holds it."""
+        """Take the lock, or raise WorkdirInUse naming the process that holds it (a
+        TrainingError if training cannot write in the work directory: ``check_workdir``)."""
+        check_workdir(self.workdir)
         self.created = not self.workdir.exists()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise TrainingError(
+                f"cannot create the work directory {self.workdir}: {error.strerror}"
+            ) from None
+        fd = open_own_file(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -125,18 +200,22 @@ def describe_holder(record: str) -> str:
 
 
 def check_not_in_use(workdir) -> None:
-    """WorkdirInUse at once if another run holds the lock of ``workdir`` (creates nothing):
-    for a caller with work to do before ``train`` takes the lock."""
+    """WorkdirInUse at once if another run holds the lock of ``workdir``, a TrainingError if
+    training cannot write there (``check_workdir``); creates nothing. For a caller with work to
+    do before ``train`` takes the lock."""
     workdir = Path(workdir).absolute()
     refused = None
-    if is_primary() and (workdir / "train.lock").is_file():
-        lock = WorkdirLock(workdir)
+    if is_primary():
         try:
-            lock.acquire()
-        except WorkdirInUse as error:
+            check_workdir(workdir)
+            if os.path.lexists(workdir / "train.lock"):
+                lock = WorkdirLock(workdir)
+                try:
+                    lock.acquire()
+                finally:
+                    lock.release()
+        except TrainingError as error:
             refused = error
-        finally:
-            lock.release()
     if not agree(refused is None):
         raise refused or WorkdirInUse(f"{workdir} is in use: process 0 could not lock it")
 
@@ -185,7 +264,9 @@ class Run:
         return next(iter(self.steps()), None)
 
     def metadata(self, step: int) -> dict:
-        """The JSON record of the checkpoint of ``step``; CheckpointDamaged if unreadable."""
+        """The JSON record of the checkpoint of ``step``; CheckpointDamaged if unreadable (or
+        if any file of the checkpoint is a link or too large: ``check_files``)."""
+        check_files(self.checkpoint_dir / str(step))
         metadata = read_json(self.checkpoint_dir / str(step) / "metadata" / "metadata")
         if not isinstance(metadata, dict):
             raise CheckpointDamaged(f"{self.checkpoint_dir / str(step)}: metadata is not a record")
@@ -193,18 +274,29 @@ class Run:
 
     def save(self, step: int, params, train_state, metadata: dict) -> None:
         """Checkpoint ``step``: the exported ``params``, the resume state and ``metadata``, with
-        the CRC32 of every array (a collective in a multi-process run)."""
+        the CRC32 of every array (a collective in a multi-process run).
+
+        Raises:
+          OSError: the checkpoint could not be written (a full disk); orbax's temporary
+            directory is removed and the earlier checkpoints are kept.
+        """
         recorded = {"params": checksums(params), "train_state": checksums(train_state)}
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(
-                params=ocp.args.StandardSave(params),
-                metadata=ocp.args.JsonSave({**metadata, "checksums": recorded}),
-                train_state=ocp.args.StandardSave(train_state),
-            ),
-        )
-        self.manager.wait_until_finished()
+        drop_orbax_unraisable_reports()  # those of the writes a failed save abandons
+        try:
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(
+                    params=ocp.args.StandardSave(params),
+                    metadata=ocp.args.JsonSave({**metadata, "checksums": recorded}),
+                    train_state=ocp.args.StandardSave(train_state),
+                ),
+            )
+            self.manager.wait_until_finished()
+        except Exception as error:  # orbax and TensorStore raise many types for a failed write
+            if is_primary():
+                remove_partial(self.checkpoint_dir / str(step))
+            raise save_failure(self.checkpoint_dir / str(step), error) from None
 
     def restore(self, step: int, targets: dict, metadata: dict) -> dict:
         """The items of the checkpoint of ``step`` that ``targets`` names, in the structures
@@ -227,16 +319,18 @@ class Run:
     def log(self, record: dict) -> None:
         """Append ``record`` to metrics.jsonl (process 0 only)."""
         if is_primary():
-            with open(self.metrics_file, "a") as f:
+            fd = open_own_file(self.metrics_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with open(fd, "a") as f:
                 f.write(json.dumps(record) + "\n")
 
     def truncate_metrics(self, step: int) -> None:
         """Drop metric lines written after ``step`` (by a run that was killed later), and a
         last line cut short by a kill. A TrainingError naming the file and line for any other
         line that is not a JSON record."""
-        if not (is_primary() and self.metrics_file.exists()):
+        if not (is_primary() and os.path.lexists(self.metrics_file)):
             return
-        text = self.metrics_file.read_bytes()
+        with open(open_own_file(self.metrics_file, os.O_RDONLY), "rb") as f:
+            text = f.read()
         lines = text.split(b"\n")
         kept = []
         for number, line in enumerate(lines, 1):
@@ -255,4 +349,5 @@ class Run:
                 ) from None
             if record_step <= step:
                 kept.append(line.decode("utf-8"))
-        self.metrics_file.write_text("".join(line + "\n" for line in kept))
+        kept_text = "".join(line + "\n" for line in kept)
+        atomic_write(self.metrics_file, lambda temp: Path(temp).write_text(kept_text))

@@ -100,7 +100,8 @@ def test_resume_with_other_settings_says_what_changed(data, trained, tmp_path):
 def cli_train(workdir, tmp_path, *options) -> list:
     """``autoreg train`` argv for the tiny model of ``config()`` on 16 random 6x6 images."""
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", x=rng.integers(0, 4, (16, 6, 6), dtype=np.uint8))
+    images = rng.integers(0, 4, (16, 6, 6), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x_train=images, x_test=images[:8])
     argv = ["train", "--model", "pixelcnn", "--preset", "tiny", "--levels", "4", "--data"]
     argv += [str(tmp_path / "d.npz"), "--workdir", str(workdir), "--resume", "--steps", "6"]
     argv += ["--batch-size", "8", "--checkpoint-every", "3", "--warmup-steps", "2"]

@@ -10,6 +10,7 @@ Heavy libraries (JAX, the models) are imported inside functions so that ``--help
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from autoreg.cli.common import (
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         args.run(args)
     except (CLIError, ValueError, TypeError) as error:  # found before the work starts
+        if stopped_by_signal(error):
+            return report_stop(error)
         return report(error, USAGE_ERROR)
     except MissingExtraError as error:  # says which extra to install
         return report(error, RUNTIME_ERROR)
@@ -83,6 +86,24 @@ def main(argv=None) -> int:
         print("autoreg: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def stopped_by_signal(error) -> bool:
+    """True for ``autoreg.train.Preempted``: training stopped by SIGINT or SIGTERM (the module
+    is looked up, not imported: no training ran if it was never loaded)."""
+    training = sys.modules.get("autoreg.train")
+    return training is not None and isinstance(error, training.Preempted)
+
+
+def report_stop(error) -> int:
+    """Say at which step a signal stopped training; return 128 + the signal's number."""
+    name = signal.Signals(error.signum).name
+    print(
+        f"autoreg: stopped by {name} at step {error.step}; checkpoint saved, continue with "
+        "--resume",
+        file=sys.stderr,
+    )
+    return 128 + error.signum
 
 
 def report(error, code: int) -> int:

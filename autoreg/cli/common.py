@@ -14,7 +14,9 @@ EXIT_CODES = f"""exit status:
   {USAGE_ERROR}    usage or validation error (bad options, bad input, a request over the memory
        limit), reported before any work starts
   {RUNTIME_ERROR}    runtime failure (I/O error, out of memory, an error inside JAX)
-  130  interrupted"""
+  130  interrupted (Ctrl-C); training stops at the end of its step, with a checkpoint
+       (continue with --resume)
+  143  stopped by SIGTERM (SLURM, Kubernetes, docker), as training does on Ctrl-C"""
 
 
 class CLIError(Exception):
@@ -49,6 +51,46 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (no nan, no inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """argparse type of every --seed: an integer in 0..``MAX_SEED`` (what JAX keys take)."""
+    from autoreg.validation import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in 0..{MAX_SEED}, got {text!r}")
+    return value
+
+
+def add_seed_option(parser, what: str = "random seed") -> None:
+    """Add --seed (default 0), checked by ``seed``."""
+    parser.add_argument("--seed", type=seed, default=0, help=f"{what} (default 0)")
 
 
 def add_scale_option(parser, what: str = "the picture") -> None:

@@ -7,6 +7,7 @@ from autoreg.cli.common import (
     add_binarize_option,
     add_model_source,
     add_scale_option,
+    add_seed_option,
     binarization,
     positive_int,
     reject_options,
@@ -66,7 +67,7 @@ def add_complete_parser(sub):
         help="resize/convert --image files to the model's size and colour mode",
     )
     p.add_argument("--label", type=int, help="class label for class-conditional models")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_option(p)
     add_scale_option(p, "the grid")
     p.add_argument("--out", default="completions.png", help="output PNG grid")
     p.set_defaults(run=run_complete)

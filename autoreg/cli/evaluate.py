@@ -110,7 +110,8 @@ def run_eval(args) -> None:
         print(f"wrote per-pixel bits of {count} images to {heatmap}")
     if json_out:
         record = {**result.as_dict(), "model": model.name, "data": args.data, "split": args.split}
-        atomic_write(json_out, lambda t: Path(t).write_text(json.dumps(record, indent=2)))
+        text = json.dumps(record, indent=2, allow_nan=False)  # NaN is not JSON
+        atomic_write(json_out, lambda t: Path(t).write_text(text))
 
 
 def check_outputs(model, args):

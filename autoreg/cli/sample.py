@@ -6,6 +6,7 @@ from autoreg.cli.common import (
     CLIError,
     add_model_source,
     add_scale_option,
+    add_seed_option,
     positive_float,
     positive_int,
     reject_options,
@@ -29,7 +30,7 @@ def add_sample_parser(sub):
         type=positive_int,
         help="number of samples (default 16 images, or 1 audio clip)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_option(p)
     p.add_argument(
         "--temperature",
         type=positive_float,
@@ -71,6 +72,12 @@ def run_sample(args) -> None:
     from autoreg.generate import sample
 
     model = resolve_model(args)
+    if args.features is not None and not getattr(model.config, "local_features", 0):
+        length = "" if model.fixed_shape else " (pass --seconds for the length)"
+        raise CLIError(
+            "--features is for locally conditioned models (a vocoder such as wavenet_vocoder); "
+            f"{model.name} takes none{length}"
+        )
     features = None if args.features is None else load_features(args.features)
     if features is not None and args.num is None:
         args.num = len(features)

@@ -7,6 +7,7 @@ import os
 from autoreg.cli.common import (
     CLIError,
     add_scale_option,
+    add_seed_option,
     given,
     load_model,
     positive_int,
@@ -47,7 +48,7 @@ def add_texture_parser(sub):
     )
     p.add_argument("--checkpoint", help="pixelcnn: sample this trained texture model")
     p.add_argument("--save-model", help="pixelcnn: save the trained texture model here")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_option(p)
     add_scale_option(p, "the texture")
     p.add_argument("--out", default="texture.png", help="output PNG")
     p.set_defaults(run=run_texture)

@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
-from autoreg.cli.common import CLIError, add_binarize_option
+from autoreg.cli.common import (
+    CLIError,
+    add_binarize_option,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    reject_options,
+    seed,
+)
+
+log = logging.getLogger("autoreg.cli.train")
+DEFAULT_LEVELS = 256
+DEFAULT_WINDOW = 8000  # audio models: samples per window
+DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
+AUDIO_OPTIONS = ("window", "holdout_seconds", "speaker_from")
+# Model config fields that other options set: --set FIELD=... for them is refused, naming it.
+SET_BY = {
+    "levels": "the number of levels is set by --levels",
+    "seed": "the seed is set by --seed",
+}
 
 
 def add_data_options(parser):
@@ -20,8 +41,7 @@ def add_data_options(parser):
     group.add_argument(
         "--levels",
         type=int,
-        default=256,
-        help="K, values per sub-pixel; 8-bit data is binned (default 256)",
+        help=f"K, values per sub-pixel; 8-bit data is binned (default {DEFAULT_LEVELS})",
     )
     add_binarize_option(group, evaluating=False)
     group.add_argument(
@@ -34,20 +54,18 @@ def add_data_options(parser):
     )
     group.add_argument(
         "--window",
-        type=int,
-        default=8000,
-        help="audio models: samples per training/evaluation window (default 8000)",
+        type=positive_int,
+        help=f"audio models: samples per training/evaluation window (default {DEFAULT_WINDOW})",
     )
     group.add_argument(
         "--holdout-seconds",
-        type=float,
-        default=2.0,
-        help="audio models: seconds at the end of each clip kept out of training (default 2)",
+        type=positive_float,
+        help="audio models: seconds at the end of each clip kept out of training (default "
+        f"{DEFAULT_HOLDOUT:g})",
     )
     group.add_argument(
         "--speaker-from",
         choices=["none", "parent", "stem"],
-        default="none",
         help="mel-conditioned audio models: speaker id of each file from its folder (parent) "
         "or file name (stem), trained as a class label; windows are whole mel frames "
         "(--window rounded down to a multiple of the hop length) (default none)",
@@ -114,6 +132,22 @@ CONFIG_OPTIONS = {
 }
 
 
+# The argparse type of the options whose field takes less than any value of its type.
+CONFIG_TYPES = {
+    "steps": positive_int,
+    "batch_size": positive_int,
+    "learning_rate": positive_float,
+    "warmup_steps": non_negative_int,
+    "grad_clip": non_negative_float,
+    "seed": seed,
+    "checkpoint_every": positive_int,
+    "eval_every": non_negative_int,
+    "eval_examples": positive_int,
+    "time_limit": non_negative_float,
+    "log_every": positive_int,
+}
+
+
 def add_train_parser(sub):
     """Add the ``train`` subcommand to the subparsers ``sub``."""
     p = sub.add_parser("train", help=HELP, description=DESCRIPTION)
@@ -167,9 +201,8 @@ def add_config_options(parser) -> dict:
         groups[title] = parser.add_argument_group(title)
         for flag, field, text in options:
             default = getattr(defaults, field)
-            groups[title].add_argument(
-                flag, type=type(default), default=default, help=text.format(default)
-            )
+            kind = CONFIG_TYPES.get(field, type(default))
+            groups[title].add_argument(flag, type=kind, default=default, help=text.format(default))
     return groups
 
 
@@ -182,7 +215,12 @@ def config_from_args(args):
         for options in CONFIG_OPTIONS.values()
         for flag, field, _ in options
     }
-    return TrainConfig(**{**fields, "time_limit": args.time_limit * 60.0})
+    flags = {field: flag for options in CONFIG_OPTIONS.values() for flag, field, _ in options}
+    try:
+        return TrainConfig(**{**fields, "time_limit": args.time_limit * 60.0})
+    except ValueError as error:  # named by its field: say the flag
+        field = str(error).split()[0]
+        raise CLIError(str(error).replace(field, flags.get(field, field), 1)) from None
 
 
 def parse_overrides(pairs: list) -> dict:
@@ -206,7 +244,7 @@ def run_train(args) -> None:
     from autoreg.workdir import check_not_in_use
 
     maybe_initialize_distributed()
-    get_spec(args.model)
+    check_data_options(args, get_spec(args.model))
     if args.allow_changed_settings and not args.resume:
         raise CLIError("--allow-changed-settings is for --resume")
     check_not_in_use(args.workdir)  # before the data are read
@@ -215,7 +253,7 @@ def run_train(args) -> None:
     overrides = model_overrides(args, train_set)
     model = create_model(
         args.model, preset=args.preset, levels=train_set.levels, seed=args.seed, **overrides
-    )
+    )  # check_data_options refused --set of levels and seed
     labels, test_labels = training_labels(args, model, train_set, test_set)
     trained = train_or_explain(
         args,
@@ -267,6 +305,26 @@ def train_or_explain(args, model, train_x, config, **data) -> bool:
     return True
 
 
+def check_data_options(args, spec) -> None:
+    """Refuse, before any work, the options that do not apply to the model family ``spec``
+    or to each other, and --set of a field another option sets; then fill in the defaults of
+    the data options."""
+    if spec.model_cls.fixed_shape:
+        why = f"is for audio models; {spec.name} is an image model"
+        reject_options(args, AUDIO_OPTIONS, why)
+    if args.binarize and args.levels is not None:
+        raise CLIError("--binarize makes K = 2; it takes no --levels")
+    for field in parse_overrides(args.set):
+        if field in SET_BY:
+            raise CLIError(f"--set {field}: {SET_BY[field]}")
+        if field == "num_classes" and args.num_classes:
+            raise CLIError("--set num_classes: it is set by --num-classes; pass one of them")
+    args.levels = DEFAULT_LEVELS if args.levels is None else args.levels
+    args.window = args.window or DEFAULT_WINDOW
+    args.holdout_seconds = args.holdout_seconds or DEFAULT_HOLDOUT
+    args.speaker_from = args.speaker_from or "none"
+
+
 def model_overrides(args, train_set) -> dict:
     """The model config fields that --set, --num-classes and the data's image shape fix."""
     overrides = parse_overrides(args.set)
@@ -300,6 +358,7 @@ def sample_writer(args, model, config):
 
     from autoreg.generate import sample
     from autoreg.image_io import save_grid
+    from autoreg.validation import MAX_SEED
 
     def write_samples(current, step):
         if not current.fixed_shape:
@@ -307,7 +366,8 @@ def sample_writer(args, model, config):
         grid_labels = (
             np.arange(config.num_samples) % model.num_classes if model.num_classes else None
         )
-        samples = sample(current, args.seed + step, config.num_samples, labels=grid_labels)
+        key = (args.seed + step) % (MAX_SEED + 1)
+        samples = sample(current, key, config.num_samples, labels=grid_labels)
         save_grid(np.asarray(samples), current.levels, Path(args.workdir) / f"samples_{step}.png")
 
     return write_samples
@@ -316,6 +376,7 @@ def sample_writer(args, model, config):
 def load_train_data(args):
     """(train, test) ``TrainingData`` for --data; test is None when the source has no test split."""
     from autoreg.data import load_images
+    from autoreg.data.images import MissingSplit
     from autoreg.registry import get_spec
 
     spec = get_spec(args.model)
@@ -331,8 +392,9 @@ def load_train_data(args):
     train_set = load_images(args.data, split="train", seed=args.seed, **options)
     try:
         test_set = load_images(args.data, split="test", seed=args.seed + 1, **options)
-    except ValueError:
-        test_set = None  # a single folder or array has no test split
+    except MissingSplit as error:  # a single folder or file, or an empty test split
+        log.warning("%s; training without test bits/dim", error)
+        test_set = None
     return train_set, test_set
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoreg.cli.common import CLIError
+from autoreg.cli.common import CLIError, add_seed_option, positive_float, reject_options
 
 
 def add_vocode_parser(sub):
@@ -30,9 +30,11 @@ def add_vocode_parser(sub):
         help="wavenet: sample from the neural vocoder (default); griffin-lim: the classical "
         "baseline from the same mel",
     )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    add_seed_option(p, "seed of the sampling, or of Griffin-Lim's initial phases")
     p.add_argument(
-        "--temperature", type=float, default=1.0, help="divide the logits by this (default 1)"
+        "--temperature",
+        type=positive_float,
+        help="--method wavenet: divide the logits by this (default 1)",
     )
     p.add_argument("--out", required=True, help="output WAV file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,6 +49,9 @@ def run_vocode(args) -> None:
 
     if (args.audio is None) == (args.mel is None):
         raise CLIError("pass exactly one of --audio FILE or --mel FILE.npy")
+    if args.method == "griffin-lim":
+        why = "is for --method wavenet; griffin-lim does not sample logits"
+        reject_options(args, ("temperature",), why)
     out = check_writable(args.out, (".wav",))
     if not args.checkpoint and not args.model:
         args.model = "wavenet_vocoder"
@@ -59,7 +64,7 @@ def run_vocode(args) -> None:
         method=args.method,
         speaker=args.speaker,
         seed=args.seed,
-        temperature=args.temperature,
+        temperature=1.0 if args.temperature is None else args.temperature,
         progress=not args.no_progress,
     )
     print(f"wrote {path} ({args.method})")

@@ -12,6 +12,7 @@ soundfile and soxr come with the ``audio`` extra and are imported when first use
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -399,6 +400,7 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
     Raises:
       ValueError: not one (T,) clip, empty, out-of-range values, or a bad sample rate.
       TypeError: boolean data.
+      OSError: the file could not be written (a full disk), naming ``path``; nothing is left.
     """
     data = np.asarray(codes_or_audio)
     if data.ndim != 1:
@@ -418,7 +420,9 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
     soundfile = require("soundfile", "audio", "writing audio")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(
-        path, lambda t: soundfile.write(t, audio, sample_rate, subtype="PCM_16", format="WAV")
-    )
+    # Encoded in memory, written by Python: a failed write (a full disk) is an OSError naming
+    # ``path``, not libsndfile's "System error" naming the temporary file.
+    encoded = io.BytesIO()
+    soundfile.write(encoded, audio, sample_rate, subtype="PCM_16", format="WAV")
+    atomic_write(path, lambda temp: Path(temp).write_bytes(encoded.getbuffer()))
     return path

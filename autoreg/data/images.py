@@ -6,7 +6,9 @@ Every loader returns a ``Dataset`` of integer images ``(N, H, W, C)`` in ``0..K-
 from __future__ import annotations
 
 import gzip
+import logging
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from autoreg.data.dataset import Dataset
 from autoreg.validation import check_count
 
+log = logging.getLogger(__name__)
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLITS = ("train", "test")
 # "threshold": 1 where x >= 128 (an easy set: its likelihoods compare with nothing published).
@@ -23,6 +27,11 @@ SPLITS = ("train", "test")
 # Salakhutdinov & Murray (2008) made the binarized MNIST that the PixelRNN paper reports on.
 BINARIZATIONS = ("threshold", "stochastic")
 STOCHASTIC_SEED = 2008  # numpy default_rng([2008, split index]) draws the stochastic binarization
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # PIL's 16-bit grayscale modes
+
+
+class MissingSplit(ValueError):
+    """A data source has no examples for the split asked for (no test split, or an empty one)."""
 
 
 def binarize_images(images: np.ndarray, how: str, split: str = "train") -> np.ndarray:
@@ -89,9 +98,23 @@ def load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
         if "allow_pickle" not in str(error):
             raise
         raise ValueError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
-    if labels is not None:
-        labels = labels.astype(np.int32)
-    return _with_channels(images, str(path)), labels
+    return _with_channels(images, str(path)), _integer_labels(labels, f"{path}: y_{split}")
+
+
+def _integer_labels(labels: np.ndarray | None, what: str) -> np.ndarray | None:
+    """``labels`` as int32, or a ValueError naming ``what`` when some are not whole numbers."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.number):
+        raise ValueError(f"{what} holds non-integer labels (dtype {labels.dtype})")
+    if not np.issubdtype(labels.dtype, np.integer):
+        bad = labels[~(np.isfinite(labels) & (labels == np.round(labels)))]
+        if bad.size:
+            raise ValueError(f"{what} holds non-integer labels ({bad.flat[0]:g})")
+    if labels.size and (labels.min() < np.iinfo(np.int32).min or labels.max() > 2**31 - 1):
+        raise ValueError(f"{what} holds labels out of the int32 range ({labels.max()})")
+    return labels.astype(np.int32)
 
 
 def _npz_split(path: Path, archive, split: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -102,29 +125,76 @@ def _npz_split(path: Path, archive, split: str) -> tuple[np.ndarray, np.ndarray 
         return archive[f"x_{split}"], labels
     if any(k.startswith("x_") for k in keys):
         present = ", ".join(k[2:] for k in keys if k.startswith("x_"))
-        raise ValueError(f"{path} has no split {split!r} (splits: {present})")
+        raise MissingSplit(f"{path} has no split {split!r} (splits: {present})")
     arrays = [k for k in keys if archive[k].ndim >= 3]
     if len(arrays) != 1:
         raise ValueError(
             f"{path}: no image array found (expected x_train/x_test keys or exactly one "
             f"array of images; keys: {', '.join(keys) or 'none'})"
         )
+    if split == "test":
+        warn_own_test_split(path)
     return archive[arrays[0]], None
 
 
+def warn_own_test_split(source) -> None:
+    """Warn that ``source`` has one set of examples, used as its test split too."""
+    log.warning(
+        "%s has no test split: its test split is the training data (its bits/dim measure the "
+        "fit, not generalisation)",
+        source,
+    )
+
+
 def read_image(path) -> np.ndarray:
-    """One PNG/JPEG file as uint8 (H, W, 1) grayscale or (H, W, 3) RGB."""
+    """One PNG/JPEG file as uint8 (H, W, 1) grayscale or (H, W, 3) RGB.
+
+    The one function that reads image files: 16-bit grayscale is scaled to 8 bits (the high
+    byte), and an image over PIL's pixel limit (``Image.MAX_IMAGE_PIXELS``, a possible
+    decompression bomb) is refused before it is decoded.
+
+    Raises:
+      ValueError: a missing or unreadable file, or one with too many pixels (the message names
+        the file and its size).
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     try:
-        with Image.open(path) as image:
-            image.load()
-            mode = "L" if image.mode in ("1", "L", "I;16", "I", "LA") else "RGB"
-            array = np.asarray(image.convert(mode))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                array = _eight_bit(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        width, height = _image_size(path)
+        raise ValueError(
+            f"{path}: {width}x{height} pixels, more than the {Image.MAX_IMAGE_PIXELS} an image "
+            "may have (a possible decompression bomb)"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"{path}: not a readable image ({error})") from None
     return array[..., None] if array.ndim == 2 else array
+
+
+def _eight_bit(image: Image.Image) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 pixels of an open PIL image; 16-bit values keep their high
+    byte (value >> 8), as 8-bit data would have them."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.int64)  # (H, W)
+        return (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
+    return np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the header of an image that PIL refuses to open for its size."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # read the header only; nothing is decoded
+    try:
+        with Image.open(path) as image:
+            return image.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def resize_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
@@ -154,7 +224,7 @@ def load_image_files(
     if patch_size is not None:
         return split_patches(images, split, patch_size, num_patches, seed, source)
     if split == "test":
-        raise ValueError(f"{source}: no test split (put test images in a test/ folder)")
+        raise MissingSplit(f"{source}: no test split (put test images in a test/ folder)")
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
         shown = ", ".join(f"{h}x{w}" for h, w, _ in sorted(sizes)[:4])
@@ -236,10 +306,18 @@ def load_idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
         prefix = "train" if split == "train" else "t10k"
         found = sorted(path.glob(f"{prefix}-images*idx3*"))
         if not found:
-            raise ValueError(f"{path}: no {prefix}-images-idx3-ubyte[.gz] file for split {split!r}")
+            raise MissingSplit(
+                f"{path}: no {prefix}-images-idx3-ubyte[.gz] file for split {split!r}"
+            )
         labels_found = sorted(path.glob(f"{prefix}-labels*idx1*"))
-        labels = read_idx(labels_found[0]).astype(np.int32) if labels_found else None
+        labels = (
+            _integer_labels(read_idx(labels_found[0]), str(labels_found[0]))
+            if labels_found
+            else None
+        )
         return _with_channels(read_idx(found[0]), str(found[0])), labels
+    if split == "test":
+        warn_own_test_split(path)
     return _with_channels(read_idx(path), str(path)), None
 
 
@@ -274,7 +352,7 @@ def load_tfds(name: str, split: str, download: bool) -> tuple[np.ndarray, np.nda
         raise ValueError(f"tfds:{name}: {str(error).splitlines()[0]}") from None
     examples = [source[i] for i in range(len(source))]
     if not examples:
-        raise ValueError(f"tfds:{name}: split {split!r} is empty")
+        raise MissingSplit(f"tfds:{name}: split {split!r} is empty")
     images = np.stack([np.asarray(e["image"]) for e in examples])
     labels = np.array([e["label"] for e in examples], np.int32) if "label" in examples[0] else None
     return _with_channels(images, f"tfds:{name}"), labels
@@ -311,9 +389,13 @@ def load_images(
     Returns:
       A ``Dataset`` with images ``(N, H, W, C)`` in ``0..K-1`` (K = 2 if ``binarize``).
 
+    A source with one set of examples (one array, one IDX file) is its own test split, with a
+    warning (``logging.getLogger("autoreg.data.images")``) that says so.
+
     Raises:
-      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data,
-        a patch size that is not a positive integer.
+      MissingSplit: the source has no ``split``, or it is empty.
+      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data
+        or labels, a patch size that is not a positive integer.
     """
     spec = str(spec)
     if split not in SPLITS:
@@ -322,7 +404,9 @@ def load_images(
         check_count(patch_size, "patch_size")
     images, labels = read_split(spec, split, patch_size, num_patches, seed, download)
     if len(images) == 0:
-        raise ValueError(f"{spec}: the dataset is empty")
+        raise MissingSplit(f"{spec}: the {split} split is empty")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"{spec}: {len(labels)} labels for {len(images)} images ({split} split)")
     images = quantise(images, levels, binarize=binarize, split=split)
     return Dataset(images, labels, 2 if binarize else levels, spec)
 
