@@ -81,9 +81,11 @@ else
     test_limit=150
 fi
 # Float32 products in full precision (a GPU's default may round them to TF32): the tables
-# compare samplers bit for bit, so they must not turn into tests of TF32 rounding.
+# compare samplers bit for bit, so they must not turn into tests of TF32 rounding. One process
+# (-o addopts: the device image has no pytest-xdist, and one GPU is shared badly).
 JAX_DEFAULT_MATMUL_PRECISION=highest timeout "$test_limit" \
-    python -m pytest -q -p no:cacheprovider "${selection[@]}" tests > "$out/tests.txt" 2>&1
+    python -m pytest -q -p no:cacheprovider -o addopts=-ra "${selection[@]}" tests \
+    > "$out/tests.txt" 2>&1
 echo "pytest exit status $? (124: stopped at ${test_limit} s)" >> "$out/tests.txt"
 echo "selection: ${selection[*]}" >> "$out/tests.txt"
 tail -n 15 "$out/tests.txt"
