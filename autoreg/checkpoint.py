@@ -25,7 +25,6 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from autoreg.checkpoint_checks import (
-    MEMORY_BUDGET,
     CheckpointDamaged,
     abstract_model,
     check_files,
@@ -45,6 +44,14 @@ from autoreg.checkpoint_checks import (
 from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
 from autoreg.registry import get_spec
 from autoreg.registry import model_from_config as _model_from_config
+
+__all__ = [
+    "is_checkpoint",
+    "load_checkpoint",
+    "read_metadata",
+    "restore_params",
+    "save_checkpoint",
+]
 
 FORMAT = "autoreg-checkpoint"
 VERSION = 1
@@ -90,6 +97,18 @@ def save_checkpoint(
       ValueError: ``path`` exists (without ``overwrite``), or is something other than an
         autoreg checkpoint (a file, a link, another directory), or ``extra`` is not JSON.
       OSError: the checkpoint could not be written (a full disk); nothing is left of it.
+
+    Examples:
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> path = autoreg.save_checkpoint(model, "saved_ckpt", extra={"note": "tiny"})
+      >>> path.name, path.is_absolute()
+      ('saved_ckpt', True)
+      >>> autoreg.save_checkpoint(model, "saved_ckpt")
+      Traceback (most recent call last):
+      ...
+      ValueError: .../saved_ckpt already exists (pass overwrite=True to replace it)
+      >>> path == autoreg.save_checkpoint(model, "saved_ckpt", overwrite=True)
+      True
     """
     path = Path(path).absolute()
     replacing = os.path.lexists(path)
@@ -171,7 +190,30 @@ def latest_in_workdir(path) -> Path:
 
 
 def read_metadata(path) -> dict:
-    """The JSON record of the checkpoint at ``path``; ValueError if it is not one of ours."""
+    """The JSON record of a checkpoint, read without loading its arrays.
+
+    Args:
+      path: a checkpoint directory, or a training work directory (its latest complete
+        checkpoint).
+
+    Returns:
+      The record: ``format``, ``version``, ``model`` (the registry name), ``config`` (a dict),
+      ``checksums``, and the ``extra`` fields it was saved with (training: ``step`` and
+      ``train``, the ``TrainConfig``).
+
+    Raises:
+      ValueError: ``path`` is missing or not an autoreg checkpoint, of another version, or a
+        work directory without a complete checkpoint (``CheckpointDamaged``, a ValueError,
+        when its record cannot be read).
+
+    Examples:
+      >>> from autoreg.checkpoint import read_metadata
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> _ = autoreg.save_checkpoint(model, "metadata_ckpt", extra={"step": 10})
+      >>> record = read_metadata("metadata_ckpt")
+      >>> record["model"], record["config"]["image_shape"], record["step"]
+      ('pixelcnn', [4, 4, 1], 10)
+    """
     path = latest_in_workdir(path)
     if not path.is_dir():
         raise ValueError(f"no checkpoint at {path}: not a directory")
@@ -227,7 +269,34 @@ def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
 
 
 def restore_params(model: AutoregressiveModel, path, metadata: dict | None = None) -> None:
-    """Load the parameters saved at ``path`` into ``model`` (same structure), in place."""
+    """Load the parameters saved at ``path`` into ``model`` (same structure), in place.
+
+    Args:
+      model: a model of the saved model's family and config (its parameters are replaced).
+      path: a checkpoint directory, or a training work directory (its latest complete
+        checkpoint).
+      metadata: the checkpoint's record if already read (``read_metadata``).
+
+    Raises:
+      ValueError: ``path`` is not an autoreg checkpoint, or its arrays do not fit ``model``
+        (``CheckpointDamaged``, a ValueError, when they cannot be read as written).
+
+    Examples:
+      >>> from flax import nnx
+      >>> from autoreg.checkpoint import restore_params
+      >>> tiny = dict(preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> saved = autoreg.create_model("pixelcnn", seed=0, **tiny)
+      >>> _ = autoreg.save_checkpoint(saved, "seed0_ckpt")
+      >>> model = autoreg.create_model("pixelcnn", seed=1, **tiny)
+      >>> def same_params(a, b):
+      ...     pairs = zip(*(jax.tree.leaves(nnx.state(m, nnx.Param)) for m in (a, b)))
+      ...     return all(np.array_equal(x, y) for x, y in pairs)
+      >>> same_params(model, saved)
+      False
+      >>> restore_params(model, "seed0_ckpt")
+      >>> same_params(model, saved)
+      True
+    """
     path = Path(path).absolute()
     metadata = read_metadata(path) if metadata is None else metadata
     check_fits(model, path / "params")  # a clear message, not one from inside orbax
@@ -242,17 +311,38 @@ def restore_params(model: AutoregressiveModel, path, metadata: dict | None = Non
     nnx.update(model, params)
 
 
-def load_checkpoint(path, *, memory_budget: int = MEMORY_BUDGET) -> AutoregressiveModel:
+def load_checkpoint(path, *, memory_budget: int | None = None) -> AutoregressiveModel:
     """Rebuild the model saved at ``path`` by ``save_checkpoint``.
 
     ``path`` may also be a training work directory: its latest complete checkpoint is loaded.
     The checkpoint may be untrusted: its config must be within the bounds of every config, the
     model it describes (built abstractly first) must fit the saved arrays' shapes and
-    ``memory_budget`` bytes, and every array must match its recorded checksum.
+    ``memory_budget`` bytes (None: ``autoreg.memory.memory_budget()``), and every array must
+    match its recorded checksum.
+
+    Args:
+      path: a checkpoint directory or a training work directory.
+      memory_budget: bytes the model's parameters and one example's forward pass may need.
+
+    Returns:
+      The model, its parameters restored.
 
     Raises:
       ValueError: ``path`` is missing, not an autoreg checkpoint, damaged, or describes a model
         out of bounds (``CheckpointDamaged`` when its files cannot be read as written).
+      autoreg.memory.MemoryBudgetError: (a ValueError) the model it describes would not fit
+        in ``memory_budget`` bytes.
+
+    Examples:
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> _ = autoreg.save_checkpoint(model, "loaded_ckpt")
+      >>> loaded = autoreg.load_checkpoint("loaded_ckpt")
+      >>> loaded.name, loaded.config == model.config
+      ('pixelcnn', True)
+      >>> autoreg.load_checkpoint("no_such_ckpt")
+      Traceback (most recent call last):
+      ...
+      ValueError: no checkpoint at .../no_such_ckpt: not a directory
     """
     path = latest_in_workdir(path).absolute()
     metadata = read_metadata(path)
@@ -266,5 +356,18 @@ def load_checkpoint(path, *, memory_budget: int = MEMORY_BUDGET) -> Autoregressi
 
 
 def is_checkpoint(path) -> bool:
-    """True if ``path`` looks like an autoreg checkpoint directory."""
+    """Whether ``path`` looks like an autoreg checkpoint directory (a cheap test of its files).
+
+    Args:
+      path: any path.
+
+    Returns:
+      True if ``path/metadata/metadata`` is a file; ``read_metadata`` checks the rest.
+
+    Examples:
+      >>> from autoreg.checkpoint import is_checkpoint
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> is_checkpoint(autoreg.save_checkpoint(model, "checked_ckpt")), is_checkpoint(".")
+      (True, False)
+    """
     return os.path.isfile(os.path.join(path, "metadata", "metadata"))

@@ -3,8 +3,9 @@
 Before any model is built, the config its metadata records must be within the bounds of
 ``autoreg.models.config_checks``; the model it describes is then built abstractly
 (``nnx.eval_shape``: shapes only, nothing allocated) and must have exactly the saved arrays'
-shapes (read from orbax's metadata files) and need at most ``MEMORY_BUDGET`` bytes for its
-parameters and one example's activations. While reading, orbax's JSON files are parsed here
+shapes (read from orbax's metadata files) and need at most the memory budget
+(``autoreg.memory.memory_budget()`` unless a budget is given) for its parameters and one
+example's activations. While reading, orbax's JSON files are parsed here
 first so that a damaged one is named, a failure inside orbax or TensorStore becomes one line
 (``CheckpointDamaged``), and every array read back is compared with the CRC32 recorded when it
 was written and must be finite. Nothing here unpickles or executes anything from the checkpoint.
@@ -13,7 +14,8 @@ Before anything reads a checkpoint, ``check_files`` walks it without following l
 entry must be a plain directory or regular file (no symbolic link, so no read leaves the
 checkpoint or reaches a device such as ``/dev/zero``), each metadata file at most
 ``METADATA_FILE_LIMIT`` bytes and the array data (the files in orbax's ``d/`` folders) at most
-what the arrays could need: ``data_limit(arrays)`` when the model is known, ``DATA_LIMIT`` before.
+what the arrays could need: ``data_limit(arrays)`` when the model is known,
+``data_limit_unknown_model()`` before.
 """
 
 from __future__ import annotations
@@ -34,17 +36,16 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from autoreg.distributed import host_copy
-from autoreg.memory import format_bytes
+from autoreg.memory import format_bytes, memory_budget
 
-MEMORY_BUDGET = 16 * 2**30  # bytes a loaded model may need: parameters + one example's activations
 # orbax's JSON files inside an item directory (``array_metadatas`` holds one per process).
 ITEM_JSON_FILES = ("_METADATA", "_sharding")
 # Bytes of one metadata file (JSON records, TensorStore manifests): orbax's largest, the
 # train_state's _METADATA, is about 100 KB for a model of a few hundred arrays.
 METADATA_FILE_LIMIT = 8 * 2**20
-# Bytes of array data a checkpoint may hold before its model is known: the exported parameters,
-# the raw ones, Adam's two moments and an EMA of a model within MEMORY_BUDGET.
-DATA_LIMIT = 5 * MEMORY_BUDGET
+# Copies of a model's parameters a checkpoint may hold: the exported parameters, the raw ones,
+# Adam's two moments and an EMA.
+PARAMETER_COPIES = 5
 MAX_FILES = 100_000  # entries of one checkpoint directory (a real one has a few dozen)
 
 
@@ -102,6 +103,12 @@ def data_limit(arrays) -> int:
     return 2 * sum(int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize for a in leaves) + 2**20
 
 
+def data_limit_unknown_model() -> int:
+    """Bytes of array data a checkpoint may hold before its model is known: every copy of the
+    parameters of a model within ``autoreg.memory.memory_budget()``."""
+    return PARAMETER_COPIES * memory_budget()
+
+
 def linked(path) -> CheckpointDamaged:
     """The error for a symbolic link met in a checkpoint."""
     return CheckpointDamaged(
@@ -109,11 +116,12 @@ def linked(path) -> CheckpointDamaged:
     )
 
 
-def check_files(directory: Path, limit: int = DATA_LIMIT) -> None:
+def check_files(directory: Path, limit: int | None = None) -> None:
     """Check, before any of it is read, that the checkpoint (or orbax item) ``directory`` holds
     only plain directories and regular files (no symbolic link, device or pipe: every read stays
     inside it), each metadata file within ``METADATA_FILE_LIMIT`` bytes and its array data (the
-    files of orbax's ``d/`` folders) within ``limit`` bytes in all. Links are never followed.
+    files of orbax's ``d/`` folders) within ``limit`` bytes in all (default
+    ``data_limit_unknown_model()``). Links are never followed.
 
     Raises:
       CheckpointDamaged: naming the first entry that is not as above, or ``directory`` if it is
@@ -144,6 +152,7 @@ def check_files(directory: Path, limit: int = DATA_LIMIT) -> None:
                         f"{entry.path} has {size} bytes, over the {METADATA_FILE_LIMIT >> 20} MiB "
                         "a checkpoint's metadata file may have"
                     )
+    limit = data_limit_unknown_model() if limit is None else limit
     if data > limit:
         raise CheckpointDamaged(
             f"{directory} holds {data} bytes of array data, more than the {limit} bytes that the "
@@ -187,7 +196,7 @@ def read_json(path: Path):
         raise CheckpointDamaged(f"{path} is damaged ({first_line(error)})") from None
 
 
-def check_item_files(item_dir: Path, limit: int = DATA_LIMIT) -> None:
+def check_item_files(item_dir: Path, limit: int | None = None) -> None:
     """The files of the orbax item directory ``item_dir`` pass ``check_files`` (with a data
     ``limit``) and its JSON files parse; else CheckpointDamaged naming the first one that does
     not (orbax's own message does not say which file)."""
@@ -294,8 +303,18 @@ def memory_needed(model) -> int:
     return needed
 
 
-def check_memory(model, where: Path, budget: int = MEMORY_BUDGET) -> None:
-    """A ValueError when the (abstract) ``model`` would need more than ``budget`` bytes."""
+def check_memory(model, where: Path, budget: int | None = None) -> None:
+    """Check that the (abstract) ``model`` fits a memory budget.
+
+    Args:
+      model: the model, possibly abstract (``nnx.eval_shape``).
+      where: the checkpoint, for the message.
+      budget: bytes the model may need; None: ``autoreg.memory.memory_budget()``.
+
+    Raises:
+      ValueError: the model's parameters and one example's forward pass need more.
+    """
+    budget = memory_budget() if budget is None else budget
     needed = memory_needed(model)
     if needed > budget:
         raise ValueError(

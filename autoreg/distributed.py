@@ -39,8 +39,12 @@ def maybe_initialize_distributed() -> None:
     (JAX itself would abort the process).
 
     Raises:
-      DistributedSetupError: an incomplete description, a bad timeout, or a coordinator that
-        does not appear within the timeout.
+      DistributedSetupError: (a ValueError) an incomplete description, a bad timeout, or a
+        coordinator that does not appear within the timeout.
+
+    Examples:
+      >>> from autoreg.training import maybe_initialize_distributed
+      >>> maybe_initialize_distributed()  # no multi-process run described: nothing to do
     """
     explicit = os.environ.get("JAX_COORDINATOR_ADDRESS") or os.environ.get("JAX_NUM_PROCESSES")
     slurm = int_from_env("SLURM_NTASKS", default=1) > 1 and "SLURM_PROCID" in os.environ

@@ -31,6 +31,8 @@ from autoreg.validation import (
     check_temperature,
 )
 
+__all__ = ["complete", "completion_method", "in_batches", "sample"]
+
 COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampling methods
 
 
@@ -92,11 +94,19 @@ def sample(
       (num, H, W, C) int32 samples (audio: (num, T)).
 
     Raises:
-      ValueError: bad arguments; ``autoreg.memory.MemoryBudgetError`` (a ValueError) for a
-        request that does not fit in ``autoreg.memory.memory_budget()``.
+      ValueError: bad arguments (a count that is not positive, labels a model does not take or
+        out of range, a method that does not exist or does not run here, a bad temperature).
+      autoreg.memory.MemoryBudgetError: (a ValueError) a request that does not fit in
+        ``autoreg.memory.memory_budget()``.
 
-    Example:
-      >>> x = autoreg.sample(model, jax.random.key(0), 16)
+    Examples:
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> samples = autoreg.sample(model, jax.random.key(0), 2)
+      >>> samples.shape, samples.dtype, int(samples.min()) >= 0, int(samples.max()) < 4
+      ((2, 4, 4, 1), dtype('int32'), True, True)
+      >>> naive = autoreg.sample(model, jax.random.key(0), 2, method="naive")
+      >>> bool((naive == samples).all())  # every method draws the same samples for a key
+      True
     """
     num = check_count(num, "num")
     if features is not None and length is None and not model.fixed_shape:
@@ -128,11 +138,23 @@ def in_batches(plan: BatchPlan, key, run, *, progress: bool = True, desc: str = 
     its final row, dropped again) so that one compiled program serves them all.
 
     Args:
-      plan: from ``autoreg.memory``.
+      plan: from ``autoreg.memory`` (``sample_plan``, ``completion_plan``).
       key: a JAX PRNG key or an int seed.
       run: ``fn(key, rows) -> (len(rows), ...)`` for an int array of row indices.
       progress: show a progress bar when there is more than one batch.
       desc: the progress bar's label.
+
+    Returns:
+      (plan.total, ...) the results of every row, in order.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.generate import in_batches
+      >>> from autoreg.memory import BatchPlan
+      >>> def run(key, rows):  # each row's result: its index
+      ...     return jnp.asarray(rows)
+      >>> in_batches(BatchPlan(total=5, batch=2, needed=0), 0, run, progress=False)
+      Array([0, 1, 2, 3, 4], dtype=int32)
     """
     key = as_key(key)
     if plan.num_batches == 1:
@@ -157,7 +179,27 @@ def completion_method(model, observed, method: str = "auto") -> str:
     given once it is known to be a method of the model or ``"smc"``.
 
     Args:
+      model: a registry model.
       observed: (B, *event) bool mask, already broadcast to the data's shape.
+      method: ``"auto"``, ``"exact"``, ``"smc"`` or one of ``autoreg.sampling_methods(model)``.
+
+    Returns:
+      The method's name: one of ``autoreg.sampling_methods(model)``, or ``"smc"``.
+
+    Raises:
+      ValueError: a method the model does not have, or one that does not run on the platform
+        of its parameters.
+
+    Examples:
+      >>> from autoreg.generate import completion_method
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> observed = np.zeros((1, 4, 4, 1), bool)
+      >>> observed[:, :2] = True  # the top two rows: a prefix of the raster order
+      >>> completion_method(model, observed)
+      'cached'
+      >>> observed[:, 3] = True  # the bottom row as well: the hole is no longer a suffix
+      >>> completion_method(model, observed)
+      'smc'
     """
     methods = sampling_methods(model)
     if method == "auto":
@@ -202,7 +244,8 @@ def complete(
       key: a JAX PRNG key (or an int seed).
       x: (B, H, W, C) integers in 0..K-1 (audio: (B, T)); values at unobserved positions ignored.
       observed: bool mask, (H, W), (H, W, C) or (B, H, W, C) (audio: (T,) or (B, T)).
-      temperature, labels: as for ``sample``.
+      temperature: divides the logits, as for ``sample``.
+      labels: (B,) or scalar class labels for class-conditional models.
       method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default
         sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
@@ -216,7 +259,19 @@ def complete(
       (B, H, W, C) int32 completions (audio: (B, T)).
 
     Raises:
-      ValueError: bad arguments, or a ``MemoryBudgetError`` for a request that cannot fit.
+      ValueError: bad arguments (data out of range or of the wrong shape, a mask that does not
+        broadcast, labels a model does not take, an unknown method, a bad temperature or
+        particle count).
+      autoreg.memory.MemoryBudgetError: (a ValueError) a request that cannot fit.
+
+    Examples:
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> x = np.full((2, 4, 4, 1), 3, np.int32)
+      >>> observed = np.zeros((4, 4), bool)
+      >>> observed[:2] = True  # keep the top two rows, complete the bottom two (exactly)
+      >>> out = np.asarray(autoreg.complete(model, jax.random.key(0), x, observed))
+      >>> out.shape, bool((out[:, :2] == 3).all())
+      ((2, 4, 4, 1), True)
     """
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)

@@ -7,14 +7,13 @@ with one row per image: the image, its heatmap on a shared colour scale, and a s
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from autoreg.image_io import check_scale, save_png, to_rgb
-from autoreg.likelihood import log_prob_per_position
+from autoreg.likelihood import log_prob_per_position, nats_to_bits_per_dim
 from autoreg.memory import check_picture, evaluation_batch
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
@@ -65,7 +64,7 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
         rows = slice(start, start + batch)
         logits = model_logits(model, x[rows], None if labels is None else labels[rows])
         picked.append(np.asarray(log_prob_per_position(logits, x[rows]), np.float64))  # (b, *event)
-    bits = -np.concatenate(picked) / math.log(2.0)  # (B, *event)
+    bits = nats_to_bits_per_dim(-np.concatenate(picked), 1)  # (B, *event): bits per position
     if bits.ndim == 4:
         bits = bits.sum(-1)  # (B, H, W)
     return bits.astype(np.float32)

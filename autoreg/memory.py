@@ -25,22 +25,69 @@ from pathlib import Path
 
 from autoreg import platforms
 
+__all__ = [
+    "BatchPlan",
+    "MemoryBudgetError",
+    "check_fits",
+    "check_training",
+    "completion_plan",
+    "device_free_memory",
+    "evaluation_batch",
+    "format_bytes",
+    "forward_bytes",
+    "memory_budget",
+    "parse_size",
+    "plan_batches",
+    "sample_plan",
+    "training_bytes",
+]
+
 ENV = "AUTOREG_MEMORY_LIMIT"  # e.g. "8G", "512M", "1.5GiB" or a number of bytes
 RAM_FRACTION = 0.5  # default budget: this fraction of the machine's RAM
 ACTIVATIONS = 4  # live copies of the widest activation during a forward pass
+ATTENTION_COPIES = 3  # live (heads, D, D) float32 arrays of a causal self-attention layer
 STREAM_BYTES = 24  # per time step of a streaming (queue) sampler: data, mask, padded copies, output
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 
 
 class MemoryBudgetError(ValueError):
-    """A request that needs more memory than ``memory_budget()`` allows."""
+    """A request that needs more memory than ``memory_budget()`` allows (a ``ValueError``).
+
+    Its message says what the request needs, the limit and where the limit comes from, and,
+    where there is one, what to do instead.
+
+    Examples:
+      >>> from autoreg.memory import MemoryBudgetError, check_fits
+      >>> try:
+      ...     check_fits("sampling 16 images", 2**40, budget=2**30)
+      ... except MemoryBudgetError as error:
+      ...     print(error)
+      sampling 16 images needs 1.00 TiB, more than the memory limit of 1.00 GiB (...)
+    """
 
 
 def parse_size(text: str) -> int:
-    """``"8G"``, ``"512 MiB"``, ``"1.5g"`` or ``"1000000"`` -> bytes (binary units).
+    """A memory size as ``$AUTOREG_MEMORY_LIMIT`` takes it, in bytes (binary units).
+
+    Args:
+      text: a positive number with an optional unit ``K``, ``M``, ``G``, ``T`` or ``P``
+        (powers of 1024), optionally followed by ``B`` or ``iB``, any case:
+        ``"8G"``, ``"512 MiB"``, ``"1.5g"`` or ``"1000000"``.
+
+    Returns:
+      The number of bytes (rounded down).
 
     Raises:
       ValueError: anything else, or a size that is not positive.
+
+    Examples:
+      >>> from autoreg.memory import parse_size
+      >>> parse_size("8G"), parse_size("512 MiB"), parse_size("1.5g"), parse_size("1000000")
+      (8589934592, 536870912, 1610612736, 1000000)
+      >>> parse_size("lots")
+      Traceback (most recent call last):
+      ...
+      ValueError: AUTOREG_MEMORY_LIMIT='lots' is not a memory size (e.g. 8G, 512M or bytes)
     """
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgtp]?)(i?b)?\s*", str(text), re.IGNORECASE)
     if not match or float(match[1]) <= 0:
@@ -73,6 +120,11 @@ def device_free_memory(device=None) -> int | None:
     Returns:
       ``bytes_limit - bytes_in_use`` of a GPU or TPU; None for the CPU (whose memory is the
       host's) or a device that reports no statistics.
+
+    Examples:
+      >>> from autoreg.memory import device_free_memory
+      >>> device_free_memory(jax.devices("cpu")[0]) is None  # a CPU's memory is the host's
+      True
     """
     device = platforms.default_device() if device is None else device
     if platforms.device_platform(device) == "cpu":
@@ -92,6 +144,19 @@ def memory_budget(device=None) -> int:
 
     Args:
       device: the ``jax.Device`` the work runs on (default: JAX's default device).
+
+    Returns:
+      The budget in bytes.
+
+    Raises:
+      ValueError: ``$AUTOREG_MEMORY_LIMIT`` is set but is not a memory size (``parse_size``).
+
+    Examples:
+      >>> from autoreg.memory import format_bytes, memory_budget
+      >>> memory_budget() > 0
+      True
+      >>> format_bytes(memory_budget())  # e.g. half of this machine's RAM
+      '... GiB'
     """
     free = device_free_memory(device)
     host = host_budget()
@@ -110,7 +175,19 @@ def budget_text(device=None) -> str:
 
 
 def format_bytes(count: float) -> str:
-    """Bytes in binary units: ``format_bytes(3 * 2**40) == "3.00 TiB"``."""
+    """A byte count in binary units, for messages.
+
+    Args:
+      count: bytes.
+
+    Returns:
+      ``"N B"`` below 1 KiB, else the count in KiB, MiB, GiB, TiB or PiB with two decimals.
+
+    Examples:
+      >>> from autoreg.memory import format_bytes
+      >>> format_bytes(100), format_bytes(1536), format_bytes(3 * 2**40)
+      ('100 B', '1.50 KiB', '3.00 TiB')
+    """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if count < 1024 or unit == "PiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.2f} {unit}"
@@ -129,6 +206,15 @@ def check_fits(what: str, needed: int, budget: int | None = None, advice: str = 
 
     Raises:
       MemoryBudgetError: ``needed > budget``.
+
+    Examples:
+      >>> from autoreg.memory import check_fits
+      >>> check_fits("a small request", 2**20, budget=2**30)  # fits: nothing happens
+      >>> check_fits("sampling 16 images", 2**40, budget=2**30, advice="sample fewer")
+      Traceback (most recent call last):
+      ...
+      autoreg.memory.MemoryBudgetError: sampling 16 images needs 1.00 TiB, more than the
+      memory limit of 1.00 GiB (...); sample fewer
     """
     budget = memory_budget() if budget is None else budget
     if needed > budget:
@@ -140,7 +226,19 @@ def check_fits(what: str, needed: int, budget: int | None = None, advice: str = 
 
 @dataclasses.dataclass(frozen=True)
 class BatchPlan:
-    """How a request of ``total`` examples runs: batches of at most ``batch`` examples."""
+    """How a request of ``total`` examples runs: batches of at most ``batch`` examples.
+
+    Attributes:
+      total: examples asked for.
+      batch: examples per batch, 1..total.
+      needed: bytes of the whole request run in these batches.
+
+    Examples:
+      >>> from autoreg.memory import BatchPlan
+      >>> plan = BatchPlan(total=10, batch=4, needed=10_000)
+      >>> plan.num_batches
+      3
+    """
 
     total: int  # examples asked for
     batch: int  # examples per batch, 1..total
@@ -161,8 +259,16 @@ def plan_batches(what: str, total: int, kept: int, work: int) -> BatchPlan:
       kept: bytes each example holds until the end (its result).
       work: bytes each example of a batch holds while that batch runs.
 
+    Returns:
+      The ``BatchPlan``: all ``total`` examples in one batch when they fit.
+
     Raises:
       MemoryBudgetError: even one example at a time does not fit.
+
+    Examples:
+      >>> from autoreg.memory import plan_batches
+      >>> plan_batches("a small request", total=10, kept=100, work=1000)
+      BatchPlan(total=10, batch=10, needed=11000)
     """
     budget = memory_budget()
     check_fits(what, total * kept + work, budget)
@@ -170,11 +276,14 @@ def plan_batches(what: str, total: int, kept: int, work: int) -> BatchPlan:
     return BatchPlan(total, batch, total * kept + batch * work)
 
 
+LSTM_GATES = 4  # gate pre-activations per hidden unit of an LSTM (input, forget, output, cell)
+
+
 def activation_width(config) -> int:
-    """Widest per-position activation of a model config: its largest ``*channels``,
-    ``*features`` or ``hidden`` field."""
+    """Widest per-position activation of a model config: its largest ``*channels`` or
+    ``*features`` field, or ``LSTM_GATES * hidden`` (the gate pre-activations of a PixelRNN)."""
     widths = [
-        value
+        value * (LSTM_GATES if name == "hidden" else 1)
         for name, value in vars(config).items()
         if name.endswith(("channels", "features", "hidden"))
         and isinstance(value, int)
@@ -183,10 +292,42 @@ def activation_width(config) -> int:
     return max(widths, default=1)
 
 
+def attention_bytes(config, positions: int) -> int:
+    """Bytes of the attention matrices of one example's forward pass (0 without attention).
+
+    A model with ``heads`` attends from each of its ``D = positions / C`` pixels to every pixel:
+    ``ATTENTION_COPIES`` float32 (heads, D, D) arrays (scores, masked scores, weights) live at
+    once in one layer, quadratic in the pixels where everything else is linear.
+    """
+    heads = getattr(config, "heads", 0)
+    if not heads:
+        return 0
+    pixels = positions // config.image_shape[-1]
+    return 4 * ATTENTION_COPIES * heads * pixels * pixels
+
+
 def forward_bytes(config, positions: int) -> int:
-    """Bytes of one example's forward pass over ``positions`` positions: the K float32 logits
-    (and their log-softmax) and ``ACTIVATIONS`` copies of the widest activation at each."""
-    return 4 * positions * (2 * config.levels + ACTIVATIONS * activation_width(config))
+    """Bytes of one example's forward pass over ``positions`` positions.
+
+    The K float32 logits (and their log-softmax) and ``ACTIVATIONS`` copies of the widest
+    activation at each position, plus the attention matrices of a model with attention
+    (``attention_bytes``).
+
+    Args:
+      config: a model config.
+      positions: the example's positions (H * W * C for an image, T for audio).
+
+    Returns:
+      The estimate in bytes.
+
+    Examples:
+      >>> from autoreg.memory import forward_bytes
+      >>> config = autoreg.registry.make_config("pixelcnn", "tiny", levels=4, image_shape=(4, 4, 1))
+      >>> forward_bytes(config, positions=16)  # 4 * 16 * (2 * 4 levels + 4 copies * 8 channels)
+      2560
+    """
+    linear = 4 * positions * (2 * config.levels + ACTIVATIONS * activation_width(config))
+    return linear + attention_bytes(config, positions)
 
 
 def network_depth(config) -> int:
@@ -217,6 +358,12 @@ def training_bytes(
 
     Returns:
       The estimate in bytes.
+
+    Examples:
+      >>> from autoreg.memory import format_bytes, training_bytes
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> format_bytes(training_bytes(model, 32, (4, 4, 1)))
+      '227.14 KiB'
     """
     import jax  # for models only: the module stays light to import
     from flax import nnx
@@ -257,6 +404,16 @@ def check_training(
 
     Raises:
       MemoryBudgetError: the step does not fit; the message names the largest batch that does.
+
+    Examples:
+      >>> from autoreg.memory import check_training
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> check_training(model, 32, (4, 4, 1))  # fits: nothing happens
+      >>> check_training(model, 10**12, (4, 4, 1))
+      Traceback (most recent call last):
+      ...
+      autoreg.memory.MemoryBudgetError: training pixelcnn with a batch of 1000000000000
+      images of 4x4x1 needs ...; use a batch size of at most ... (--batch-size)
     """
     options = dict(ema=ema, compute_bytes=compute_bytes)
 
@@ -312,6 +469,24 @@ def sample_plan(model, num: int, event_shape: tuple, method: str | None = None) 
     """Batches for ``autoreg.sample``: ``num`` examples of ``event_shape``.
 
     Each example keeps its int32 samples (twice: the batch's and the joined result).
+
+    Args:
+      model: a registry model.
+      num: number of samples.
+      event_shape: one sample's shape, e.g. (28, 28, 1) or (8000,).
+      method: the sampling method (None: the default), which sets the working memory.
+
+    Returns:
+      The ``BatchPlan``.
+
+    Raises:
+      MemoryBudgetError: not even one sample at a time fits.
+
+    Examples:
+      >>> from autoreg.memory import sample_plan
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> sample_plan(model, 16, (4, 4, 1))
+      BatchPlan(total=16, batch=16, needed=45056)
     """
     positions = math.prod(event_shape)
     what = f"sampling {describe(num, event_shape)}"
@@ -333,6 +508,25 @@ def completion_plan(
 
     Each row keeps its input, mask and result; SMC (``method == "smc"``) runs a forward pass for
     each of its ``particles`` particles.
+
+    Args:
+      model: a registry model.
+      rows: number of inputs.
+      event_shape: one input's shape.
+      method: ``"smc"`` or a sampling method of the model (as ``completion_method`` picks it).
+      particles: particles per input, for SMC.
+
+    Returns:
+      The ``BatchPlan``.
+
+    Raises:
+      MemoryBudgetError: not even one input at a time fits.
+
+    Examples:
+      >>> from autoreg.memory import completion_plan
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> completion_plan(model, 2, (4, 4, 1), "smc", particles=64).needed  # 64 forward passes
+      360864
     """
     positions = math.prod(event_shape)
     what = f"completing {describe(rows, event_shape)}"
@@ -347,8 +541,23 @@ def completion_plan(
 def evaluation_batch(model, examples: int, event_shape: tuple, batch_size: int) -> int:
     """The batch size ``autoreg.evaluate`` uses: ``batch_size``, or less if that does not fit.
 
+    Args:
+      model: a registry model.
+      examples: number of examples to evaluate.
+      event_shape: one example's shape.
+      batch_size: the batch size asked for.
+
+    Returns:
+      The batch size, 1..batch_size.
+
     Raises:
       MemoryBudgetError: not even one example's forward pass fits.
+
+    Examples:
+      >>> from autoreg.memory import evaluation_batch
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> evaluation_batch(model, 1000, (4, 4, 1), batch_size=64)
+      64
     """
     positions = math.prod(event_shape)
     what = f"evaluating {describe(examples, event_shape)}"

@@ -32,6 +32,21 @@ from autoreg.sampling.pixelsnail_cached import cached_pixelsnail_sampler
 from autoreg.sampling.row_lstm_incremental import incremental_sampler
 from autoreg.sampling.wavenet_queues import fast_sampler
 
+__all__ = [
+    "MODELS",
+    "ModelSpec",
+    "SamplingMethod",
+    "cpu_only",
+    "create_model",
+    "get_spec",
+    "make_config",
+    "model_from_config",
+    "samplers_for",
+    "sampling_method",
+    "sampling_methods",
+    "xla",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class SamplingMethod:
@@ -39,14 +54,34 @@ class SamplingMethod:
 
     Calling it calls the sampler. Samplers written in JAX alone run wherever XLA does
     (``EVERYWHERE``); one that calls a kernel of its own (the C++ WaveNet kernel) only where
-    that kernel is registered with XLA.
+    that kernel is registered with XLA. ``xla`` and ``cpu_only`` build the two kinds.
+
+    Attributes:
+      sampler: the ``autoreg.sampling.ancestral.Sampler`` (jit-compiled).
+      platforms: the platforms it runs on, a subset of ``{"cpu", "gpu", "tpu"}``.
+
+    Examples:
+      >>> from autoreg.registry import MODELS
+      >>> entry = MODELS["pixelcnn"].samplers["cached"]
+      >>> entry.runs_on("cpu"), sorted(entry.platforms)
+      (True, ['cpu', 'gpu', 'tpu'])
     """
 
     sampler: Sampler
     platforms: frozenset[str] = EVERYWHERE  # subset of autoreg.platforms.PLATFORMS
 
     def runs_on(self, platform: str) -> bool:
-        """True when the sampler runs on ``platform`` ("cpu", "gpu" or "tpu")."""
+        """Whether the sampler runs on ``platform``.
+
+        Args:
+          platform: ``"cpu"``, ``"gpu"`` or ``"tpu"``.
+
+        Returns:
+          True when ``platform`` is one of ``platforms``.
+
+        Raises:
+          ValueError: an unknown platform.
+        """
         return normalise_platform(platform) in self.platforms
 
     def __call__(self, *args, **kwargs):
@@ -54,12 +89,38 @@ class SamplingMethod:
 
 
 def xla(sampler: Sampler) -> SamplingMethod:
-    """A sampler written in JAX alone: it runs on every platform."""
+    """A sampler table entry for a sampler written in JAX alone: it runs on every platform.
+
+    Args:
+      sampler: an ``autoreg.sampling.ancestral.Sampler``.
+
+    Returns:
+      A ``SamplingMethod`` that runs on the CPU, GPU and TPU.
+
+    Examples:
+      >>> from autoreg.registry import xla
+      >>> from autoreg.sampling.ancestral import naive_sampler
+      >>> sorted(xla(naive_sampler).platforms)
+      ['cpu', 'gpu', 'tpu']
+    """
     return SamplingMethod(sampler, EVERYWHERE)
 
 
 def cpu_only(sampler: Sampler) -> SamplingMethod:
-    """A sampler whose custom kernel is registered with XLA for the CPU only."""
+    """A sampler table entry for a sampler whose custom kernel is registered for the CPU only.
+
+    Args:
+      sampler: an ``autoreg.sampling.ancestral.Sampler`` (such as the C++ WaveNet kernel's).
+
+    Returns:
+      A ``SamplingMethod`` that runs on the CPU alone.
+
+    Examples:
+      >>> from autoreg.registry import cpu_only
+      >>> from autoreg.sampling.ancestral import naive_sampler
+      >>> cpu_only(naive_sampler).runs_on("gpu")
+      False
+    """
     return SamplingMethod(sampler, frozenset({"cpu"}))
 
 
@@ -68,11 +129,29 @@ NAIVE = xla(naive_sampler)
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """How to build and sample one model family.
+    """How to build and sample one model family: an entry of ``MODELS``.
 
     ``samplers`` maps method names to ``SamplingMethod`` entries (a sampler and the platforms it
     runs on), the default first; ``"naive"`` (re-run the network per position) is appended when
     a family does not list it, so every model can be sampled on every platform.
+
+    Attributes:
+      name: the registry key, e.g. ``"pixelcnn"``.
+      model_cls: the model class, called as ``model_cls(config, rngs=nnx.Rngs(seed))``.
+      config_cls: the frozen dataclass of the family's hyper-parameters.
+      presets: preset name -> config overrides (``"tiny"`` and ``"reference"`` at least).
+      samplers: method name -> ``SamplingMethod``, the default first, ``"naive"`` included
+        (read-only).
+      default_preset: the preset ``create_model`` uses when none is named.
+
+    Examples:
+      >>> from autoreg.registry import ModelSpec, MODELS
+      >>> spec = MODELS["pixelcnn"]
+      >>> spec.name, spec.config_cls.__name__, list(spec.samplers)
+      ('pixelcnn', 'PixelCNNConfig', ['cached', 'naive'])
+      >>> own = ModelSpec("my_pixelcnn", spec.model_cls, spec.config_cls, spec.presets)
+      >>> list(own.samplers)  # every family can at least be sampled naively
+      ['naive']
     """
 
     name: str  # registry key, e.g. "pixelcnn"
@@ -138,21 +217,63 @@ MODELS: dict[str, ModelSpec] = {
         ),
     ),
 }
+"""Every model family, by registry name: its ``ModelSpec`` (config, presets and samplers).
+
+Everything that works on "any model" iterates over this dict; a new family is added to it
+(``docs/adding_a_model.md``).
+
+Examples:
+    >>> sorted(autoreg.MODELS)
+    ['diagonal_bilstm', 'gated_pixelcnn', 'pixelcnn', 'pixelsnail', 'row_lstm', 'wavenet']
+    >>> autoreg.MODELS["pixelcnn"].presets["tiny"]
+    {'channels': 8, 'num_blocks': 2, 'output_channels': 8, 'first_kernel': 3}
+"""
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The registry entry for ``name``, or a ValueError listing the known models."""
+    """The registry entry of a model family.
+
+    Args:
+      name: a key of ``MODELS``.
+
+    Returns:
+      Its ``ModelSpec``.
+
+    Raises:
+      ValueError: an unknown name (the message lists the known models).
+
+    Examples:
+      >>> from autoreg.registry import get_spec
+      >>> get_spec("pixelcnn").default_preset
+      'reference'
+      >>> get_spec("pixelcnnn")
+      Traceback (most recent call last):
+      ...
+      ValueError: unknown model 'pixelcnnn'; known models: diagonal_bilstm, gated_pixelcnn, ...
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 
 def samplers_for(model) -> Mapping[str, SamplingMethod]:
-    """The whole sampler table of ``model`` (a model or a registry name), the default first,
-    whatever the platform.
+    """The whole sampler table of a model, the default first, whatever the platform.
 
     A model that is not in the registry (one of the user's own on the same contract) can
     always be sampled with ``"naive"``.
+
+    Args:
+      model: a model or a registry name.
+
+    Returns:
+      A read-only mapping of method names to ``SamplingMethod`` entries.
+
+    Examples:
+      >>> from autoreg.registry import samplers_for
+      >>> list(samplers_for("wavenet"))[-2:]  # "native" comes first where it was built
+      ['fast', 'naive']
+      >>> list(samplers_for("not_registered"))
+      ['naive']
     """
     name = model if isinstance(model, str) else model.name
     if name not in MODELS:
@@ -179,20 +300,41 @@ def sampling_methods(model, platform: str | None = None) -> list[str]:
     Raises:
       ValueError: an unknown platform.
 
-    Example:
+    Examples:
       >>> autoreg.sampling_methods("wavenet", platform="gpu")
       ['fast', 'naive']
+      >>> autoreg.sampling_methods("pixelcnn", platform="cpu")
+      ['cached', 'naive']
     """
     platform = normalise_platform(platform) if platform else work_platform(model)
     return [name for name, entry in samplers_for(model).items() if entry.runs_on(platform)]
 
 
 def sampling_method(model, method: str | None, platform: str | None = None) -> SamplingMethod:
-    """The table entry of ``method`` (None: the default) for ``model`` on ``platform``.
+    """The sampler table entry that ``autoreg.sample(model, ..., method=method)`` runs.
+
+    Args:
+      model: a registry model.
+      method: a method name, or None for the first one that runs on ``platform``.
+      platform: ``"cpu"``, ``"gpu"`` or ``"tpu"``; default: the platform of the model's
+        parameters.
+
+    Returns:
+      The ``SamplingMethod``; calling it samples.
 
     Raises:
       ValueError: a method the model does not have, or one that does not run on the platform
-        (the message names the methods that do).
+        (the message names the methods that do), or an unknown platform.
+
+    Examples:
+      >>> from autoreg.registry import sampling_method
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> sampling_method(model, None, "cpu") is autoreg.MODELS["pixelcnn"].samplers["cached"]
+      True
+      >>> sampling_method(model, "fast")
+      Traceback (most recent call last):
+      ...
+      ValueError: sampling method 'fast' is not available for pixelcnn; available: cached, naive
     """
     platform = normalise_platform(platform) if platform else work_platform(model)
     table = samplers_for(model)
@@ -213,7 +355,24 @@ def sampling_method(model, method: str | None, platform: str | None = None) -> S
 
 
 def make_config(name: str, preset: str | None = None, **fields):
-    """The config of model ``name``: its preset, then ``fields`` overriding single entries."""
+    """The config of a model family: a preset, with single fields overridden.
+
+    Args:
+      name: a key of ``MODELS``.
+      preset: a preset of that family (default: its ``default_preset``, ``"reference"``).
+      **fields: config fields to override; those given as None keep the preset's value.
+
+    Returns:
+      An instance of the family's ``config_cls``.
+
+    Raises:
+      ValueError: an unknown model, preset or field, or a field out of its bounds.
+
+    Examples:
+      >>> from autoreg.registry import make_config
+      >>> make_config("pixelcnn", "tiny", levels=4, image_shape=(4, 4, 1))
+      PixelCNNConfig(levels=4, image_shape=(4, 4, 1), channels=8, num_blocks=2, ...)
+    """
     spec = get_spec(name)
     preset = preset or spec.default_preset
     if preset not in spec.presets:
@@ -247,8 +406,15 @@ def create_model(
     Returns:
       The model; ``model(x)`` maps ``(B, H, W, C)`` integers to ``(B, H, W, C, K)`` logits.
 
-    Example:
-      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(8, 8, 1))
+    Raises:
+      ValueError: an unknown model, preset or config field, or a field out of its bounds.
+
+    Examples:
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> model.name, model.levels, model.event_shape()
+      ('pixelcnn', 4, (4, 4, 1))
+      >>> model(np.zeros((2, 4, 4, 1), np.int32)).shape
+      (2, 4, 4, 1, 4)
     """
     fields = dict(levels=levels, **overrides)
     if image_shape is not None:
@@ -258,5 +424,23 @@ def create_model(
 
 
 def model_from_config(name: str, config, *, seed: int = 0) -> AutoregressiveModel:
-    """Instantiate model ``name`` with an existing config object."""
+    """A freshly initialised model of family ``name`` with an existing config.
+
+    Args:
+      name: a key of ``MODELS``.
+      config: an instance of that family's ``config_cls`` (e.g. from ``make_config``).
+      seed: seed of the parameter initialisation.
+
+    Returns:
+      The model.
+
+    Raises:
+      ValueError: an unknown model.
+
+    Examples:
+      >>> from autoreg.registry import make_config, model_from_config
+      >>> config = make_config("pixelcnn", "tiny", levels=4, image_shape=(4, 4, 1))
+      >>> model_from_config("pixelcnn", config, seed=1).config == config
+      True
+    """
     return get_spec(name).model_cls(config, rngs=nnx.Rngs(seed))

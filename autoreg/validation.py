@@ -171,29 +171,41 @@ def check_train_config(config) -> None:
     check_seed(config.seed)
 
 
-def check_training_inputs(model, config, train_x, train_labels, test_x, test_labels) -> None:
-    """Check everything ``autoreg.train.train`` is given, before anything is written.
+def check_training_inputs(
+    model,
+    config,
+    train_x,
+    train_labels,
+    test_x,
+    test_labels,
+    train_features=None,
+    test_features=None,
+) -> None:
+    """Check everything ``autoreg.training.train_arrays`` is given, before anything is written.
 
     Args:
       model: the model to train.
       config: its ``TrainConfig``.
       train_x: (N, *event) integer training data in 0..K-1.
-      train_labels: (N,) class labels, a ``Conditioning`` of them and (N, frames, F) features,
-        or None.
+      train_labels: (N,) class labels, or None.
       test_x: (M, *event) test data with the event shape of ``train_x``, or None.
       test_labels: as ``train_labels`` for ``test_x``.
+      train_features: (N, frames, F) local features of a locally conditioned model, or None.
+      test_features: as ``train_features`` for ``test_x``.
 
     Raises:
       ValueError: a bad config field, data of the wrong dtype, shape or range, class labels that
-        are not integers in 0..num_classes-1 or not one per example, test data whose example
-        shape differs from the training data's, or test labels without test data.
+        are not integers in 0..num_classes-1 or not one per example, features a model does not
+        take or of the wrong shape, test data whose example shape differs from the training
+        data's, or test labels or features without test data.
     """
     check_train_config(config)
     check_examples(model, train_x, "train_x")
-    check_conditioning(model, train_labels, len(train_x), "train_labels")
+    check_labels(model, train_labels, len(train_x), what="train_labels")
+    check_features(model, train_features, np.shape(train_x))
     if test_x is None:
-        if test_labels is not None:
-            raise ValueError("test_labels were given without test_x")
+        if test_labels is not None or test_features is not None:
+            raise ValueError("test_labels or test_features were given without test_x")
         return
     if np.shape(test_x)[1:] != np.shape(train_x)[1:]:
         raise ValueError(
@@ -201,7 +213,8 @@ def check_training_inputs(model, config, train_x, train_labels, test_x, test_lab
             f"{np.shape(train_x)[1:]}"
         )
     check_examples(model, test_x, "test_x")
-    check_conditioning(model, test_labels, len(test_x), "test_labels")
+    check_labels(model, test_labels, len(test_x), what="test_labels")
+    check_features(model, test_features, np.shape(test_x))
 
 
 def check_examples(model, x, what: str) -> None:
@@ -213,18 +226,6 @@ def check_examples(model, x, what: str) -> None:
             f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
             f"(the model has K={model.levels} levels)"
         )
-
-
-def check_conditioning(model, labels, batch: int, what: str) -> None:
-    """Class labels, or a ``Conditioning`` (labels and features), for ``batch`` examples."""
-    if hasattr(labels, "features"):  # a Conditioning of class labels and local features
-        check_labels(model, labels.labels, batch, what=what)
-        if labels.features is not None and len(labels.features) != batch:
-            raise ValueError(
-                f"{what} has features for {len(labels.features)} examples, not {batch}"
-            )
-        return
-    check_labels(model, labels, batch, what=what)
 
 
 def _axis_names(model) -> list:

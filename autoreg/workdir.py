@@ -49,15 +49,65 @@ log = logging.getLogger(__name__)
 
 
 class TrainingError(ValueError):
-    """Training cannot start or continue (bad workdir, non-finite loss, ...)."""
+    """Training cannot start or continue (bad workdir, non-finite loss, ...).
+
+    The base class of the errors of ``autoreg.train`` and ``autoreg.training.train_arrays``
+    (and a ``ValueError``).
+
+    Examples:
+      >>> from autoreg.training import TrainingError, train_arrays
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> config = autoreg.TrainConfig(batch_size=4)
+      >>> try:
+      ...     train_arrays(model, np.zeros((2, 4, 4, 1), np.int32), "small_run", config)
+      ... except TrainingError as error:
+      ...     print(error)
+      batch size 4 is larger than the dataset (2 examples)
+    """
 
 
 class WorkdirInUse(TrainingError):
-    """Another training run holds the work directory's lock."""
+    """Another training run holds the work directory's lock (``WORKDIR/train.lock``).
+
+    The message names the process that holds it. The lock goes with that process, however it
+    ends, so the work directory is free again once the other run has stopped.
+
+    Examples:
+      >>> from pathlib import Path
+      >>> from autoreg.training import WorkdirInUse, train_arrays
+      >>> from autoreg.workdir import locked
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> train_x = np.zeros((4, 4, 4, 1), np.int32)
+      >>> with locked(Path("busy_run")):  # as another run training there holds it
+      ...     train_arrays(model, train_x, "busy_run", autoreg.TrainConfig(batch_size=4))
+      Traceback (most recent call last):
+      ...
+      autoreg.workdir.WorkdirInUse: ...busy_run is in use by another training run (...); wait
+      for it to end or use another --workdir
+    """
 
 
 class ChangedSettings(TrainingError):
-    """A resume asked for other optimisation settings than the run was trained with."""
+    """A resume asked for other optimisation settings than the run was trained with.
+
+    ``allow_changed_settings=True`` continues with the new settings.
+
+    Args:
+      workdir: the run's work directory.
+      changes: ``[(field, saved value, new value)]``.
+
+    Attributes:
+      changes: ``[(field, saved value, new value)]`` of the ``TrainConfig`` fields that differ.
+
+    Examples:
+      >>> from autoreg.training import ChangedSettings
+      >>> error = ChangedSettings("runs/mnist", [("learning_rate", 0.001, 0.01)])
+      >>> error.changes
+      [('learning_rate', 0.001, 0.01)]
+      >>> print(error)
+      runs/mnist was trained with other settings: learning_rate 0.001 -> 0.01; pass
+      allow_changed_settings=True to continue with the new ones
+    """
 
     def __init__(self, workdir, changes: list):
         self.changes = changes  # [(field, saved value, new value)]
@@ -68,7 +118,26 @@ class ChangedSettings(TrainingError):
 
 
 class NothingToTrain(TrainingError):
-    """A resume whose checkpoint is already at (or past) the requested number of steps."""
+    """A resume whose checkpoint is already at (or past) the requested number of steps.
+
+    Args:
+      workdir: the run's work directory.
+      step: the step of its newest checkpoint.
+      steps: the steps asked for (``TrainConfig.steps``).
+
+    Attributes:
+      step: the step of the newest checkpoint.
+      steps: the steps asked for.
+
+    Examples:
+      >>> from autoreg.training import NothingToTrain
+      >>> error = NothingToTrain("runs/mnist", 1000, 500)
+      >>> error.step, error.steps
+      (1000, 500)
+      >>> print(error)
+      runs/mnist is already at step 1000, past the 500 steps asked for: nothing to train (ask
+      for more steps to continue)
+    """
 
     def __init__(self, workdir, step: int, steps: int):
         self.step, self.steps = step, steps

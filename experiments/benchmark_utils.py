@@ -56,7 +56,7 @@ def train_throughput(
     ``batch_size`` on random data, computing in ``compute_dtype`` ("float32" or "bfloat16")."""
     from flax import nnx
 
-    from autoreg.train import TrainConfig, make_optimizer, make_train_step
+    from autoreg.training import TrainConfig, make_optimizer, make_train_step
 
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     params = jax.tree.map(jax.numpy.copy, params)  # the step donates its inputs

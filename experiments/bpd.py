@@ -60,7 +60,7 @@ TABLES = {
         "bits/dim",
         lambda d: ["--data", f"{d}/mnist.npz"],
         IMAGE_MODELS,
-        [("gated_pixelcnn", 0.81, "Gated PixelCNN, 256-way softmax, as cited in issue 8")],
+        [("gated_pixelcnn", 0.81, "Gated PixelCNN, 256-way softmax (source not recorded)")],
     ),
     "binarized": Table(
         "Stochastically binarized MNIST (K = 2, one fixed draw: `--binarize stochastic`), "

@@ -97,10 +97,15 @@ if ((quick)); then
 fi
 timeout 300 "${speed[@]}" --budget 150 --out "$out/speed_gpu.md" \
     || echo "device_speed.py failed or stopped (status $?)"
-# The same sampling rows with command buffers (CUDA graphs) for loops and conditionals too.
+# The same sampling rows with command buffers (CUDA graphs) for loops and conditionals too
+# (--quick: PixelCNN's rows only, enough to keep the step from rotting).
+buffers=()
+if ((quick)); then
+    buffers=(--models pixelcnn)
+fi
 commands=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL
 XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=$commands" timeout 120 \
-    "${speed[@]}" --sampling-only --budget 60 --label "with command buffers" \
+    "${speed[@]}" "${buffers[@]}" --sampling-only --budget 60 --label "with command buffers" \
     --out "$work/speed_command_buffers.md" \
     || echo "the command-buffer run failed or stopped (status $?)"
 if [[ -f $work/speed_command_buffers.md ]]; then

@@ -31,7 +31,7 @@ from flax import nnx
 import autoreg
 from autoreg.models.functional import apply_split
 from autoreg.sampling.ancestral import naive_sampler
-from autoreg.train import TrainConfig, make_optimizer, make_train_step
+from autoreg.training import TrainConfig, make_optimizer, make_train_step
 
 
 def sampling_times(name: str, batch: int, size: int, naive_positions: int, repeats: int) -> dict:

@@ -22,11 +22,11 @@ import numpy as np
 from benchmark_utils import device_description, train_throughput
 
 import autoreg
-from autoreg import train as training
+from autoreg import training
 
 
 def loop_throughput(name: str, data: np.ndarray, steps: int, batch_size: int) -> float:
-    """Images/s of ``autoreg.train.train`` over its last ``steps // 2`` steps."""
+    """Images/s of ``autoreg.training.train_arrays`` over its last ``steps // 2`` steps."""
     config = training.TrainConfig(
         steps=steps,
         batch_size=batch_size,
@@ -37,7 +37,7 @@ def loop_throughput(name: str, data: np.ndarray, steps: int, batch_size: int) ->
     )
     with tempfile.TemporaryDirectory() as workdir:
         model = autoreg.create_model(name, preset="reference")
-        training.train(model, data, Path(workdir) / "run", config, progress=False)
+        training.train_arrays(model, data, Path(workdir) / "run", config, progress=False)
         lines = (Path(workdir) / "run" / "metrics.jsonl").read_text().splitlines()
     return json.loads(lines[-1])["examples_per_sec"]
 

@@ -1,11 +1,12 @@
 """Pinned behaviour: tiny checkpoints of every registry model and what they give for fixed keys.
 
-``python tests/regression_cases.py`` (run once, before the sampling redesign of issue 12) wrote
-``tests/fixtures/regression/``: one tiny checkpoint per case and ``expected.json`` with the
-sha256 of the samples and completions of every sampling method for fixed keys, the log-likelihood
-of fixed data, and the log-likelihood the shipped checkpoints give. ``test_regression.py``
-recomputes them with the current code and asserts that nothing changed. Only the public API is
-used, so the same script describes the code before and after a redesign.
+``python tests/regression_cases.py`` (run once, before the sampling redesign that brought the
+registry's sampler tables) wrote ``tests/fixtures/regression/``: one tiny checkpoint per case
+and ``expected.json`` with the sha256 of the samples and completions of every sampling method
+for fixed keys, the log-likelihood of fixed data, and the log-likelihood the shipped checkpoints
+give. ``test_regression.py`` recomputes them with the current code and asserts that nothing
+changed. Only the public API is used, so the same script describes the code before and after a
+redesign.
 """
 
 from __future__ import annotations

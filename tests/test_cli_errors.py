@@ -5,6 +5,7 @@ is pinned (``AUTOREG_MEMORY_LIMIT=1G``) so that "too large" does not depend on t
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,29 +45,27 @@ def files(tmp_path_factory):
     return paths
 
 
+def can_create_files_in(folder: Path) -> bool:
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
+
+
 @pytest.fixture
 def unwritable(tmp_path):
-    """A folder this process cannot create files in (read-only; /sys when running as root)."""
+    """A folder this process cannot create files in, never a skip: a read-only folder, or, for
+    root (who ignores permissions), /proc, where no process can create a file."""
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
-    try:
-        (folder / "probe").touch()
-    except OSError:
-        return folder
-    (folder / "probe").unlink()  # root ignores permissions: use a read-only file system
-    if not os.path.isdir("/sys") or os.access("/sys", os.W_OK) and not _read_only("/sys"):
-        pytest.skip("no unwritable folder available")
-    return Path("/sys")
-
-
-def _read_only(folder) -> bool:
-    try:
-        Path(folder, ".autoreg-probe").touch()
-    except OSError:
-        return True
-    Path(folder, ".autoreg-probe").unlink()
-    return False
+    for candidate in (folder, Path("/proc"), Path("/sys")):
+        if candidate.is_dir() and not can_create_files_in(candidate):
+            return candidate
+    pytest.fail(f"every folder tried takes new files: {folder}, /proc, /sys")
 
 
 IMAGE = ("--checkpoint", "{image}")
@@ -129,6 +128,7 @@ CASES = [
     ((*EVAL_IMAGE, "--heatmap-count", "3"), "--heatmap-count is for --heatmap"),
     ((*EVAL_IMAGE, "--json", "{unwritable}/r.json"), "r.json: cannot write in"),
     (("sample", *IMAGE, "--out", "{unwritable}/s.png"), "s.png: cannot write in"),
+    (("sample", *IMAGE, "--out", "{src}/sub/s.png"), "s.png: folder {src}/sub does not exist"),
     ((*EVAL_IMAGE, "--json", "{out}/r.txt"), "r.txt: output must end in .json"),
     (
         (*TEXTURE, "--method", "pixelcnn", "--save-model", "{out}/missing/model"),
@@ -187,11 +187,12 @@ def case_id(value) -> str:
 
 @pytest.mark.parametrize("argv, message", CASES, ids=case_id)
 def test_refused_with_one_line_and_nothing_written(
-    argv, message, files, unwritable, tmp_path, capsys, monkeypatch
+    argv, message, files, tmp_path, capsys, monkeypatch, request
 ):
     monkeypatch.setenv("AUTOREG_MEMORY_LIMIT", "1G")
     names = {**{k: str(v) for k, v in files.items()}, "out": str(tmp_path)}
-    names["unwritable"] = str(unwritable)
+    if any("{unwritable}" in arg for arg in argv):
+        names["unwritable"] = str(request.getfixturevalue("unwritable"))
     before = sorted(tmp_path.rglob("*"))
     code = main([arg.format(**names) for arg in argv])
     err = capsys.readouterr().err

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 import autoreg
-from autoreg.models.config_checks import BOUNDS, CHECKED_BY_THE_CONFIG, MAX_SIDE
+from autoreg.models.config_checks import BOUNDS, MAX_SIDE, check_fields
 from autoreg.registry import make_config
 
 
@@ -30,12 +30,35 @@ def test_integer_fields_refuse_floats_bools_and_values_out_of_bounds(name, field
             make_config(name, "tiny", **{field: outside})
 
 
-@pytest.mark.parametrize("name", sorted(autoreg.MODELS))
-def test_every_field_has_a_rule(name):
-    # check_fields refuses a field it has no rule for, so building each config proves coverage.
-    config = make_config(name, "tiny")
-    ruled = set(BOUNDS) | {"image_shape", "conv_impl", "dilations", *CHECKED_BY_THE_CONFIG}
-    assert {f.name for f in dataclasses.fields(config)} <= ruled
+# A value of the wrong type for each field that is not a plain integer (integers: a string).
+WRONG = {"speakers": (5,), "mel": "not a mel analysis"}
+EVERY_FIELD = [
+    (name, field)
+    for name in sorted(autoreg.MODELS)
+    for field in (f.name for f in dataclasses.fields(make_config(name, "tiny")))
+]
+
+
+@pytest.mark.parametrize("name, field", EVERY_FIELD)
+def test_every_field_refuses_a_value_of_the_wrong_type(name, field):
+    with pytest.raises((TypeError, ValueError), match=field):
+        make_config(name, "tiny", **{field: WRONG.get(field, "8")})
+
+
+@pytest.mark.parametrize("speakers", [5, "alice"])
+def test_speakers_must_be_a_sequence_of_names(speakers):
+    with pytest.raises(TypeError, match="speakers must be a tuple of names"):
+        make_config("wavenet", "tiny", speakers=speakers)
+
+
+def test_a_field_without_a_rule_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        levels: int = 4
+        novelty: int = 3
+
+    with pytest.raises(TypeError, match="Config.novelty has no bounds in config_checks"):
+        check_fields(Config())
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from autoreg.cli import main
 from autoreg.data import load_images
 from autoreg.data.images import read_image
 from autoreg.likelihood import bits_per_dim, log_prob
-from autoreg.train import TrainConfig, train
+from autoreg.training import TrainConfig, train_arrays
 from autoreg.validation import check_temperature
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -232,7 +232,7 @@ def test_train_refuses_bad_inputs_before_writing(inputs, message, tmp_path):
     inputs = {"config": TrainConfig(steps=1, batch_size=2), **inputs}
     x = np.zeros((8, *IMAGE_SHAPE), np.uint8)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        train(model, x, tmp_path / "w", progress=False, **inputs)
+        train_arrays(model, x, tmp_path / "w", progress=False, **inputs)
     assert not (tmp_path / "w").exists()
 
 
@@ -300,14 +300,9 @@ def test_eval_of_a_source_without_a_test_split_warns_on_one_line(files, tmp_path
     ],
 )
 def test_training_without_test_data_says_so(source, message, files, caplog):
-    from autoreg.cli import build_parser
-    from autoreg.cli.train import load_train_data
+    from autoreg.data import load_for_training
 
-    args = build_parser().parse_args(
-        ["train", "--model", "pixelcnn", "--workdir", "unused", "--data", str(files[source])]
-        + ["--levels", "256"]
-    )
     with caplog.at_level(logging.WARNING, logger="autoreg"):
-        _, test_set = load_train_data(args)
+        _, test_set = load_for_training(str(files[source]), levels=256)
     assert test_set is None
     assert message in caplog.text

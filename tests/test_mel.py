@@ -72,8 +72,8 @@ def speakers(tmp_path_factory):
 def test_windows_start_on_frames_with_their_context_and_speakers(speakers):
     w = mel_windows(speakers, SMALL, 640, context=2, num=12, speaker_from="parent", seed=1)
     assert w.examples.shape == (12, 640) and w.features.shape == (12, 2 + 10, 16)
-    assert w.speaker_names == ("ann", "bob") and set(w.speakers) <= {0, 1}
-    for codes, features, speaker in zip(w.examples, w.features, w.speakers, strict=True):
+    assert w.speaker_names == ("ann", "bob") and set(w.labels) <= {0, 1}
+    for codes, features, speaker in zip(w.examples, w.features, w.labels, strict=True):
         audio = soundfile.read(speakers / w.speaker_names[speaker] / "a.wav", dtype="float32")[0]
         part = audio[: len(audio) - 16000][: (len(audio) - 16000) // 64 * 64]  # training part
         all_codes = mu_law_encode(part)

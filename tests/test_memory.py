@@ -1,12 +1,15 @@
 """The memory budget: sizes parsed, requests refused before allocating, large ones batched."""
 
+import re
+from pathlib import Path
+
 import jax
 import numpy as np
 import pytest
 
 import autoreg
 from autoreg import memory
-from autoreg.evaluate import evaluate
+from autoreg.evaluation import evaluate_arrays as evaluate
 from autoreg.generate import in_batches
 from autoreg.texture import efros_leung
 
@@ -30,9 +33,23 @@ def test_bad_sizes_are_refused(text):
         memory.parse_size(text)
 
 
+def ram_from_the_kernel() -> int:
+    """Bytes of RAM as /proc/meminfo and the cgroup limit (if any) give it, not as the code
+    under test reads it (os.sysconf)."""
+    meminfo = Path("/proc/meminfo").read_text()
+    total = int(re.search(r"^MemTotal:\s+(\d+) kB$", meminfo, re.MULTILINE)[1]) * 1024
+    limit = Path("/sys/fs/cgroup/memory.max")
+    text = limit.read_text().strip() if limit.is_file() else "max"
+    return min(total, int(text)) if text.isdigit() else total
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").is_file(), reason="no /proc/meminfo (not Linux)")
 def test_the_budget_is_half_the_ram_unless_set(monkeypatch):
     monkeypatch.delenv(memory.ENV, raising=False)
-    assert memory.memory_budget() == int(memory.machine_memory() * memory.RAM_FRACTION)
+    assert abs(memory.memory_budget() - ram_from_the_kernel() / 2) <= 4096  # within a page
+
+
+def test_the_budget_is_the_limit_when_set(monkeypatch):
     monkeypatch.setenv(memory.ENV, "3M")
     assert memory.memory_budget() == 3 * 2**20
     assert memory.format_bytes(3 * 2**40) == "3.00 TiB" and memory.format_bytes(12) == "12 B"
@@ -45,6 +62,18 @@ def test_plans_refuse_what_cannot_fit_and_batch_what_can(monkeypatch):
     assert memory.plan_batches("x", 3, kept=10, work=100).num_batches == 1
     with pytest.raises(memory.MemoryBudgetError, match=r"x needs 1\.07 KiB, more than .* 1000 B"):
         memory.plan_batches("x", 10, kept=10, work=1000)
+
+
+def test_estimates_grow_linearly_in_examples_and_positions(model):
+    small, large = (3, 3, 1), (6, 3, 1)  # twice the positions
+    state = memory.training_bytes(model, 0, small)
+    one = memory.training_bytes(model, 1, small) - state
+    assert state > 0 and one > 0
+    for batch in (2, 7, 64):
+        assert memory.training_bytes(model, batch, small) == state + batch * one
+    assert memory.training_bytes(model, 5, large) == state + 5 * 2 * one
+    work = memory.sampling_work(model, 9, None)
+    assert memory.sampling_work(model, 18, None) == 2 * work
 
 
 def test_huge_requests_are_value_errors_of_the_api(model, monkeypatch):

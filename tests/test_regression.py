@@ -17,8 +17,8 @@ def test_checkpoint_gives_the_pinned_samples_and_likelihood(case):
     model = autoreg.load_checkpoint(FIXTURE / case)
     expected = EXPECTED["cases"][case]
     got = behaviour(model)
-    # Every pinned method is still there with its pinned samples. Later issues may add a faster
-    # method (issue 15: the Diagonal BiLSTM's incremental sampler, the new default); the
+    # Every pinned method is still there with its pinned samples. Later versions may add a
+    # faster method (the Diagonal BiLSTM's incremental sampler, now its default); the
     # registry-wide table in test_samplers.py checks that it equals naive.
     assert [m for m in got["methods"] if m in expected["methods"]] == expected["methods"]
     np.testing.assert_allclose(got["log_prob"], expected["log_prob"], rtol=1e-6)
@@ -28,8 +28,8 @@ def test_checkpoint_gives_the_pinned_samples_and_likelihood(case):
 
 def test_shipped_checkpoints_give_the_pinned_likelihood():
     got = shipped_log_probs()
-    # Every checkpoint shipped then still ships and gives the same likelihood; later issues
-    # ship more (issue 16: pixelsnail).
+    # Every checkpoint shipped then still ships and gives the same likelihood; later versions
+    # ship more (pixelsnail).
     assert EXPECTED["shipped_log_prob"].keys() <= got.keys()
     for name, values in EXPECTED["shipped_log_prob"].items():
         np.testing.assert_allclose(got[name], values, rtol=1e-6, err_msg=name)

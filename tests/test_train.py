@@ -15,7 +15,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.checkpoint import is_checkpoint, param_tree
-from autoreg.train import TrainConfig, TrainingError, batch_indices, epoch_order, train
+from autoreg.training import TrainConfig, TrainingError, batch_indices, epoch_order, train_arrays
 
 SHAPE = (6, 6, 1)
 
@@ -90,7 +90,7 @@ def test_resuming_mid_epoch_gives_the_batches_of_an_uninterrupted_run():
 def test_training_lowers_the_loss_and_logs_metrics(data, tmp_path):
     model = fresh_model()
     before = autoreg.bits_per_dim(model, data[:16])
-    train(
+    train_arrays(
         model,
         data,
         tmp_path,
@@ -105,9 +105,11 @@ def test_training_lowers_the_loss_and_logs_metrics(data, tmp_path):
 
 
 def test_resume_continues_exactly(data, tmp_path):
-    straight = train(fresh_model(), data, tmp_path / "a", config(), progress=False)
-    train(fresh_model(), data, tmp_path / "b", config(steps=3), progress=False)
-    resumed = train(fresh_model(), data, tmp_path / "b", config(), resume=True, progress=False)
+    straight = train_arrays(fresh_model(), data, tmp_path / "a", config(), progress=False)
+    train_arrays(fresh_model(), data, tmp_path / "b", config(steps=3), progress=False)
+    resumed = train_arrays(
+        fresh_model(), data, tmp_path / "b", config(), resume=True, progress=False
+    )
     jax.tree.map(np.testing.assert_array_equal, params_of(straight), params_of(resumed))
     # The exported checkpoint is a plain model checkpoint.
     loaded = autoreg.load_checkpoint(tmp_path / "b")
@@ -116,41 +118,45 @@ def test_resume_continues_exactly(data, tmp_path):
 
 def test_resume_with_ema_continues_exactly(data, tmp_path):
     cfg = dict(ema_decay=0.9)
-    straight = train(fresh_model(), data, tmp_path / "a", config(**cfg), progress=False)
-    train(fresh_model(), data, tmp_path / "b", config(steps=3, **cfg), progress=False)
-    resumed = train(fresh_model(), data, tmp_path / "b", config(**cfg), resume=True, progress=False)
+    straight = train_arrays(fresh_model(), data, tmp_path / "a", config(**cfg), progress=False)
+    train_arrays(fresh_model(), data, tmp_path / "b", config(steps=3, **cfg), progress=False)
+    resumed = train_arrays(
+        fresh_model(), data, tmp_path / "b", config(**cfg), resume=True, progress=False
+    )
     jax.tree.map(np.testing.assert_array_equal, params_of(straight), params_of(resumed))
 
 
 def test_resume_without_checkpoint_is_an_error(data, tmp_path):
     with pytest.raises(TrainingError, match="no checkpoint"):
-        train(fresh_model(), data, tmp_path, config(), resume=True, progress=False)
+        train_arrays(fresh_model(), data, tmp_path, config(), resume=True, progress=False)
 
 
 def test_workdir_of_another_config_is_an_error(data, tmp_path):
-    train(fresh_model(), data, tmp_path, config(steps=3), progress=False)
+    train_arrays(fresh_model(), data, tmp_path, config(steps=3), progress=False)
     with pytest.raises(TrainingError, match="another model or config"):
-        train(fresh_model(channels=12), data, tmp_path, config(), resume=True, progress=False)
+        train_arrays(
+            fresh_model(channels=12), data, tmp_path, config(), resume=True, progress=False
+        )
     with pytest.raises(TrainingError, match="--resume"):
-        train(fresh_model(), data, tmp_path, config(), progress=False)
+        train_arrays(fresh_model(), data, tmp_path, config(), progress=False)
 
 
 def test_batch_larger_than_dataset_is_an_error(data, tmp_path):
     with pytest.raises(TrainingError, match="larger than the dataset"):
-        train(fresh_model(), data[:4], tmp_path, config(), progress=False)
+        train_arrays(fresh_model(), data[:4], tmp_path, config(), progress=False)
     assert not (tmp_path / "checkpoints").exists()
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
     model = fresh_model()
-    train(model, data, tmp_path, config(steps=3), progress=False)
+    train_arrays(model, data, tmp_path, config(steps=3), progress=False)
     good = params_of(autoreg.load_checkpoint(tmp_path))
     # Poisoned parameters: the loss is NaN at the first step, and nothing is written.
     nnx.update(model, jax.tree.map(lambda p: p * np.nan, nnx.state(model, nnx.Param)))
     run = tmp_path / "checkpoints"
     before = sorted(os.listdir(run))
     with pytest.raises(TrainingError, match="nan at step 1.*nothing saved"):
-        train(model, data, tmp_path / "fresh", config(), progress=False)
+        train_arrays(model, data, tmp_path / "fresh", config(), progress=False)
     assert sorted(os.listdir(run)) == before
     jax.tree.map(np.testing.assert_array_equal, good, params_of(autoreg.load_checkpoint(tmp_path)))
 
@@ -158,7 +164,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
 def test_nan_loss_between_checkpoints_stops_before_the_next_one(data, tmp_path, monkeypatch):
     # The loop reads each loss one step late; a NaN at step 6 must still stop the run before
     # the checkpoint of step 8, naming step 6 and keeping the checkpoint of step 4.
-    from autoreg import train as training
+    from autoreg import training
 
     real = training.make_train_step
 
@@ -175,18 +181,18 @@ def test_nan_loss_between_checkpoints_stops_before_the_next_one(data, tmp_path, 
     monkeypatch.setattr(training, "make_train_step", nan_at_step_6)
     cfg = config(steps=10, checkpoint_every=4, log_every=100)
     with pytest.raises(TrainingError, match=r"nan at step 6; .*checkpoint \(step 4\) is kept"):
-        train(fresh_model(), data, tmp_path, cfg, progress=False)
+        train_arrays(fresh_model(), data, tmp_path, cfg, progress=False)
     assert latest_complete_step(tmp_path) == 4
 
 
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys, numpy as np, autoreg
-    from autoreg.train import TrainConfig, train
+    from autoreg.training import TrainConfig, train_arrays
     data = np.load(sys.argv[2])
     model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(6, 6, 1))
     cfg = TrainConfig(steps=100000, batch_size=8, checkpoint_every=1, eval_every=0, log_every=1)
-    train(model, data, sys.argv[1], cfg, progress=False, resume=sys.argv[3] == "resume")
+    train_arrays(model, data, sys.argv[1], cfg, progress=False, resume=sys.argv[3] == "resume")
     """
 )
 
@@ -232,7 +238,7 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np, autoreg
     from autoreg.checkpoint import param_tree
-    from autoreg.train import TrainConfig, train
+    from autoreg.training import TrainConfig, train_arrays
     assert len(jax.devices()) == 4, jax.devices()
     rng = np.random.default_rng(0)
     data = rng.integers(0, 4, size=(16, 6, 6, 1))
@@ -240,7 +246,7 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
     out = []
     for n, name in [(1, "one"), (4, "four")]:
         model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(6, 6, 1))
-        train(model, data, "WORK/" + name, cfg, devices=jax.devices()[:n], progress=False)
+        train_arrays(model, data, "WORK/" + name, cfg, devices=jax.devices()[:n], progress=False)
         out.append(jax.tree.leaves(param_tree(model)))
     worst = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(*out))
     print("max difference", worst)
@@ -267,8 +273,8 @@ def test_one_step_on_four_devices_matches_one_device(tmp_path):
 
 def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
     initial = params_of(fresh_model())
-    raw = train(fresh_model(), data, tmp_path / "raw", config(steps=20), progress=False)
-    ema = train(
+    raw = train_arrays(fresh_model(), data, tmp_path / "raw", config(steps=20), progress=False)
+    ema = train_arrays(
         fresh_model(), data, tmp_path / "ema", config(steps=20, ema_decay=0.999), progress=False
     )
 
@@ -286,7 +292,7 @@ def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
 def test_bfloat16_compute_keeps_float32_state_and_a_close_loss(name):
     import optax
 
-    from autoreg.train import make_optimizer, make_train_step
+    from autoreg.training import make_optimizer, make_train_step
 
     model = autoreg.create_model(name, preset="tiny", levels=16, image_shape=(6, 6, 1), seed=0)
     x = jnp.asarray(np.random.default_rng(0).integers(0, 16, (8, 6, 6, 1)), jnp.int32)

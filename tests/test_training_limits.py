@@ -17,7 +17,7 @@ import autoreg
 from autoreg.checkpoint import param_tree
 from autoreg.cli import main
 from autoreg.memory import MemoryBudgetError, format_bytes, training_bytes
-from autoreg.train import TrainConfig, train
+from autoreg.training import TrainConfig, train_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = (8, 8, 1)
@@ -92,7 +92,9 @@ def test_a_huge_batch_is_refused_naming_the_largest_batch_that_fits(tmp_path, mo
     with pytest.raises(
         MemoryBudgetError, match=r"batch size of at most \d+ \(--batch-size"
     ) as caught:
-        train(model, x, tmp_path / "work", TrainConfig(steps=1, batch_size=20000), progress=False)
+        train_arrays(
+            model, x, tmp_path / "work", TrainConfig(steps=1, batch_size=20000), progress=False
+        )
     best = int(str(caught.value).split("batch size of at most ")[1].split()[0].rstrip(")"))
     assert 0 < best < 20000
     assert training_bytes(model, best, SHAPE) <= 64 * 2**20 < training_bytes(model, best + 1, SHAPE)
@@ -201,7 +203,9 @@ def test_a_signal_stops_training_with_a_checkpoint_and_resume_is_exact(
 def test_signal_handlers_are_restored_after_training(tmp_path):
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     x = np.zeros((16, *SHAPE), np.uint8)
-    train(tiny_model(), x, tmp_path / "w", TrainConfig(steps=1, batch_size=8), progress=False)
+    train_arrays(
+        tiny_model(), x, tmp_path / "w", TrainConfig(steps=1, batch_size=8), progress=False
+    )
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 

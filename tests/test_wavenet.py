@@ -1,6 +1,8 @@
 """WaveNet: causal pieces, receptive field, conditioning, and fast generation equal to naive."""
 
 import functools
+import shutil
+import sysconfig
 
 import jax
 import jax.numpy as jnp
@@ -223,16 +225,25 @@ def test_block_must_be_a_power_of_two():
         )
 
 
+def cxx_compiler() -> str | None:
+    """The C++ compiler setuptools would build the kernel with, if one is on the PATH."""
+    configured = (sysconfig.get_config_var("CXX") or "").split()
+    names = [*configured[:1], "c++", "g++", "clang++"]
+    return next((found for name in names if (found := shutil.which(name))), None)
+
+
 def test_the_native_kernel_is_built_where_a_compiler_is():
     # pip install compiles it (setup.py); without it "fast" (XLA) is the default. Where a C++
     # compiler exists the build must have worked, so that test_samplers.py checks the kernel.
-    import shutil
-
     from autoreg.sampling import wavenet_native
 
-    if shutil.which("c++") or shutil.which("g++"):
-        assert wavenet_native.available(), "the C++ WaveNet kernel was not built"
-        assert autoreg.sampling_methods(model_with())[0] == "native"
+    if cxx_compiler() is None:
+        pytest.skip("no C++ compiler (c++, g++, clang++ or sysconfig's CXX): nothing to build")
+    assert wavenet_native.available(), (
+        f"the C++ WaveNet kernel was not built although {cxx_compiler()} exists: "
+        "reinstall with pip install -e . and read its build output"
+    )
+    assert autoreg.sampling_methods(model_with())[0] == "native"
 
 
 def test_native_kernel_matches_the_xla_queues_across_chunks():
@@ -275,13 +286,15 @@ def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
     assert not np.array_equal(other, fast)
 
 
-@pytest.mark.parametrize("hop", [16, 256])  # per-step conditioning; one value per chunk
-def test_native_kernel_with_mel_conditioning_matches_the_xla_queues(hop):
+# Nearest-neighbour upsampling: per-step conditioning (hop 16), one value per chunk (hop 256);
+# a transposed convolution: per-step conditioning whatever the hop.
+@pytest.mark.parametrize("hop, upsample", [(16, "nearest"), (256, "nearest"), (16, "transposed")])
+def test_native_kernel_with_mel_conditioning_matches_the_xla_queues(hop, upsample):
     from autoreg.sampling import wavenet_native
 
     if not wavenet_native.available():
         pytest.fail("the C++ WaveNet kernel was not built")
-    model = model_with(local_features=3, hop_length=hop, upsample="nearest", num_classes=2)
+    model = model_with(local_features=3, hop_length=hop, upsample=upsample, num_classes=2)
     length = 2 * wavenet_native.CHUNK
     x = np.zeros((2, length), np.int32)
     features = 2 * jax.random.normal(jax.random.key(0), (2, length // hop, 3))

@@ -17,7 +17,13 @@ from test_train import config, fresh_model, params_of, stripes
 
 import autoreg
 from autoreg.cli import main
-from autoreg.train import ChangedSettings, NothingToTrain, TrainingError, WorkdirInUse, train
+from autoreg.training import (
+    ChangedSettings,
+    NothingToTrain,
+    TrainingError,
+    WorkdirInUse,
+    train_arrays,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ HOLD_LOCK = textwrap.dedent(
 def trained(data, tmp_path_factory):
     """A work directory trained 6 steps (checkpoints at 3 and 6), and the trained params."""
     workdir = tmp_path_factory.mktemp("trained") / "work"
-    model = train(fresh_model(), data, workdir, config(), progress=False)
+    model = train_arrays(fresh_model(), data, workdir, config(), progress=False)
     return workdir, params_of(model)
 
 
@@ -66,7 +72,7 @@ def test_a_run_on_a_workdir_in_use_is_refused_and_a_killed_holder_blocks_nothing
         assert holder.stdout.readline().strip() == "locked"
         named = f"pid {holder.pid} on {socket.gethostname()}, started 20"
         with pytest.raises(WorkdirInUse, match=named):
-            train(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
+            train_arrays(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
         argv = ["train", "--model", "pixelcnn", "--workdir", str(workdir), "--data", "no.npz"]
         assert main(argv) != 0  # refused at once, before reading the data
         err = capsys.readouterr().err
@@ -75,13 +81,13 @@ def test_a_run_on_a_workdir_in_use_is_refused_and_a_killed_holder_blocks_nothing
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     before = (workdir / "metrics.jsonl").read_text()
-    train(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
+    train_arrays(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
     assert (workdir / "metrics.jsonl").read_text().startswith(before)  # not interleaved
 
 
 def test_a_failed_fresh_run_leaves_no_directory(data, tmp_path):
     with pytest.raises(TrainingError, match="no checkpoint"):
-        train(fresh_model(), data, tmp_path / "new", config(), resume=True, progress=False)
+        train_arrays(fresh_model(), data, tmp_path / "new", config(), resume=True, progress=False)
     assert not (tmp_path / "new").exists()
 
 
@@ -89,10 +95,10 @@ def test_resume_with_other_settings_says_what_changed(data, trained, tmp_path):
     workdir = copy_of(trained, tmp_path)
     changed = config(steps=8, learning_rate=2e-3, seed=1)
     with pytest.raises(ChangedSettings, match=r"learning_rate 0\.001 -> 0\.002, seed 0 -> 1"):
-        train(fresh_model(), data, workdir, changed, resume=True, progress=False)
+        train_arrays(fresh_model(), data, workdir, changed, resume=True, progress=False)
     # Allowed, also across changes of the optimiser state's shape (clipping off, EMA on).
     changed = config(steps=8, learning_rate=2e-3, grad_clip=0.0, ema_decay=0.9)
-    train(fresh_model(), data, workdir, changed, resume=True, allow_changed_settings=True)
+    train_arrays(fresh_model(), data, workdir, changed, resume=True, allow_changed_settings=True)
     saved = json.loads((workdir / "checkpoints" / "8" / "metadata" / "metadata").read_text())
     assert saved["train"]["learning_rate"] == 2e-3 and saved["train"]["ema_decay"] == 0.9
 
@@ -132,7 +138,7 @@ def test_resume_to_fewer_steps_on_the_command_line(trained, tmp_path, capsys):
 def test_resume_to_fewer_steps_says_it_is_past_them(data, trained, tmp_path):
     workdir = copy_of(trained, tmp_path)
     with pytest.raises(NothingToTrain, match="already at step 6, past the 3 steps"):
-        train(fresh_model(), data, workdir, config(steps=3), resume=True, progress=False)
+        train_arrays(fresh_model(), data, workdir, config(steps=3), resume=True, progress=False)
 
 
 DAMAGES = {
@@ -164,7 +170,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(
     workdir = copy_of(trained, tmp_path)
     DAMAGES[damage](workdir / "checkpoints" / "6")
     with caplog.at_level(logging.WARNING, logger="autoreg"):
-        resumed = train(fresh_model(), data, workdir, config(), resume=True, progress=False)
+        resumed = train_arrays(fresh_model(), data, workdir, config(), resume=True, progress=False)
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [
         f"checkpoint of step 6 moved to {workdir / 'damaged' / '6'}, trying an older one"
     ]
@@ -179,7 +185,7 @@ def test_resume_with_every_checkpoint_damaged_is_an_error(data, trained, tmp_pat
     for step in ("3", "6"):
         DAMAGES["our metadata"](workdir / "checkpoints" / step)
     with pytest.raises(TrainingError, match="no intact checkpoint"):
-        train(fresh_model(), data, workdir, config(), resume=True, progress=False)
+        train_arrays(fresh_model(), data, workdir, config(), resume=True, progress=False)
 
 
 def test_damaged_resume_on_the_command_line_is_one_warning(trained, tmp_path, capsys):
@@ -202,9 +208,9 @@ def test_damaged_metrics_are_named_and_a_torn_last_line_is_dropped(
     lines = metrics.read_bytes().split(b"\n")
     metrics.write_bytes(b"\n".join([*lines[:2], b"\x80 not json", *lines[2:]]))
     with pytest.raises(TrainingError, match=f"{metrics} is damaged at line 3"):
-        train(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
+        train_arrays(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
     metrics.write_bytes(b"\n".join(lines[:-1]) + b'\n{"step": 6, "train_bi')  # a kill mid-line
-    train(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
+    train_arrays(fresh_model(), data, workdir, config(steps=8), resume=True, progress=False)
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 8
     assert autoreg.load_checkpoint(workdir).config == fresh_model().config

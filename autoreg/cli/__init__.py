@@ -89,9 +89,9 @@ def main(argv=None) -> int:
 
 
 def stopped_by_signal(error) -> bool:
-    """True for ``autoreg.train.Preempted``: training stopped by SIGINT or SIGTERM (the module
+    """True for ``autoreg.training.Preempted``: training stopped by SIGINT or SIGTERM (the module
     is looked up, not imported: no training ran if it was never loaded)."""
-    training = sys.modules.get("autoreg.train")
+    training = sys.modules.get("autoreg.training")
     return training is not None and isinstance(error, training.Preempted)
 
 

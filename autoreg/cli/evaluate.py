@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -83,9 +82,8 @@ def add_eval_parser(sub):
 def run_eval(args) -> None:
     """``autoreg eval``: print (and optionally save) the exact bits per dimension."""
     from autoreg.atomic import atomic_write
-    from autoreg.evaluate import evaluate
+    from autoreg.evaluation import evaluate
     from autoreg.heatmap import bits_per_position, heatmap_scale, render_heatmap
-    from autoreg.models.functional import split_conditioning
 
     model = resolve_model(args)
     json_out, heatmap = check_outputs(model, args)
@@ -93,12 +91,9 @@ def run_eval(args) -> None:
     count = min(args.heatmap_count or DEFAULT_HEATMAP_COUNT, len(dataset))
     if heatmap:  # the figure's size is checked before the evaluation
         scale = heatmap_scale(count, *model.event_shape()[:2], args.scale)
-    labels, features = split_conditioning(dataset.labels)  # a vocoder: the audio's own mel
-    result = evaluate(
-        model, dataset.examples, labels, features=features, batch_size=args.batch_size
-    )
+    result = evaluate(model, dataset, batch_size=args.batch_size)  # a vocoder: given its mel
     unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
-    per_dim += "" if features is None else " given the mel"
+    per_dim += "" if dataset.features is None else " given the mel"
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
         f"{result.num_examples} examples, {args.split} split of {args.data})"
@@ -134,63 +129,17 @@ def check_outputs(model, args):
 
 
 def load_eval_data(model, args):
-    """The evaluation ``Dataset`` of --data (labels only for a conditional model; a vocoder's
-    ``Conditioning`` for one with a mel), checked against the model and cut to --limit."""
-    if getattr(model.config, "mel", None) is not None:
-        return load_mel_eval_data(model, args)
-    if not model.fixed_shape:
-        from autoreg.data.audio import audio_dataset
+    """The evaluation ``Dataset`` of --data for ``model``, cut to --limit."""
+    from autoreg.data import load_for_model
 
-        dataset = audio_dataset(
-            args.data.split(","),
-            model.config.sample_rate,
-            args.window,
-            split="heldout" if args.split == "test" else "train",
-            holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,
-            levels=model.levels,
-            label_by_file=bool(model.num_classes),
-        )
-        return dataset.take(args.limit)
-    from autoreg.data import load_images
-
-    binarize = binarization(args, model)
-    dataset = load_images(
+    return load_for_model(
+        model,
         args.data,
         split=args.split,
-        levels=model.levels,
-        binarize=binarize,
+        limit=args.limit,
+        binarize=binarization(args, model) if model.fixed_shape else False,
         patch_size=args.patch_size,
-    )
-    dataset = dataset.take(args.limit)
-    if dataset.event_shape != model.event_shape():
-        raise CLIError(
-            f"{args.data} has {dataset.event_shape} images, the model expects {model.event_shape()}"
-        )
-    if model.num_classes and dataset.labels is None:
-        raise CLIError(f"{model.name} is class-conditional but {args.data} has no labels")
-    return dataset if model.num_classes else dataclasses.replace(dataset, labels=None)
-
-
-def load_mel_eval_data(model, args):
-    """A vocoder's held-out audio as a ``Dataset`` whose labels are its ``Conditioning``: the
-    audio's own mel (and speaker ids)."""
-    from autoreg.data import Dataset
-    from autoreg.data.dataset import Conditioning
-    from autoreg.data.mel_windows import mel_windows
-
-    cfg = model.config
-    windows = mel_windows(
-        args.data.split(","),
-        cfg.mel,
-        args.window,
-        context=cfg.upsample_context,
-        split="heldout" if args.split == "test" else "train",
+        window=args.window,
         holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,
-        levels=model.levels,
-        speaker_from=args.speaker_from if model.num_classes else "none",
-        speakers=cfg.speakers,
+        speaker_from=args.speaker_from,
     )
-    n = args.limit or len(windows)
-    speakers = None if windows.speakers is None else windows.speakers[:n]
-    conditioning = Conditioning(speakers, windows.features[:n])
-    return Dataset(windows.examples[:n], conditioning, model.levels, args.data)

@@ -1,10 +1,28 @@
-"""Datasets: images (``autoreg.data.images``) and audio (``autoreg.data.audio``).
+"""Datasets: one entry point, ``load``, for images and audio (``autoreg.data.sources``).
 
-Every source is named by one string (the CLI's ``--data``): a ``.npz`` file, a directory of
-PNG/JPEG images, gzip'd IDX files, or ``tfds:NAME`` (optional extra).
+Every source is named by one string (the CLI's ``--data``): a ``.npz`` file, a folder of
+PNG/JPEG images, gzip'd IDX files, ``tfds:NAME`` (optional extra), or audio files and folders
+(``kind="audio"``). Each split is a ``Dataset``: examples, class labels, local features.
+
+Examples:
+    >>> images = np.random.default_rng(0).integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    >>> np.savez("tiny_mnist.npz", x_train=images[:8], x_test=images[8:])
+    >>> train_set = autoreg.data.load("tiny_mnist.npz", split="train")
+    >>> train_set.examples.shape, train_set.levels
+    ((8, 28, 28, 1), 256)
 """
 
 from autoreg.data.dataset import Dataset
-from autoreg.data.images import load_images, quantise
+from autoreg.data.images import MissingSplit, load_images, quantise
+from autoreg.data.sources import load, load_for_model, load_for_training, load_pair
 
-__all__ = ["Dataset", "load_images", "quantise"]
+__all__ = [
+    "Dataset",
+    "MissingSplit",
+    "load",
+    "load_for_model",
+    "load_for_training",
+    "load_images",
+    "load_pair",
+    "quantise",
+]

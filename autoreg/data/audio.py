@@ -22,6 +22,7 @@ import numpy as np
 from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
 from autoreg.optional import require
+from autoreg.validation import check_count
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,7 @@ def read_audio(path, sample_rate: int, *, resample: bool = True) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"audio file not found: {path}")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    check_count(sample_rate, "sample_rate")
     soundfile = require("soundfile", "audio", "reading audio")
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)  # (T, channels)
@@ -328,8 +328,7 @@ def training_windows(
       (num, window) int32 codes and (num,) int32 index of the clip each came from.
     """
     num = sum(len(c) for c in train.values()) // window if num is None else num
-    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-        raise ValueError(f"num must be a positive integer, got {num!r}")
+    check_count(num, "num")
     return random_windows(train, window, num, np.random.default_rng(seed))
 
 
@@ -381,8 +380,7 @@ def audio_dataset(
 
 
 def _check_window(window) -> None:
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
-        raise ValueError(f"window must be a positive number of samples, got {window!r}")
+    check_count(window, "window")
 
 
 def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> Path:
@@ -407,8 +405,7 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
         raise ValueError(f"write_wav takes one clip of shape (T,), got shape {data.shape}")
     if data.size == 0:
         raise ValueError("write_wav got an empty clip")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    check_count(sample_rate, "sample_rate")
     if data.dtype == np.bool_:
         raise TypeError("write_wav takes integer codes or float audio, got booleans")
     if np.issubdtype(data.dtype, np.integer):

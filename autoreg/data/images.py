@@ -31,7 +31,18 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # PIL's 16-bit gra
 
 
 class MissingSplit(ValueError):
-    """A data source has no examples for the split asked for (no test split, or an empty one)."""
+    """A data source has no examples for the split asked for (no test split, or an empty one).
+
+    A ``ValueError``. ``load_pair`` catches it for the test split, which it then leaves out.
+
+    Examples:
+      >>> images = np.random.default_rng(0).integers(0, 256, (8, 4, 4), dtype=np.uint8)
+      >>> np.savez("train_only.npz", x_train=images)
+      >>> autoreg.data.load("train_only.npz", split="test")
+      Traceback (most recent call last):
+      ...
+      autoreg.data.images.MissingSplit: train_only.npz has no split 'test' (splits: train)
+    """
 
 
 def binarize_images(images: np.ndarray, how: str, split: str = "train") -> np.ndarray:
@@ -59,6 +70,20 @@ def quantise(
       binarize: False, or K = 2 by ``"threshold"`` (also ``True``) or ``"stochastic"`` (see
         ``BINARIZATIONS``).
       split: the split the images are (seeds the stochastic binarization).
+
+    Returns:
+      uint8 integers in 0..K-1 (0..1 with ``binarize``), of the shape of ``images``.
+
+    Raises:
+      ValueError: images that are not integers in 0..255, ``levels`` outside 2..256, or an
+        unknown binarization.
+
+    Examples:
+      >>> from autoreg.data import quantise
+      >>> quantise(np.array([0, 63, 64, 128, 255]), levels=4)
+      array([0, 0, 1, 2, 3], dtype=uint8)
+      >>> quantise(np.array([0, 127, 128, 255]), binarize=True)  # "threshold" at 128
+      array([0, 0, 1, 1], dtype=uint8)
     """
     images = np.asarray(images)
     if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.integer):
@@ -396,6 +421,13 @@ def load_images(
       MissingSplit: the source has no ``split``, or it is empty.
       ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data
         or labels, a patch size that is not a positive integer.
+
+    Examples:
+      >>> images = np.random.default_rng(0).integers(0, 256, (12, 4, 4), dtype=np.uint8)
+      >>> np.savez("digits.npz", x_train=images[:8], x_test=images[8:])
+      >>> dataset = autoreg.data.load_images("digits.npz", split="test", binarize=True)
+      >>> dataset.examples.shape, dataset.levels, dataset.labels
+      ((4, 4, 4, 1), 2, None)
     """
     spec = str(spec)
     if split not in SPLITS:

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from autoreg.optional import require
+from autoreg.validation import check_count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +39,7 @@ class MelAnalysis:
 
     def __post_init__(self):
         for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"MelAnalysis.{name} must be a positive integer, got {value!r}")
+            check_count(getattr(self, name), f"MelAnalysis.{name}")
         if self.win_length > self.n_fft:
             raise ValueError(f"win_length {self.win_length} exceeds n_fft {self.n_fft}")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:

@@ -11,42 +11,16 @@ of a clip). Speaker ids come from the folder (``parent``) or file name (``stem``
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 
 from autoreg.data.audio import audio_files, mu_law_encode, read_audio
-from autoreg.data.dataset import Conditioning
+from autoreg.data.dataset import Dataset
 from autoreg.data.mel import MelAnalysis, log_mel
 
 SPEAKER_SOURCES = ("none", "parent", "stem")
-
-
-@dataclasses.dataclass(frozen=True)
-class MelWindows:
-    """Windows of mu-law codes with their log-mel features and speaker ids."""
-
-    examples: np.ndarray  # (N, window) int32 mu-law codes in 0..levels-1
-    features: np.ndarray  # (N, context + window // hop, n_mels) float32 log-mel frames
-    speakers: np.ndarray | None  # (N,) int32 speaker ids, or None
-    speaker_names: tuple  # name of each speaker id
-    levels: int  # K of the codes
-    source: str  # where the audio came from
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        """(window,)."""
-        return tuple(self.examples.shape[1:])
-
-    @property
-    def labels(self) -> Conditioning:
-        """What the model is conditioned on, batched by the training loop like labels."""
-        return Conditioning(self.speakers, self.features)
 
 
 def speaker_names(files, speaker_from: str) -> list | None:
@@ -85,7 +59,7 @@ def mel_windows(
     levels: int = 256,
     speaker_from: str = "none",
     speakers: tuple = (),
-) -> MelWindows:
+) -> Dataset:
     """Frame-aligned windows of mu-law codes and log-mel features, for training or evaluation.
 
     Args:
@@ -103,7 +77,9 @@ def mel_windows(
       speakers: speaker names in id order (a trained model's); default: the sorted names found.
 
     Returns:
-      ``MelWindows``.
+      A ``Dataset``: examples (N, window // hop * hop) int32 mu-law codes, features
+      (N, context + window // hop, n_mels) float32 log-mel frames, labels (N,) int32 speaker
+      ids (None with ``speaker_from="none"``) and ``speaker_names``, the name of each id.
 
     Raises:
       ValueError: bad files, clips too short, or a speaker the model does not know.
@@ -132,7 +108,9 @@ def mel_windows(
     if names is not None:
         ids = np.array([speakers.index(names[c]) for c, _, _ in picked], np.int32)
     source = ", ".join(map(str, [paths] if isinstance(paths, str | os.PathLike) else paths))
-    return MelWindows(np.stack(codes), np.stack(features), ids, speakers, levels, source)
+    return Dataset(
+        np.stack(codes), ids, levels, source, features=np.stack(features), speaker_names=speakers
+    )
 
 
 def clip_part(path, analysis: MelAnalysis, holdout_seconds: float, split: str) -> np.ndarray:

@@ -43,8 +43,8 @@ from autoreg.models.layers import MaskedConv2D
 from autoreg.models.pixelrnn import (
     PixelRNN,
     PixelRNNConfig,
+    PixelRNNLayer,
     gate_bias,
-    lstm_update,
     recurrent_init,
 )
 
@@ -90,7 +90,7 @@ def skewed_validity(height: int, width: int) -> np.ndarray:
     return ((s - i >= 0) & (s - i < width)).astype(np.float32)[..., None]
 
 
-class DiagonalBiLSTMLayer(nnx.Module):
+class DiagonalBiLSTMLayer(PixelRNNLayer):
     """One residual Diagonal BiLSTM layer: (B, H, W, 2h) -> (B, H, W, 2h)."""
 
     def __init__(self, hidden: int, num_colours: int, impl: str, rngs: nnx.Rngs):
@@ -143,7 +143,7 @@ class DiagonalBiLSTMLayer(nnx.Module):
             z = z_col + jnp.einsum(
                 "dbhk,dkn->dbhn", jnp.concatenate([above, h_prev], axis=-1), kernel
             )
-            h, c = lstm_update(z, c_prev, self.num_colours)
+            h, c = self.cell(z, c_prev)
             h, c = h * valid_col, c * valid_col  # zero state outside the image
             return (h, c), h
 

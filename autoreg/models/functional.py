@@ -11,23 +11,19 @@ import functools
 import jax
 from flax import nnx
 
-from autoreg.data.dataset import Conditioning
-
-
-def split_conditioning(conditioning) -> tuple:
-    """(labels, features) of a ``Conditioning``, or (labels, None) of plain labels (or None)."""
-    if isinstance(conditioning, Conditioning):
-        return conditioning.labels, conditioning.features
-    return conditioning, None
-
 
 def call_model(model, x, labels=None, features=None):
     """``model(x, labels)``, with ``features=`` only when given (image models take none).
 
-    ``labels`` may also be a ``Conditioning`` (then ``features`` must be None).
+    Args:
+      model: a registry model.
+      x: (B, *event) integers in 0..K-1.
+      labels: (B,) class labels of a class-conditional model, or None.
+      features: (B, frames, F) local features of a locally conditioned model, or None.
+
+    Returns:
+      (B, *event, K) logits.
     """
-    if isinstance(labels, Conditioning):
-        labels, features = split_conditioning(labels)
     if features is None:
         return model(x, labels)
     return model(x, labels, features=features)

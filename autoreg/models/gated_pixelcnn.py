@@ -32,7 +32,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from autoreg.models.base import AutoregressiveModel
+from autoreg.models.base import RasterModel, head_logits, masked_head
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
 from autoreg.models.layers import (
     TapConv2D,
@@ -200,9 +200,18 @@ class GatedLayer(nnx.Module):
         return pre + bias.reshape(bias.shape[:1] + (1,) * (pre.ndim - 2) + bias.shape[1:])
 
     def finish_vertical(self, v_conv: jax.Array, bias) -> tuple:
-        """Vertical convolution output -> (pre-activation, gated output); any (B, ..., 2F)."""
+        """Vertical convolution output -> (what the horizontal stack adds from it, gated output).
+
+        Args:
+          v_conv: (B, ..., 2F) the vertical convolution's output.
+          bias: (B, 2F) the vertical gate bias of ``condition``, or None.
+
+        Returns:
+          The 1x1 vertical-to-horizontal connection of the pre-activation (B, ..., 2F), for
+          ``finish_horizontal`` at the same pixels, and the gated output (B, ..., F).
+        """
         v_pre = self._add(v_conv, bias)
-        return v_pre, gated_activation(v_pre)
+        return self.vertical_to_horizontal(v_pre), gated_activation(v_pre)
 
     def finish_horizontal(
         self, h_conv: jax.Array, v_to_h: jax.Array, h_in: jax.Array, bias
@@ -220,38 +229,26 @@ class GatedLayer(nnx.Module):
     def __call__(self, v: jax.Array, h: jax.Array, labels: jax.Array | None) -> tuple:
         """(B, H, W, in) stacks -> (vertical output, horizontal output, skip) maps."""
         v_bias, h_bias = self.condition(labels)
-        v_pre, v_out = self.finish_vertical(self.vertical(v), v_bias)
-        v_to_h = self.vertical_to_horizontal(v_pre)
+        v_to_h, v_out = self.finish_vertical(self.vertical(v), v_bias)
         h_out, skip = self.finish_horizontal(self.horizontal(h), v_to_h, h, h_bias)
         return v_out, h_out, skip
 
 
 class OutputHead(nnx.Module):
-    """ReLU - 1x1 (S -> head) - ReLU - 1x1 (head -> C*K), colour-masked (mask B)."""
+    """The shared output head (``models.base.masked_head``) reading the summed skips."""
 
     def __init__(self, config: GatedPixelCNNConfig, rngs: nnx.Rngs):
-        c, k = config.image_shape[2], config.levels
-        s, hidden = config.skip_channels, config.head_channels
-        self.hidden = TapConv2D(
-            s,
-            hidden,
-            ((0, 0),),
-            centre_mask=group_mask(colour_groups(s, c), colour_groups(hidden, c), "B"),
-            rngs=rngs,
-        )
-        self.logits = TapConv2D(
-            hidden,
-            c * k,
-            ((0, 0),),
-            centre_mask=group_mask(colour_groups(hidden, c), np.repeat(np.arange(c), k), "B"),
-            rngs=rngs,
+        c = config.image_shape[2]
+        self.levels = config.levels
+        self.hidden, self.logits = masked_head(
+            config.skip_channels, config.head_channels, c, config.levels, config.conv_impl, rngs
         )
 
-    def __call__(self, skip: jax.Array) -> jax.Array:  # (..., S) -> (..., C * K)
-        return self.logits(jax.nn.relu(self.hidden(jax.nn.relu(skip))))
+    def __call__(self, skip: jax.Array) -> jax.Array:  # (..., S) -> (..., C, K)
+        return head_logits(self.hidden, self.logits, skip, self.levels)
 
 
-class GatedPixelCNN(AutoregressiveModel):
+class GatedPixelCNN(RasterModel):
     """Gated PixelCNN: ``model(x, labels) -> logits``, x (B, H, W, C), logits (B, H, W, C, K)."""
 
     name = "gated_pixelcnn"
@@ -275,13 +272,25 @@ class GatedPixelCNN(AutoregressiveModel):
         )
         self.head = OutputHead(config, rngs)
 
+    def step_layers(self) -> tuple:
+        """The gated layers in order.
+
+        A cached sampler runs a ``GatedLayer`` with ``condition``, ``vertical_taps``,
+        ``vertical_from_patches``, ``finish_vertical`` (once per row) and ``horizontal_taps``,
+        ``horizontal_from_patches``, ``finish_horizontal`` (once per pixel); the skips summed
+        over the layers go to ``output_logits``.
+        """
+        return tuple(self.layers)
+
+    def output_logits(self, skip: jax.Array) -> jax.Array:  # (..., S) -> (..., C, K)
+        """The output head: summed skips -> logits."""
+        return self.head(skip)
+
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)
-        b, height, width, c = x.shape
         v = h = scale_to_unit(x, self.levels)  # (B, H, W, C)
         skip = None
         for layer in self.layers:
             v, h, s = layer(v, h, labels)  # (B, H, W, F), (B, H, W, F), (B, H, W, S)
             skip = s if skip is None else skip + s
-        logits = self.head(skip)  # (B, H, W, C * K)
-        return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)
+        return self.output_logits(skip)  # (B, H, W, C, K)

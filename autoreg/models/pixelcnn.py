@@ -15,9 +15,9 @@ import dataclasses
 import jax
 from flax import nnx
 
-from autoreg.models.base import AutoregressiveModel
+from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_image_config, check_odd
-from autoreg.models.layers import MaskedConv2D, scale_to_unit
+from autoreg.models.layers import MaskedConv2D
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,48 +83,31 @@ class ResidualBlock(nnx.Module):
         return self.finish(h, self.spatial(self.spatial_input(h)))
 
 
-class PixelCNN(AutoregressiveModel):
+class PixelCNN(MaskedStreamModel):
     """PixelCNN: ``model(x) -> logits``, x (B, H, W, C) int in 0..K-1, logits (B, H, W, C, K)."""
 
     name = "pixelcnn"
 
     def __init__(self, config: PixelCNNConfig, *, rngs: nnx.Rngs):
         self.config = config
-        _, _, c = config.image_shape
-        impl = config.conv_impl
-        conv = dict(num_colours=c, impl=impl, rngs=rngs)
-        self.input_conv = MaskedConv2D(
-            c, config.channels, config.first_kernel, mask_type="A", **conv
-        )
+        c = config.image_shape[2]
+        self.init_input(config.channels, rngs)
         self.blocks = nnx.List(
-            [ResidualBlock(config.channels, c, impl, rngs) for _ in range(config.num_blocks)]
+            [
+                ResidualBlock(config.channels, c, config.conv_impl, rngs)
+                for _ in range(config.num_blocks)
+            ]
         )
-        self.hidden_out = MaskedConv2D(
-            config.channels, config.output_channels, 1, mask_type="B", **conv
-        )
-        self.logits_out = MaskedConv2D(
-            config.output_channels, c * config.levels, 1, mask_type="B", **conv
-        )
+        self.init_head(config.channels, rngs)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)
-        b, height, width, c = x.shape
-        h = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
+        h = self.embed(x)  # (B, H, W, 2h)
         for block in self.blocks:
             h = block(h)
-        logits = self.head(h)  # (B, H, W, C * K)
-        return logits.reshape(b, height, width, c, self.levels)  # (B, H, W, C, K)
+        return self.output_logits(h)  # (B, H, W, C, K)
 
-    @property
-    def input_taps(self) -> tuple:
-        """The (dy, dx) taps of the mask-A input convolution, in the order it reads them."""
-        return self.input_conv.taps
-
-    def input_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * C) -> (..., 2h)
-        """The input convolution's output from scaled pixels gathered in tap order."""
-        return self.input_conv.from_patches(patches)
-
-    def head(self, h: jax.Array) -> jax.Array:  # (..., 2h) -> (..., C * K)
-        """The 1x1 output layers: last residual stream -> logits, channel-major (C, K)."""
-        h = self.hidden_out(jax.nn.relu(h))  # (..., output_channels)
-        return self.logits_out(jax.nn.relu(h))
+    def step_layers(self) -> tuple:
+        """The residual blocks in order: ``spatial_taps``, ``spatial_features``,
+        ``spatial_input``, ``spatial_from_patches`` and ``finish`` run one at a pixel."""
+        return tuple(self.blocks)

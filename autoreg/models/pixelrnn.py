@@ -21,9 +21,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from autoreg.models.base import AutoregressiveModel
+from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
-from autoreg.models.layers import MaskedConv2D, scale_to_unit
 
 GATES = 4  # input, forget, output, candidate
 
@@ -66,6 +65,24 @@ def recurrent_init(rngs: nnx.Rngs, shape: tuple[int, ...]) -> jax.Array:
     return init(rngs.params(), (*lead, taps * n, out), jnp.float32).reshape(shape)
 
 
+class PixelRNNLayer(nnx.Module):
+    """What the residual LSTM layers of both models share: their cell (``num_colours`` set)."""
+
+    num_colours: int
+
+    def cell(self, z: jax.Array, c_prev: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """One LSTM step of the layer's units, in its colour-grouped gate layout.
+
+        Args:
+          z: (..., 4h) summed gate pre-activations (input-to-state plus state-to-state).
+          c_prev: (..., h) previous cell state.
+
+        Returns:
+          (h, c), each (..., h) (``lstm_update``).
+        """
+        return lstm_update(z, c_prev, self.num_colours)
+
+
 @dataclasses.dataclass(frozen=True)
 class PixelRNNConfig:
     """Hyper-parameters every PixelRNN has; the Row LSTM adds its kernel size."""
@@ -89,47 +106,28 @@ class PixelRNNConfig:
         check_odd(self, "first_kernel")
 
 
-class PixelRNN(AutoregressiveModel):
-    """Mask-A input layer, residual LSTM layers, mask-B output head (subclasses add the layers).
+class PixelRNN(MaskedStreamModel):
+    """Mask-A input layer, residual LSTM layers, the shared output head (subclasses add the
+    layers).
 
     ``model(x) -> logits``: x (B, H, W, C) int in 0..K-1, logits (B, H, W, C, K).
     """
 
     def __init__(self, config, layers: list, *, rngs: nnx.Rngs):
         self.config = config
-        c = config.image_shape[2]
-        conv = dict(num_colours=c, impl=config.conv_impl, rngs=rngs)
         width = 2 * config.hidden
-        self.input_conv = MaskedConv2D(c, width, config.first_kernel, mask_type="A", **conv)
+        self.init_input(width, rngs)
         self.layers = nnx.List(layers)
-        self.hidden_out = MaskedConv2D(width, config.output_channels, 1, mask_type="B", **conv)
-        self.logits_out = MaskedConv2D(
-            config.output_channels, c * config.levels, 1, mask_type="B", **conv
-        )
+        self.init_head(width, rngs)
 
-    @property
-    def input_kernel_size(self) -> tuple[int, int]:
-        """(kh, kw) of the mask-A input convolution."""
-        return self.input_conv.kernel_size
-
-    @property
-    def input_taps(self) -> tuple:
-        """The (dy, dx) taps of the mask-A input convolution, in the order it reads them."""
-        return self.input_conv.taps
-
-    def input_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * C) -> (..., 2h)
-        """The input convolution's output from scaled pixels gathered in tap order."""
-        return self.input_conv.from_patches(patches)
-
-    def head(self, r: jax.Array) -> jax.Array:
-        """Residual stream to logits: (..., 2h) -> (..., C, K)."""
-        y = self.hidden_out.from_patches(jax.nn.relu(r))  # (..., output_channels)
-        logits = self.logits_out.from_patches(jax.nn.relu(y))  # (..., C * K)
-        return logits.reshape(*logits.shape[:-1], -1, self.levels)
+    def step_layers(self) -> tuple:
+        """The residual LSTM layers in order (their step methods are documented by the Row
+        LSTM's and the Diagonal BiLSTM's layer classes)."""
+        return tuple(self.layers)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)
-        r = self.input_conv(scale_to_unit(x, self.levels))  # (B, H, W, 2h)
+        r = self.embed(x)  # (B, H, W, 2h)
         for layer in self.layers:
             r = layer(r)  # (B, H, W, 2h)
-        return self.head(r)  # (B, H, W, C, K)
+        return self.output_logits(r)  # (B, H, W, C, K)

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from autoreg.models.base import AutoregressiveModel
+from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
 from autoreg.models.layers import (
     MaskedConv2D,
@@ -236,16 +236,14 @@ class CausalAttention(nnx.Module):
         return self.output(flat, attended).reshape(h.shape)
 
 
-class PixelSNAIL(AutoregressiveModel):
+class PixelSNAIL(MaskedStreamModel):
     """PixelSNAIL: ``model(x, labels) -> logits``, x (B, H, W, C) int, logits (B, H, W, C, K)."""
 
     name = "pixelsnail"
 
     def __init__(self, config: PixelSNAILConfig, *, rngs: nnx.Rngs):
         self.config = config
-        c, f = config.image_shape[2], config.channels
-        conv = dict(num_colours=c, impl=config.conv_impl, rngs=rngs)
-        self.input_conv = MaskedConv2D(c, f, config.first_kernel, mask_type="A", **conv)
+        self.init_input(config.channels, rngs)
         self.blocks = nnx.List([GatedBlock(config, rngs) for _ in range(config.num_blocks)])
         self.attentions = nnx.List(
             [
@@ -254,40 +252,27 @@ class PixelSNAIL(AutoregressiveModel):
                 if config.has_attention(b)
             ]
         )
-        self.hidden_out = MaskedConv2D(f, config.output_channels, 1, mask_type="B", **conv)
-        self.logits_out = MaskedConv2D(
-            config.output_channels, c * config.levels, 1, mask_type="B", **conv
-        )
+        self.init_head(config.channels, rngs)
 
-    @property
-    def input_taps(self) -> tuple:
-        """The (dy, dx) taps of the mask-A input convolution, in the order it reads them."""
-        return self.input_conv.taps
+    def step_layers(self) -> tuple:
+        """``(block, attention or None)`` pairs in the order the stream passes them.
 
-    def input_from_patches(self, patches: jax.Array) -> jax.Array:  # (..., taps * C) -> (..., F)
-        """The input convolution's output from scaled pixels gathered in tap order."""
-        return self.input_conv.from_patches(patches)
-
-    def layers(self):
-        """``(block, attention or None)`` pairs in the order the stream passes them."""
+        A cached sampler runs a ``GatedBlock`` at one pixel with ``spatial_taps``,
+        ``spatial_features``, ``spatial_input``, ``spatial_from_patches`` and ``finish``, and a
+        ``CausalAttention`` with ``queries``, ``keys_values`` and ``output``.
+        """
         attentions = iter(self.attentions)
-        return [
+        return tuple(
             (block, next(attentions) if self.config.has_attention(b) else None)
             for b, block in enumerate(self.blocks)
-        ]
-
-    def head(self, h: jax.Array) -> jax.Array:  # (..., F) -> (..., C, K)
-        """The 1x1 output layers: stream -> logits, channel-major (C, K)."""
-        hidden = self.hidden_out.from_patches(jax.nn.relu(h))
-        logits = self.logits_out.from_patches(jax.nn.relu(hidden))
-        return logits.reshape(*logits.shape[:-1], -1, self.levels)
+        )
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)
         image = scale_to_unit(x, self.levels)  # (B, H, W, C)
-        h = self.input_conv(image)  # (B, H, W, F)
-        for block, attention in self.layers():
+        h = self.embed(x)  # (B, H, W, F)
+        for block, attention in self.step_layers():
             h = block(h, labels)
             if attention is not None:
                 h = attention(h, image)
-        return self.head(h)  # (B, H, W, C, K)
+        return self.output_logits(h)  # (B, H, W, C, K)

@@ -34,8 +34,8 @@ from autoreg.models.layers import MaskedConv2D
 from autoreg.models.pixelrnn import (
     PixelRNN,
     PixelRNNConfig,
+    PixelRNNLayer,
     gate_bias,
-    lstm_update,
     recurrent_init,
 )
 
@@ -59,7 +59,7 @@ PRESETS = {
 }
 
 
-class RowLSTMLayer(nnx.Module):
+class RowLSTMLayer(PixelRNNLayer):
     """One residual Row LSTM layer: (B, H, W, 2h) -> (B, H, W, 2h)."""
 
     def __init__(self, hidden: int, kernel: int, num_colours: int, impl: str, rngs: nnx.Rngs):
@@ -105,7 +105,7 @@ class RowLSTMLayer(nnx.Module):
 
         def row(carry, z_row):  # z_row: (B, W, 4h)
             h_prev, c_prev = carry  # (B, W, h) each
-            h, c = lstm_update(z_row + self.recurrent_gates(h_prev), c_prev, self.num_colours)
+            h, c = self.cell(z_row + self.recurrent_gates(h_prev), c_prev)
             return (h, c), h
 
         zeros = jnp.zeros((b, w, hidden), r.dtype)

@@ -33,6 +33,7 @@ from autoreg.data.mel import MelAnalysis
 from autoreg.models.base import AutoregressiveModel
 from autoreg.models.config_checks import check_fields
 from autoreg.models.layers import gated_activation
+from autoreg.validation import check_count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +60,12 @@ class WaveNetConfig:
     def __post_init__(self):
         if isinstance(self.mel, dict):  # read back from a checkpoint's JSON
             object.__setattr__(self, "mel", MelAnalysis(**self.mel))
+        if self.mel is not None and not isinstance(self.mel, MelAnalysis):
+            raise TypeError(f"mel must be a MelAnalysis or None, got {type(self.mel).__name__}")
+        if isinstance(self.speakers, str) or not isinstance(self.speakers, tuple | list):
+            raise TypeError(
+                f"speakers must be a tuple of names, got {type(self.speakers).__name__}"
+            )
         object.__setattr__(self, "speakers", tuple(self.speakers))
         check_fields(self)
         self.check_local_conditioning()
@@ -74,8 +81,6 @@ class WaveNetConfig:
             raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
         if self.num_classes < 0 or self.local_features < 0:
             raise ValueError("num_classes and local_features must be >= 0")
-        if self.mel is not None and not isinstance(self.mel, MelAnalysis):
-            raise TypeError(f"mel must be a MelAnalysis or None, got {type(self.mel).__name__}")
         if not all(isinstance(name, str) and len(name) <= 256 for name in self.speakers):
             raise TypeError("speakers must be names (strings of at most 256 characters)")
         if self.speakers and len(self.speakers) != self.num_classes:
@@ -208,6 +213,15 @@ class DilatedCausalConv1D(nnx.Module):
         self.kernel = _dense_init(rngs, (2, in_features, out_features), 2 * in_features)
         self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
 
+    def step_kernels(self) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """The convolution at one time step: ``out[t] = h[t] @ current + h[t - d] @ past + b``.
+
+        Returns:
+          ``(current, past, bias)``: (in, out), (in, out) and (out,).
+        """
+        kernel = self.kernel[...]
+        return kernel[1], kernel[0], self.bias[...]
+
     def __call__(self, h: jax.Array) -> jax.Array:  # (B, T, in) -> (B, T, out)
         stacked = jnp.concatenate([shift_right(h, self.dilation), h], axis=-1)  # (B, T, 2 in)
         kernel = self.kernel[...]
@@ -315,6 +329,16 @@ class FeatureUpsampler(nnx.Module):
         return u.reshape(c.shape[0], length, -1)  # (B, frames * hop, C)
 
 
+class OutputWeights(NamedTuple):
+    """The output head's parameters: ``relu(relu(skip) @ hidden_kernel + hidden_bias)
+    @ logits_kernel + logits_bias``."""
+
+    hidden_kernel: jax.Array  # (S, S)
+    hidden_bias: jax.Array  # (S,)
+    logits_kernel: jax.Array  # (S, K)
+    logits_bias: jax.Array  # (K,)
+
+
 class StepWeights(NamedTuple):
     """The parameters of a WaveNet regrouped for generation one time step at a time (L layers)."""
 
@@ -351,17 +375,29 @@ class WaveNet(AutoregressiveModel):
         return self.config.input_kernel + sum(self.config.dilations)
 
     def event_shape(self, length: int | None = None) -> tuple[int, ...]:
-        """``(length,)``: WaveNet generates audio of any length, which must be given."""
+        """``(length,)``: WaveNet generates audio of any length, which must be given.
+
+        Raises:
+          ValueError: no length, or one that is not a positive integer.
+        """
         if length is None:
             raise ValueError("wavenet generates audio: pass length (number of samples)")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"length must be a positive integer, got {length!r}")
-        return (length,)
+        return (check_count(length, "length"),)
+
+    def output_weights(self) -> OutputWeights:
+        """The output head's parameters, for a sampler that runs the head outside JAX."""
+        return OutputWeights(
+            self.hidden_kernel[...],
+            self.hidden_bias[...],
+            self.logits_kernel[...],
+            self.logits_bias[...],
+        )
 
     def output_head(self, skip: jax.Array) -> jax.Array:
         """ReLU-1x1-ReLU-1x1: summed skips (..., S) -> logits (..., K)."""
-        hidden = jax.nn.relu(skip) @ self.hidden_kernel[...] + self.hidden_bias[...]
-        return jax.nn.relu(hidden) @ self.logits_kernel[...] + self.logits_bias[...]
+        w = self.output_weights()
+        hidden = jax.nn.relu(skip) @ w.hidden_kernel + w.hidden_bias
+        return jax.nn.relu(hidden) @ w.logits_kernel + w.logits_bias
 
     def step_weights(self, labels) -> StepWeights:
         """The parameters split per layer for one time step, with the class bias of ``labels``.
@@ -373,12 +409,15 @@ class WaveNet(AutoregressiveModel):
         class_bias = None
         if self.config.num_classes:
             class_bias = jnp.stack([layer.conditioning(labels, None)[:, 0] for layer in layers])
+        current, past, conv_bias = zip(
+            *(layer.conv.step_kernels() for layer in layers), strict=True
+        )
         return StepWeights(
             input_tables=self.input_conv.padded_tables(),
             input_bias=self.input_conv.bias[...],
-            current=tuple(layer.conv.kernel[...][1] for layer in layers),
-            past=tuple(layer.conv.kernel[...][0] for layer in layers),
-            conv_bias=tuple(layer.conv.bias[...] for layer in layers),
+            current=current,
+            past=past,
+            conv_bias=conv_bias,
             class_bias=class_bias,
             out_kernel=tuple(layer.out_kernel[...] for layer in layers),
             out_bias=tuple(layer.out_bias[...] for layer in layers),

@@ -20,37 +20,88 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+__all__ = [
+    "Sampler",
+    "as_key",
+    "draw_categorical",
+    "draw_with_noise",
+    "naive_sampler",
+    "observed_is_prefix",
+    "position_noise",
+    "reject_features",
+    "unobserved_range",
+]
+
 
 class Sampler(Protocol):
     """The signature every sampler in ``ModelSpec.samplers`` follows (jit-compiled).
 
     ``sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None)
-    -> samples``
+    -> samples``: see ``__call__``. Every sampler returns the samples ``naive_sampler``
+    returns for the same arguments (the registry-wide tests check this bit for bit).
 
-    Args:
-      graphdef, state: ``nnx.split(model)``; ``graphdef`` is static under jit.
-      key: PRNG key; flat position ``i`` is drawn with ``draw_categorical(key, i, ...)``.
-      x: (B, *event) int32 data, read only where ``observed``.
-      observed: (B, *event) bool; observed positions are returned unchanged.
-      labels: (B,) int32 class labels for a class-conditional model, else None.
-      temperature: float32 scalar dividing the logits.
-      features: local conditioning of a locally conditioned model (a mel-conditioned WaveNet):
-        (B, frames, F) float32 frames, ``frames = T // hop_length`` (see ``WaveNet``); None for
-        every other model. Samplers of models without local conditioning reject features
-        (``reject_features``).
-
-    Returns:
-      (B, *event) int32 samples. Every sampler returns the samples ``naive_sampler`` returns for
-      the same arguments (the registry-wide tests check this bit for bit).
+    Examples:
+      >>> from flax import nnx
+      >>> from autoreg.sampling.ancestral import naive_sampler
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> graphdef, state = nnx.split(model)
+      >>> x = np.zeros((2, 4, 4, 1), np.int32)
+      >>> observed = x != 0  # nothing observed: sample every position
+      >>> key, temperature = jax.random.key(0), np.float32(1)
+      >>> cached = autoreg.MODELS["pixelcnn"].samplers["cached"]  # a Sampler, as naive_sampler
+      >>> fast = cached(graphdef, state, key, x, observed, None, temperature, features=None)
+      >>> slow = naive_sampler(graphdef, state, key, x, observed, None, temperature, features=None)
+      >>> bool((fast == slow).all())
+      True
     """
 
     def __call__(
         self, graphdef, state, key, x, observed, labels, temperature, *, features=None
-    ) -> jax.Array: ...
+    ) -> jax.Array:
+        """Sample the positions of ``x`` that are not ``observed``, in data order.
+
+        Args:
+          graphdef: ``nnx.split(model)[0]``, static under jit.
+          state: ``nnx.split(model)[1]``.
+          key: PRNG key; flat position ``i`` is drawn with ``draw_categorical(key, i, ...)``.
+          x: (B, *event) int32 data, read only where ``observed``.
+          observed: (B, *event) bool; observed positions are returned unchanged.
+          labels: (B,) int32 class labels for a class-conditional model, else None.
+          temperature: float32 scalar dividing the logits.
+          features: local conditioning of a locally conditioned model (a mel-conditioned
+            WaveNet): (B, frames, F) float32 frames, ``frames = T // hop_length`` (see
+            ``WaveNet``); None for every other model. Samplers of models without local
+            conditioning reject features (``reject_features``).
+
+        Returns:
+          (B, *event) int32 samples.
+
+        Raises:
+          ValueError: labels a model does not take (or none for a class-conditional one), or
+            features for a model without local conditioning.
+        """
 
 
 def reject_features(model, features) -> None:
-    """ValueError when a model without local conditioning is given features."""
+    """Refuse local conditioning features for a model without local conditioning.
+
+    Args:
+      model: the model being sampled (its ``name`` is used in the message).
+      features: the features a sampler was given, or None.
+
+    Raises:
+      ValueError: ``features`` is not None.
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import reject_features
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> reject_features(model, None)  # nothing to refuse
+      >>> reject_features(model, np.zeros((1, 2, 80)))
+      Traceback (most recent call last):
+      ...
+      ValueError: pixelcnn takes no local conditioning features (only a locally conditioned
+      wavenet does)
+    """
     if features is not None:
         raise ValueError(
             f"{model.name} takes no local conditioning features (only a locally conditioned "
@@ -59,7 +110,25 @@ def reject_features(model, features) -> None:
 
 
 def draw_categorical(key: jax.Array, position, logits: jax.Array, temperature) -> jax.Array:
-    """Sample (B,) values from (B, K) logits with the noise of flat position ``position``."""
+    """Sample the value at one flat position of every example: the rule of every sampler.
+
+    Args:
+      key: the sampling PRNG key (the same for every position).
+      position: the flat position in data order (an int or an int32 scalar).
+      logits: (B, K) logits of that position.
+      temperature: scalar dividing the logits.
+
+    Returns:
+      (B,) int32 values in 0..K-1: the argmax of ``logits / temperature`` plus the Gumbel
+      noise of ``fold_in(key, position)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.ancestral import draw_categorical
+      >>> logits = jnp.array([[0.0, 100.0, 0.0], [100.0, 0.0, 0.0]])  # (B, K): nearly certain
+      >>> draw_categorical(jax.random.key(0), 5, logits, 1.0)
+      Array([1, 0], dtype=int32)
+    """
     return jax.random.categorical(jax.random.fold_in(key, position), logits / temperature, axis=-1)
 
 
@@ -69,19 +138,50 @@ def position_noise(key: jax.Array, first, count: int, shape: tuple) -> jax.Array
     Drawn for a chunk of positions in one vectorised call: on CPUs JAX's threefry runs as a small
     rolled loop whose overhead per call exceeds the cost of one position's network step.
 
+    Args:
+      key: the sampling PRNG key.
+      first: the first flat position (an int or an int32 scalar).
+      count: number of consecutive positions (static).
+      shape: the noise's shape at each position, (B, K).
+
     Returns:
       (count, *shape) float32: entry ``t`` is ``jax.random.gumbel(fold_in(key, first + t),
       shape)``, the noise of ``jax.random.categorical`` (the argmax of noise + logits).
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import position_noise
+      >>> key = jax.random.key(0)
+      >>> noise = position_noise(key, 3, 2, (1, 4))  # positions 3 and 4, B = 1, K = 4
+      >>> noise.shape
+      (2, 1, 4)
+      >>> bool((noise[1] == jax.random.gumbel(jax.random.fold_in(key, 4), (1, 4))).all())
+      True
     """
     positions = first + jnp.arange(count)
     return jax.vmap(lambda p: jax.random.gumbel(jax.random.fold_in(key, p), shape))(positions)
 
 
 def draw_with_noise(noise: jax.Array, logits: jax.Array, temperature) -> jax.Array:
-    """``draw_categorical`` given its noise: (B, K) noise and logits -> (B,) int32 values.
+    """``draw_categorical`` given its noise (from ``position_noise``).
 
     ``jnp.argmax`` of noise + logits / temperature (the first maximum, or the first NaN), as two
     plain reductions: XLA's CPU argmax (a variadic reduce) costs more than a pixel's layers.
+
+    Args:
+      noise: (B, K) Gumbel noise of the position.
+      logits: (B, K) logits of the position.
+      temperature: scalar dividing the logits.
+
+    Returns:
+      (B,) int32 values in 0..K-1.
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import draw_categorical, draw_with_noise
+      >>> key = jax.random.key(0)
+      >>> logits = np.log(np.array([[0.1, 0.2, 0.3, 0.4]] * 3, np.float32))  # (B, K)
+      >>> noise = jax.random.gumbel(jax.random.fold_in(key, 7), (3, 4))  # flat position 7's
+      >>> draw_with_noise(noise, logits, 1.0), draw_categorical(key, 7, logits, 1.0)
+      (Array([3, 1, 1], dtype=int32), Array([3, 1, 1], dtype=int32))
     """
     z = noise + logits / temperature  # (B, K)
     nan = jnp.isnan(z)
@@ -91,7 +191,22 @@ def draw_with_noise(noise: jax.Array, logits: jax.Array, temperature) -> jax.Arr
 
 
 def unobserved_range(observed: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """First and one-past-last flat position that some example still has to sample."""
+    """First and one-past-last flat position that some example still has to sample.
+
+    Args:
+      observed: (B, *event) bool.
+
+    Returns:
+      Two int32 scalars ``(first, stop)``; ``(D, D)`` when everything is observed (D
+      positions per example).
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import unobserved_range
+      >>> observed = np.ones((2, 2, 2, 1), bool)  # D = 4 positions per example
+      >>> observed[0, 1, 0] = observed[1, 0, 1] = False  # flat positions 2 and 1
+      >>> tuple(int(i) for i in unobserved_range(observed))
+      (1, 3)
+    """
     missing = ~observed.reshape(observed.shape[0], -1).all(axis=0)  # (D,)
     d = missing.shape[0]
     first = jnp.argmax(missing)
@@ -107,6 +222,19 @@ def observed_is_prefix(observed) -> bool:
 
     Args:
       observed: (B, *event) bool.
+
+    Returns:
+      True when no observed position follows an unobserved one in any example.
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import observed_is_prefix
+      >>> observed = np.zeros((1, 4, 4, 1), bool)
+      >>> observed[:, :2] = True  # the top rows
+      >>> observed_is_prefix(observed)
+      True
+      >>> observed[:, 3] = True  # and the bottom row
+      >>> observed_is_prefix(observed)
+      False
     """
     flat = np.asarray(observed, bool).reshape(len(observed), -1)  # (B, D)
     # A prefix is a non-increasing row: no observed position right after a hidden one.
@@ -114,7 +242,20 @@ def observed_is_prefix(observed) -> bool:
 
 
 def as_key(key) -> jax.Array:
-    """A PRNG key from a key or an int seed."""
+    """A PRNG key from a key or an int seed.
+
+    Args:
+      key: a JAX PRNG key (returned as it is) or an int seed.
+
+    Returns:
+      The key; for a seed, ``jax.random.key(seed)``.
+
+    Examples:
+      >>> from autoreg.sampling.ancestral import as_key
+      >>> key = jax.random.key(0)
+      >>> as_key(key) is key, bool(as_key(0) == key)
+      (True, True)
+    """
     if isinstance(key, int | np.integer):
         return jax.random.key(int(key))
     return key
@@ -124,15 +265,34 @@ def as_key(key) -> jax.Array:
 def naive_sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None):
     """Re-run the network once per position; clamp observed positions to ``x`` (a ``Sampler``).
 
-    Works for every model: the reference the fast samplers are tested against.
+    Works for every model: the reference the fast samplers are tested against. Only positions
+    from the first to the last one some example leaves unobserved are visited.
 
     Args:
+      graphdef: ``nnx.split(model)[0]``, static under jit.
+      state: ``nnx.split(model)[1]``.
+      key: PRNG key; position ``i`` is drawn with ``draw_categorical(key, i, ...)``.
       x: (B, *event) int32, read only where ``observed``.
       observed: (B, *event) bool.
+      labels: (B,) int32 class labels for a class-conditional model, else None.
+      temperature: float32 scalar dividing the logits.
       features: (B, frames, F) for a locally conditioned model, passed to it; else None.
 
     Returns:
       (B, *event) int32 samples.
+
+    Examples:
+      >>> from flax import nnx
+      >>> from autoreg.sampling.ancestral import naive_sampler
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> graphdef, state = nnx.split(model)
+      >>> x = np.full((2, 4, 4, 1), 3, np.int32)
+      >>> observed = np.zeros(x.shape, bool)
+      >>> observed[:, :2] = True  # keep the top two rows of x
+      >>> key, temperature = jax.random.key(0), np.float32(1)
+      >>> out = naive_sampler(graphdef, state, key, x, observed, None, temperature, features=None)
+      >>> out.shape, bool((out[:, :2] == 3).all())
+      ((2, 4, 4, 1), True)
     """
     model = nnx.merge(graphdef, state)
     batch, shape = x.shape[0], x.shape

@@ -24,9 +24,9 @@ h) the right-to-left states of the row before the previous one and of the previo
 
 Samples are ``naive_sampler``'s for the same key (a ``Sampler``; the registry's default for
 ``diagonal_bilstm``): the same positions, the same noise, and the model's own arithmetic per
-pixel (``left_gates``, ``right_gates``, ``recurrent_kernel``, ``output_from_hidden``, ``head``),
-summed in another order than the skewed forward pass, so a draw could differ only at a tie of
-the Gumbel-max within float rounding (tested equal).
+pixel (``left_gates``, ``right_gates``, ``recurrent_kernel``, ``cell``, ``output_from_hidden``,
+``output_logits``), summed in another order than the skewed forward pass, so a draw could
+differ only at a tie of the Gumbel-max within float rounding (tested equal).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from autoreg.models.pixelrnn import lstm_update
 from autoreg.sampling import activation_cache
 from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
@@ -77,7 +76,6 @@ def right_to_left_rows(layers, inputs: jax.Array, above: jax.Array) -> jax.Array
     """
     z_input = jnp.stack([layer.right_gates(x) for layer, x in zip(layers, inputs, strict=True)])
     kernel = jnp.stack([layer.recurrent_kernel(1) for layer in layers])  # (L, 2h, 4h)
-    num_colours = layers[0].num_colours
 
     def column(carry, inputs):
         h_next, c_next = carry  # (L, B, h): the state of the pixel to the right
@@ -85,7 +83,7 @@ def right_to_left_rows(layers, inputs: jax.Array, above: jax.Array) -> jax.Array
         recurrent = jnp.einsum(
             "lbk,lkn->lbn", jnp.concatenate([above_col, h_next], axis=-1), kernel
         )
-        h, c = lstm_update(z_col + recurrent, c_next, num_colours)
+        h, c = layers[0].cell(z_col + recurrent, c_next)  # one colour layout for all layers
         return (h, c), h
 
     zeros = jnp.zeros_like(above[:, :, 0])
@@ -118,18 +116,18 @@ def pixel_column(model, image_pad: tuple, j, image, caches: Caches):
     patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
     r = model.input_from_patches(patches)[:, 0, 0]  # (B, 2h)
     new = {field: [] for field in Caches._fields if field != "right_h"}
-    for n, layer in enumerate(model.layers):
+    for n, layer in enumerate(model.step_layers()):
         inputs = caches.inputs[n].at[:, 1, j].set(r)
         left_h, left_c = caches.left_h[n], caches.left_c[n]
         above, left = left_h[:, 0, j + 1], left_h[:, 1, j]  # (B, h) each
         recurrent = jnp.concatenate([above, left], axis=-1) @ layer.recurrent_kernel(0)
-        h, c = lstm_update(layer.left_gates(r) + recurrent, left_c[:, 0, j], layer.num_colours)
+        h, c = layer.cell(layer.left_gates(r) + recurrent, left_c[:, 0, j])
         new["left_h"].append(left_h.at[:, 1, j + 1].set(h))
         new["left_c"].append(left_c.at[:, 0, j + 1].set(c))
         new["inputs"].append(inputs)
         r = r + layer.output_from_hidden(h + caches.right_h[n][:, 1, j])  # (B, 2h)
     caches = Caches(**{k: tuple(v) for k, v in new.items()}, right_h=caches.right_h)
-    return model.head(r), caches  # (B, C, K)
+    return model.output_logits(r), caches  # (B, C, K)
 
 
 @raster_sampler
@@ -140,7 +138,7 @@ def diagonal_bilstm_sampler(model, shape, labels) -> RasterPlan:
     and the samples are (B, H, W, C) images; labels must be None.
     """
     batch, _, width, _ = shape
-    layers = list(model.layers)
+    layers = model.step_layers()
     image_pad = activation_cache.taps_reach(model.input_taps)
     return RasterPlan(
         image_pad=image_pad,

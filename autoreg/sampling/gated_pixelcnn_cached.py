@@ -6,7 +6,8 @@ writes its gated output row into its own cache, and keeps the row of its vertica
 term. The horizontal stack then runs per pixel (once per colour sub-step): each layer gathers its
 taps from the cache of the horizontal layer below, adds the kept vertical term at this column,
 and writes its output at this pixel. The arithmetic is the model's own (``*_from_patches``,
-``finish_vertical``, ``finish_horizontal``, the head), so logits match the full forward pass.
+``finish_vertical``, ``finish_horizontal``, ``output_logits``), so logits match the full
+forward pass.
 
 ``naive_sampler``'s samples for the same key (a ``Sampler``); the registry's default for
 ``gated_pixelcnn``.
@@ -65,10 +66,10 @@ def vertical_row(layers, layout: Layout, biases, width: int, i, image, caches):
     new_v_caches, v_to_h_rows = [], []
     for n, layer in enumerate(layers):
         patches = activation_cache.gather(v_in, v_in_pad[1], layer.vertical_taps, 0, width)
-        v_pre, v_out = layer.finish_vertical(
+        v_to_h, v_out = layer.finish_vertical(
             layer.vertical_from_patches(patches), biases[n][0]
         )  # (B, 1, W, 2F), (B, 1, W, F)
-        v_to_h_rows.append(layer.vertical_to_horizontal(v_pre))  # (B, 1, W, 2F)
+        v_to_h_rows.append(v_to_h)
         if n + 1 < len(layers):
             v_in, v_in_pad = v_caches[n], layout.v_pads[n]
             v_in = activation_cache.write(v_in, v_in_pad[1], 0, v_out)
@@ -83,7 +84,7 @@ def horizontal_pixel(model, layout: Layout, biases, j, image, caches):
       (B, C, K) logits of the pixel, and the caches with this pixel's outputs written.
     """
     v_caches, h_caches, v_to_h_rows = caches
-    layers = list(model.layers)
+    layers = model.step_layers()
     h_in, h_in_pad, h = image, layout.image_pad, None
     new_h_caches, skip = [], None
     for n, layer in enumerate(layers):
@@ -97,8 +98,7 @@ def horizontal_pixel(model, layout: Layout, biases, j, image, caches):
             h_in, h_in_pad = h_caches[n], layout.h_pads[n]
             h_in = activation_cache.write(h_in, h_in_pad[1], j, h)
             new_h_caches.append(h_in)
-    batch, colours = image.shape[0], model.config.image_shape[2]
-    logits = model.head(skip).reshape(batch, colours, model.levels)  # (B, C, K)
+    logits = model.output_logits(skip)[:, 0, 0]  # (B, C, K)
     return logits, (v_caches, tuple(new_h_caches), v_to_h_rows)
 
 
@@ -110,7 +110,7 @@ def cached_gated_pixelcnn_sampler(model, shape, labels) -> RasterPlan:
     and the samples are (B, H, W, C) images; labels (B,) for a class-conditional model.
     """
     batch, _, width, _ = shape
-    layers = list(model.layers)
+    layers = model.step_layers()
     layout = cache_layout(layers)
     biases = [layer.condition(labels) for layer in layers]  # (vertical, horizontal) (B, 2F)
     return RasterPlan(

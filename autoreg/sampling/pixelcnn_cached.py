@@ -6,7 +6,7 @@ earlier pixels. So each step runs the network at the current pixel only: the mas
 convolution gathers its taps from the image cache, and each residual block writes its 3x3
 convolution's input at this pixel into a per-block cache and gathers the 3x3 taps from it. The
 1x1 layers need nothing cached. The arithmetic per pixel is the model's own (``from_patches``,
-``spatial_input``, ``finish``, ``head``), so logits match the full forward pass.
+``spatial_input``, ``finish``, ``output_logits``), so logits match the full forward pass.
 
 ``naive_sampler``'s samples for the same key (a ``Sampler``); the registry's default for
 ``pixelcnn``.
@@ -26,24 +26,23 @@ def cached_pixelcnn_sampler(model, shape, labels) -> RasterPlan:
     the samples are (B, H, W, C) images; labels must be None.
     """
     batch, _, width, _ = shape
-    levels = model.levels
+    blocks = model.step_layers()
     image_pad = activation_cache.taps_reach(model.input_taps)
-    pads = [activation_cache.taps_reach(block.spatial_taps) for block in model.blocks]
+    pads = [activation_cache.taps_reach(block.spatial_taps) for block in blocks]
     caches = tuple(
         activation_cache.empty_cache(batch, width, block.spatial_features, pad)
-        for block, pad in zip(model.blocks, pads, strict=True)
+        for block, pad in zip(blocks, pads, strict=True)
     )
 
     def pixel_fn(j, image, caches):
         patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
         h = model.input_from_patches(patches)  # (B, 1, 1, 2h)
         new_caches = []
-        for block, cache, pad in zip(model.blocks, caches, pads, strict=True):
+        for block, cache, pad in zip(blocks, caches, pads, strict=True):
             cache = activation_cache.write(cache, pad[1], j, block.spatial_input(h))
             patches = activation_cache.gather(cache, pad[1], block.spatial_taps, j, 1)
             h = block.finish(h, block.spatial_from_patches(patches))  # (B, 1, 1, 2h)
             new_caches.append(cache)
-        logits = model.head(h).reshape(batch, -1, levels)  # (B, C, K)
-        return logits, tuple(new_caches)
+        return model.output_logits(h)[:, 0, 0], tuple(new_caches)  # (B, C, K)
 
     return RasterPlan(image_pad, caches, None, pixel_fn)

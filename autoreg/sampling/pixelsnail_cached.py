@@ -59,12 +59,15 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
     cfg = model.config
     d = height * width
     colours = cfg.image_shape[2]
+    layers = model.step_layers()
+    blocks = [block for block, _ in layers]
+    attentions = [attention for _, attention in layers if attention is not None]
 
     def kept(channels):
         group = (batch, cfg.heads_per_colour, d, channels)
         return tuple(
             activation_cache.Kept(tuple(jnp.zeros(group) for _ in range(colours)))
-            for _ in model.attentions
+            for _ in attentions
         )
 
     return Caches(
@@ -75,16 +78,16 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
                 block.spatial_features,
                 activation_cache.taps_reach(block.spatial_taps),
             )
-            for block in model.blocks
+            for block in blocks
         ),
         keys=kept(cfg.key_channels),
         values=kept(cfg.value_channels),
         streams=tuple(
-            activation_cache.Kept(jnp.zeros((2, batch, cfg.channels))) for _ in model.attentions
+            activation_cache.Kept(jnp.zeros((2, batch, cfg.channels))) for _ in attentions
         ),
         attended=tuple(
             activation_cache.Kept(jnp.zeros((batch, cfg.heads, cfg.value_channels)))
-            for _ in model.attentions
+            for _ in attentions
         ),
         pixel=activation_cache.Kept(jnp.int32(-1)),
         colour=activation_cache.Kept(jnp.int32(0)),
@@ -182,7 +185,7 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
     new_pixel = caches.pixel.value != position
     colour = jnp.where(new_pixel, 0, caches.colour.value + 1)  # () int32
     conv, kept = [], []
-    for (block, attention), cache in zip(model.layers(), caches.conv, strict=True):
+    for (block, attention), cache in zip(model.step_layers(), caches.conv, strict=True):
         pad_x = activation_cache.taps_reach(block.spatial_taps)[1]
         cache = activation_cache.write(cache, pad_x, j, block.spatial_input(h))
         patches = activation_cache.gather(cache, pad_x, block.spatial_taps, j, 1)
@@ -211,7 +214,7 @@ def pixel_column(model, image_pad: tuple, labels, j, image, caches: Caches):
         pixel=activation_cache.Kept(position),
         colour=activation_cache.Kept(colour),
     )
-    return model.head(h[:, 0, 0]), caches  # (B, C, K)
+    return model.output_logits(h[:, 0, 0]), caches  # (B, C, K)
 
 
 @raster_sampler

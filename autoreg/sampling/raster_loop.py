@@ -45,10 +45,30 @@ from autoreg.sampling.ancestral import (
     reject_features,
     unobserved_range,
 )
+from autoreg.validation import check_count
+
+__all__ = ["RasterPlan", "raster_sampler", "sample_raster"]
 
 
 class RasterPlan(NamedTuple):
-    """A model's part of ``sample_raster`` (see the module docstring)."""
+    """A model's part of ``sample_raster``: its caches and what to compute at each step.
+
+    Attributes:
+      image_pad: padding (rows above, columns either side) of the cache of scaled pixels.
+      caches: initial (zero) rolling caches (``activation_cache``), any pytree of them.
+      row_fn: ``row_fn(i, image, caches) -> caches`` at the start of row ``i``, or None.
+      pixel_fn: ``pixel_fn(j, image, caches) -> (logits, caches)`` at column ``j`` of the
+        current row, logits (B, C, K); it runs once per colour sub-step.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.raster_loop import RasterPlan
+      >>> def pixel_fn(j, image, caches):  # every value equally likely: (B, C, K) zeros
+      ...     return jnp.zeros((2, 1, 4)), caches
+      >>> plan = RasterPlan(image_pad=(0, 0), caches=(), row_fn=None, pixel_fn=pixel_fn)
+      >>> plan.image_pad, plan.row_fn is None
+      ((0, 0), True)
+    """
 
     image_pad: tuple[int, int]  # padding (rows above, columns either side) of the image cache
     caches: Any  # initial (zero) rolling caches, any pytree of them
@@ -62,6 +82,33 @@ def raster_sampler(plan: Callable[..., RasterPlan]) -> Sampler:
     ``plan(model, shape, labels) -> RasterPlan`` gets the merged model, the (B, H, W, C) shape
     of the batch and its (B,) labels (or None). The sampler checks the labels against the model
     and refuses local features before it calls the plan; it keeps the plan's name and docstring.
+    It takes one more static keyword than a ``Sampler``, ``unroll`` (default 1).
+
+    Args:
+      plan: the model family's plan function.
+
+    Returns:
+      The ``autoreg.sampling.ancestral.Sampler``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
+      >>> @raster_sampler
+      ... def uniform_sampler(model, shape, labels):
+      ...     "Every value equally likely, whatever the model."
+      ...     batch, height, width, colours = shape
+      ...     def pixel_fn(j, image, caches):
+      ...         return jnp.zeros((batch, colours, model.levels)), caches
+      ...     return RasterPlan(image_pad=(0, 0), caches=(), row_fn=None, pixel_fn=pixel_fn)
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> graphdef, state = nnx.split(model)
+      >>> x = np.zeros((2, 4, 4, 1), np.int32)
+      >>> key, temperature = jax.random.key(0), np.float32(1)
+      >>> uniform_sampler(graphdef, state, key, x, x != 0, None, temperature).shape
+      (2, 4, 4, 1)
+      >>> uniform_sampler.__name__, uniform_sampler.__doc__
+      ('uniform_sampler', 'Every value equally likely, whatever the model.')
     """
 
     def sampler(graphdef, state, key, x, observed, labels, temperature, *, features=None, unroll=1):
@@ -111,14 +158,45 @@ def sample_raster(
       levels: K.
       image_pad: padding (rows above, columns either side) of the image cache.
       caches: initial (zero) rolling caches, any pytree of them.
-      row_fn, pixel_fn: the model's computation, as in the module docstring.
+      row_fn: ``row_fn(i, image, caches) -> caches`` at each row start, or None.
+      pixel_fn: ``pixel_fn(j, image, caches) -> ((B, C, K) logits, caches)`` at each colour
+        sub-step of column ``j``.
       unroll: unroll the column loop by this factor (and the colour loop fully when > 1).
 
     Returns:
       (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
+
+    Raises:
+      ValueError: ``unroll`` is not a positive integer.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.ancestral import draw_categorical
+      >>> from autoreg.sampling.raster_loop import sample_raster
+      >>> logits = jnp.log(jnp.array([[0.1, 0.2, 0.3, 0.4]] * 2))  # (B, K), at every pixel
+      >>> def pixel_fn(j, image, caches):
+      ...     return logits[:, None, :], caches  # (B, C, K), C = 1
+      >>> @jax.jit
+      ... def sample(key, x, observed):
+      ...     return sample_raster(
+      ...         key, x, observed, jnp.float32(1), levels=4, image_pad=(1, 1), caches=(),
+      ...         row_fn=None, pixel_fn=pixel_fn,
+      ...     )
+      >>> key, x = jax.random.key(0), jnp.zeros((2, 3, 3, 1), jnp.int32)
+      >>> out = sample(key, x, x != 0)
+      >>> out[..., 0]
+      Array([[[0, 2, 1],
+              [2, 1, 3],
+              [3, 3, 2]],
+      <BLANKLINE>
+             [[2, 3, 2],
+              [2, 3, 2],
+              [2, 1, 2]]], dtype=int32)
+      >>> rule = jnp.stack([draw_categorical(key, i, logits, 1.0) for i in range(9)], axis=1)
+      >>> bool((out.reshape(2, 9) == rule).all())  # the draws of the ancestral rule
+      True
     """
-    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
-        raise ValueError(f"unroll must be a positive integer, got {unroll!r}")
+    unroll = check_count(unroll, "unroll")
     batch, height, width, colours = x.shape
     per_row = width * colours
     observed_flat = observed.reshape(batch, -1)  # (B, D)

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from autoreg.models.pixelrnn import lstm_update
 from autoreg.sampling import activation_cache
 from autoreg.sampling.raster_loop import RasterPlan, raster_sampler
 
@@ -77,19 +76,19 @@ def pixel_column(model, image_pad: tuple, j, image, caches: Caches):
     patches = activation_cache.gather(image, image_pad[1], model.input_taps, j, 1)
     r = model.input_from_patches(patches)  # (B, 1, 1, 2h)
     inputs, states = [], []
-    for n, layer in enumerate(model.layers):
+    for n, layer in enumerate(model.step_layers()):
         pad_x = activation_cache.taps_reach(layer.input_taps)[1]
         row_inputs = activation_cache.write(caches.inputs[n], pad_x, j, r)
         window = activation_cache.gather(row_inputs, pad_x, layer.input_taps, j, 1)
         z = layer.input_gates(window[:, 0, 0]) + caches.recurrent[n][:, 0, j]  # (B, 4h)
         c_prev = caches.states[n][:, 0, j, layer.hidden :]  # (B, h)
-        h, c = lstm_update(z, c_prev, layer.num_colours)  # (B, h) each
+        h, c = layer.cell(z, c_prev)  # (B, h) each
         states.append(
             caches.states[n].at[:, 1, j].set(jnp.concatenate([h, c], axis=-1))
         )  # (B, 2, W, 2h)
         inputs.append(row_inputs)
         r = r + layer.output_from_hidden(h)[:, None, None]  # (B, 1, 1, 2h)
-    logits = model.head(r[:, 0, 0])  # (B, C, K)
+    logits = model.output_logits(r[:, 0, 0])  # (B, C, K)
     return logits, caches._replace(inputs=tuple(inputs), states=tuple(states))
 
 
@@ -101,7 +100,7 @@ def incremental_sampler(model, shape, labels) -> RasterPlan:
     samples are (B, H, W, C) images; labels must be None.
     """
     batch, _, width, _ = shape
-    layers = list(model.layers)
+    layers = model.step_layers()
     image_pad = activation_cache.taps_reach(model.input_taps)
     return RasterPlan(
         image_pad=image_pad,

@@ -38,17 +38,49 @@ from autoreg.validation import (
     check_temperature,
 )
 
+__all__ = ["effective_sample_size", "smc_complete", "smc_sampler", "systematic_resample"]
+
 
 def effective_sample_size(log_w: jax.Array) -> jax.Array:
-    """(B, P) log-weights -> (B,) effective sample size ``(sum w)^2 / sum w^2`` in 1..P."""
+    """The effective sample size ``(sum w)^2 / sum w^2`` of each input's particles.
+
+    Args:
+      log_w: (B, P) unnormalised log-weights of P particles per input.
+
+    Returns:
+      (B,) float32 in 1..P: P for even weights, 1 when one particle has all the weight.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.smc import effective_sample_size
+      >>> weights = jnp.array([[1.0, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0]])
+      >>> effective_sample_size(jnp.log(weights))
+      Array([4., 1., 2.], dtype=float32)
+    """
     norm = log_w - jax.scipy.special.logsumexp(log_w, axis=-1, keepdims=True)
     return 1.0 / jnp.exp(2.0 * norm).sum(-1)
 
 
 def systematic_resample(key: jax.Array, log_w: jax.Array) -> jax.Array:
-    """Systematic resampling: (B, P) log-weights -> (B, P) ancestor indices in 0..P-1.
+    """Systematic resampling: the ancestors of each input's new particles.
 
     Particle ``p`` of input ``b`` gets ``floor(P * w_bp)`` or one more copies (low variance).
+
+    Args:
+      key: PRNG key of the one uniform offset per input.
+      log_w: (B, P) unnormalised log-weights.
+
+    Returns:
+      (B, P) int32 ancestor indices in 0..P-1, sorted.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.smc import systematic_resample
+      >>> weights = jnp.array([[1.0, 1, 1, 1], [1, 0, 0, 0], [0, 0, 1, 3]])
+      >>> systematic_resample(jax.random.key(0), jnp.log(weights))
+      Array([[0, 1, 2, 3],
+             [0, 0, 0, 0],
+             [2, 3, 3, 3]], dtype=int32)
     """
     batch, num = log_w.shape
     w = jax.nn.softmax(log_w, axis=-1)  # (B, P)
@@ -65,7 +97,8 @@ def smc_sampler(
     """One compiled particle filter over the data order; see the module docstring.
 
     Args:
-      graphdef, state: ``nnx.split(model)``.
+      graphdef: ``nnx.split(model)[0]``, static.
+      state: ``nnx.split(model)[1]``.
       key: PRNG key. Position ``i`` is drawn with ``draw_categorical(key, i, ...)`` as in the
         exact samplers, so ``particles=1`` reproduces ``naive_sampler`` bit for bit.
       x: (B, *event) int32, read only where ``observed``.
@@ -79,6 +112,22 @@ def smc_sampler(
     Returns:
       (B, *event) int32 completions and (B,) float32 log-evidence estimates
       ``log mean_p w_p ≈ log p(observed)``.
+
+    Examples:
+      >>> from flax import nnx
+      >>> from autoreg.sampling.smc import smc_sampler
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> graphdef, state = nnx.split(model)
+      >>> x = np.zeros((2, 4, 4, 1), np.int32)
+      >>> observed = np.ones(x.shape, bool)
+      >>> observed[:, 1:3, 1:3] = False  # a hole in the middle
+      >>> temperature, particles, ess_threshold = np.float32(1), 4, np.float32(0.5)
+      >>> out, log_evidence = smc_sampler(
+      ...     graphdef, state, jax.random.key(0), x, observed, None, temperature, particles,
+      ...     ess_threshold, None,
+      ... )
+      >>> out.shape, log_evidence.shape, bool((log_evidence < 0).all())
+      ((2, 4, 4, 1), (2,), True)
     """
     model = nnx.merge(graphdef, state)
     batch, event = x.shape[0], x.shape[1:]
@@ -184,9 +233,15 @@ def smc_complete(
     Raises:
       ValueError: bad data, mask, labels, temperature, particles or ess_threshold.
 
-    Example:
-      >>> box = np.ones((28, 28), bool); box[10:18, 8:20] = False
-      >>> out = smc_complete(model, jax.random.key(0), images, box, particles=32)
+    Examples:
+      >>> from autoreg.sampling.smc import smc_complete
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> images = np.zeros((2, 4, 4, 1), np.int32)
+      >>> observed = np.ones((4, 4), bool)
+      >>> observed[1:3, 1:3] = False  # a hole in the middle: not a suffix of the raster order
+      >>> out = smc_complete(model, jax.random.key(0), images, observed, particles=4)
+      >>> out.shape, bool((np.asarray(out)[:, observed] == 0).all())  # observed pixels kept
+      ((2, 4, 4, 1), True)
     """
     particles = check_count(particles, "particles")
     if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):

@@ -12,8 +12,9 @@
 //
 // The arithmetic is the model's (same operations in float32), with sums taken in another order
 // and tanh / sigmoid from a polynomial exp, so logits equal the XLA path's to float rounding;
-// the Gumbel noise is the XLA path's own (an input), so samples are equal unless two noisy
-// logits tie within rounding (tested equal).
+// the Gumbel noise is the XLA path's own (an input), and the draw is the ancestral rule's
+// (``draw_with_noise``: the first NaN, else the first maximum), so samples are equal unless two
+// noisy logits tie within rounding (tested equal).
 
 #include <algorithm>
 #include <cmath>
@@ -179,8 +180,12 @@ void Run(const Call& c, int b0, int b1) {
       const float* noise = c.noise + at * K;
       int best = 0;
       float best_value = -INFINITY;
-      for (int q = 0; q < K; ++q) {  // the first maximum, as jnp.argmax
+      for (int q = 0; q < K; ++q) {  // jnp.argmax: the first NaN, else the first maximum
         const float v = noise[q] + (logits[e * K + q] + c.logits_bias[q]) / c.temperature;
+        if (std::isnan(v)) {
+          best = q;
+          break;
+        }
         if (v > best_value) {
           best_value = v;
           best = q;

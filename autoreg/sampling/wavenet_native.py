@@ -77,10 +77,7 @@ def kernel_weights(model, labels, batch: int) -> tuple:
         jnp.stack(w.conv_bias),  # (L, G)
         jnp.stack(w.out_kernel),  # (L, G/2, R + S)
         jnp.stack(w.out_bias),  # (L, R + S)
-        model.hidden_kernel[...],
-        model.hidden_bias[...],
-        model.logits_kernel[...],
-        model.logits_bias[...],
+        *model.output_weights(),  # hidden kernel (S, S), bias (S,); logits kernel (S, K), bias (K,)
         jnp.asarray(cfg.dilations, jnp.int32),
     )
     if w.class_bias is None:

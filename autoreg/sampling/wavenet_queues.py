@@ -44,7 +44,8 @@ from flax import nnx
 
 from autoreg.models.layers import gated_activation
 from autoreg.models.wavenet import StepWeights
-from autoreg.sampling.ancestral import position_noise
+from autoreg.sampling.ancestral import draw_with_noise, position_noise
+from autoreg.validation import check_count
 
 BLOCK = 16  # samples per block: layers with dilation >= BLOCK batch their past products
 
@@ -142,7 +143,7 @@ def one_sample(model, weights, plan, temperature, *args):
         skips.append(y[r:])
     skip = functools.reduce(jnp.add, skips)  # summed in layer order, as the model does
     logits = model.output_head(skip)  # (K,)
-    drawn = jnp.argmax(noise + logits / temperature).astype(jnp.int32)
+    drawn = draw_with_noise(noise, logits, temperature)
     value = jnp.where(obs_t, x_t, drawn)
     return (
         value,
@@ -334,8 +335,7 @@ def generate(
     """
     if block < 1 or block & (block - 1):
         raise ValueError(f"block must be a power of two, got {block}")
-    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
-        raise ValueError(f"unroll must be a positive integer, got {unroll!r}")
+    unroll = check_count(unroll, "unroll")
     model = nnx.merge(graphdef, state)
     cfg = model.config
     blocks, plan = block_function(model, x, labels, features, temperature, block, unroll)

@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from autoreg.memory import check_fits, efros_leung_bytes
 from autoreg.texture.source import downscale
+from autoreg.validation import check_count
 
 
 def efros_leung(
@@ -64,8 +65,9 @@ def efros_leung(
         large for memory.
 
     Example:
-      >>> brick = np.asarray(Image.open("brick.png"))
-      >>> texture = efros_leung(brick, 96, window=11, source_size=128)
+      >>> brick = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+      >>> efros_leung(brick, 16, window=5).shape  # for a photograph: window=11, source_size=128
+      (16, 16, 3)
     """
     source, height, width = _check_arguments(
         source, size, window, error_threshold, max_error, source_size, seed_size
@@ -277,8 +279,7 @@ def _check_arguments(source, size, window, error_threshold, max_error, source_si
         not isinstance(source_size, int | np.integer) or source_size < window
     ):
         raise ValueError(f"source_size must be None or an integer >= window, got {source_size!r}")
-    if not isinstance(seed_size, int | np.integer) or seed_size < 1:
-        raise ValueError(f"seed_size must be a positive integer, got {seed_size!r}")
+    check_count(seed_size, "seed_size")
     if min(source.shape[:2]) < window:
         raise ValueError(
             f"source of shape {source.shape} is smaller than the {window}x{window} window"

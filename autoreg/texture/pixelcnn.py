@@ -15,7 +15,7 @@ from autoreg.image_io import to_uint8
 from autoreg.memory import texture_plan
 from autoreg.registry import create_model, make_config
 from autoreg.texture.source import downscale
-from autoreg.train import TrainConfig, train
+from autoreg.training import TrainConfig, train_arrays
 
 # A small Gated PixelCNN: enough for stationary textures, trainable on a laptop CPU in minutes.
 TEXTURE_MODEL = dict(features=32, num_layers=6, skip_channels=32, head_channels=64)
@@ -77,7 +77,7 @@ def train_texture_model(
         seed=seed,
     )
     with tempfile.TemporaryDirectory() as scratch:
-        train(model, patches, workdir or scratch, config, progress=progress)
+        train_arrays(model, patches, workdir or scratch, config, progress=progress)
     return model
 
 

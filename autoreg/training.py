@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from autoreg.checkpoint import model_metadata, param_tree
 from autoreg.checkpoint_checks import CheckpointDamaged
+from autoreg.data.dataset import Dataset
 from autoreg.distributed import (
     agree,
     every_process,
@@ -48,9 +49,9 @@ from autoreg.distributed import (
     local_copy,
     maybe_initialize_distributed,
 )
-from autoreg.likelihood import log_prob_from_logits
+from autoreg.likelihood import log_prob_from_logits, nats_to_bits_per_dim
 from autoreg.memory import check_training
-from autoreg.models.functional import call_model, split_conditioning
+from autoreg.models.functional import call_model
 from autoreg.validation import check_training_inputs
 from autoreg.workdir import (
     ChangedSettings,
@@ -72,6 +73,7 @@ __all__ = [
     "WorkdirInUse",
     "maybe_initialize_distributed",
     "train",
+    "train_arrays",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,43 @@ def cast_floats(tree, dtype):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation and bookkeeping settings of a training run."""
+    """Optimisation and bookkeeping settings of a training run.
+
+    Attributes:
+      steps: total optimiser steps.
+      batch_size: the global batch (split across devices and processes).
+      learning_rate: peak Adam learning rate.
+      warmup_steps: steps of linear warm-up, followed by a cosine decay to 1% of the peak.
+      grad_clip: global gradient-norm clip (0: off).
+      ema_decay: decay of an exponential moving average of the parameters, which is then what
+        is evaluated, sampled and exported (0: off; e.g. 0.999).
+      seed: seed of the data order (and of the sample grids).
+      checkpoint_every: steps between checkpoints (and one at the end).
+      eval_every: steps between test evaluations (0: only at the end).
+      eval_examples: test examples per evaluation.
+      sample_every: steps between sample grids (0: only at the end; -1: never).
+      num_samples: samples per grid.
+      log_every: steps between metric lines.
+      keep_checkpoints: how many recent checkpoints to keep.
+      time_limit: stop, with a checkpoint, after this many seconds (0: no limit).
+      compute_dtype: dtype of the forward and backward pass: ``"float32"``, or ``"bfloat16"``
+        (mixed precision: the parameters, gradients and optimiser state stay float32; the loss
+        is taken in float32).
+
+    Raises:
+      ValueError: an unknown ``compute_dtype``, a count that must be positive and is not, a
+        learning rate that is not positive, or an ``ema_decay`` outside [0, 1) (the other
+        fields are checked when training starts).
+
+    Examples:
+      >>> config = autoreg.TrainConfig(steps=100, batch_size=16, ema_decay=0.999)
+      >>> config.learning_rate, config.compute_dtype
+      (0.001, 'float32')
+      >>> autoreg.TrainConfig(batch_size=0)
+      Traceback (most recent call last):
+      ...
+      ValueError: batch_size must be positive, got 0
+    """
 
     steps: int = 10_000  # total optimiser steps
     batch_size: int = 32  # global batch (split across devices)
@@ -174,8 +212,9 @@ def make_train_step(
     ema_decay: float,
     compute_dtype: str = "float32",
 ) -> Callable:
-    """A jit-compiled step ``(params, opt_state, ema, x, labels) -> (..., loss)`` that donates
-    its state buffers. ``loss`` is the mean negative log-likelihood in nats per dimension.
+    """A jit-compiled step ``(params, opt_state, ema, x, labels, features=None) -> (..., loss)``
+    that donates its state buffers. ``loss`` is the mean negative log-likelihood in nats per
+    dimension.
 
     With ``compute_dtype="bfloat16"`` the step runs the network on bfloat16 copies of the
     parameters (and of its constant buffers); the gradients reach the float32 parameters through
@@ -183,19 +222,18 @@ def make_train_step(
     """
     dtype = jnp.dtype(compute_dtype)
 
-    def loss_fn(params, x, labels):
+    def loss_fn(params, x, labels, features):
         if dtype != jnp.float32:
             params, constants = cast_floats(params, dtype), cast_floats(rest, dtype)
         else:
             constants = rest
-        logits = call_model(nnx.merge(graphdef, params, constants), x, labels).astype(
-            jnp.float32
-        )  # labels: or a Conditioning
+        model = nnx.merge(graphdef, params, constants)
+        logits = call_model(model, x, labels, features).astype(jnp.float32)
         dims = math.prod(x.shape[1:])
         return -log_prob_from_logits(logits, x, event_ndim).mean() / dims
 
-    def step(params, opt_state, ema, x, labels):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, labels)
+    def step(params, opt_state, ema, x, labels, features=None):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, labels, features)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         if ema_decay:
@@ -451,7 +489,26 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what SLURM, Kubern
 
 
 class Preempted(TrainingError):
-    """Training stopped by a signal at the end of a step, after checkpointing that step."""
+    """Training stopped by a signal at the end of a step, after checkpointing that step.
+
+    ``train`` and ``train_arrays`` raise it on SIGINT or SIGTERM; ``resume=True`` continues.
+
+    Args:
+      signum: the signal received.
+      step: the step checkpointed.
+      workdir: the run's work directory.
+
+    Attributes:
+      signum: the signal received.
+      step: the step checkpointed.
+      workdir: the run's work directory.
+
+    Examples:
+      >>> import signal
+      >>> from autoreg.training import Preempted
+      >>> print(Preempted(signal.SIGTERM, 500, "runs/mnist"))
+      stopped by SIGTERM at step 500; checkpoint saved in runs/mnist, continue with resume=True
+    """
 
     def __init__(self, signum: int, step: int, workdir):
         self.signum, self.step, self.workdir = signum, step, workdir
@@ -523,8 +580,10 @@ class TrainLoop:
     train_step: Callable  # from make_train_step
     train_x: np.ndarray  # (N, *event) integers in 0..K-1
     train_labels: np.ndarray | None  # (N,) class labels, or None
+    train_features: np.ndarray | None  # (N, frames, F) local features, or None
     test_x: np.ndarray | None  # (M, *event) test data, or None
     test_labels: np.ndarray | None  # (M,) test labels, or None
+    test_features: np.ndarray | None  # (M, frames, F) test features, or None
     write_samples: Callable | None  # fn(model, step) at sample steps, or None
 
     def take_step(self, state: LoopState) -> jax.Array:
@@ -534,10 +593,12 @@ class TrainLoop:
             state.step, len(self.train_x), self.config.batch_size, self.config.seed
         )
         x = shard_batch(self.mesh, self.train_x, index, np.int32)  # (B, *event)
-        # (B,) labels, or a Conditioning pytree of (B, ...) arrays, or None
-        labels = jax.tree.map(lambda a: shard_batch(self.mesh, a, index), self.train_labels)
+        labels, features = (  # (B,) and (B, frames, F), or None
+            None if a is None else shard_batch(self.mesh, a, index)
+            for a in (self.train_labels, self.train_features)
+        )
         state.params, state.opt_state, state.ema, loss = self.train_step(
-            state.params, state.opt_state, state.ema, x, labels
+            state.params, state.opt_state, state.ema, x, labels, features
         )
         state.step += 1
         return loss
@@ -551,7 +612,7 @@ class TrainLoop:
             last = self.run.latest_step()
             kept = f"the last good checkpoint (step {last}) is kept" if last else "nothing saved"
             raise TrainingError(f"loss became {loss} at step {at_step}; stopped, {kept}")
-        return loss / math.log(2.0)
+        return nats_to_bits_per_dim(loss, 1)
 
     def log_train(self, step: int, bits: float, speed: Throughput) -> None:
         """Write the metrics line of ``step`` and start a new speed window."""
@@ -562,13 +623,15 @@ class TrainLoop:
     def log_test_bits(self, state: LoopState) -> float | None:
         """Evaluate and log the test bits/dim of the current model (None without test data, and
         in every process but process 0)."""
-        from autoreg.evaluate import evaluate  # the evaluator imports nothing from here
+        from autoreg.evaluation import evaluate_arrays  # it imports nothing from here
 
         if self.test_x is None or not is_primary():
             return None
         n = min(self.config.eval_examples, len(self.test_x))
-        labels, features = split_conditioning(jax.tree.map(lambda a: a[:n], self.test_labels))
-        result = evaluate(
+        labels, features = (
+            None if a is None else a[:n] for a in (self.test_labels, self.test_features)
+        )
+        result = evaluate_arrays(
             state.local_model(), self.test_x[:n], labels, features=features, progress=False
         )
         self.run.log({"step": state.step, "test_bits_per_dim": result.bits_per_dim})
@@ -633,22 +696,150 @@ class TrainLoop:
         return state
 
 
+def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
+    """A ``write_samples`` for ``train``: ``fn(model, step)`` that writes a grid of
+    ``num_samples`` samples of an image model to ``workdir/samples_<step>.png`` (class labels
+    cycling for a class-conditional model; audio models write nothing).
+
+    Args:
+      workdir: the run's work directory.
+      num_samples: images per grid.
+      seed: the sampling key of step ``s`` is ``seed + s`` (modulo the largest seed).
+
+    Returns:
+      The writer.
+    """
+    from pathlib import Path
+
+    from autoreg.generate import sample
+    from autoreg.image_io import save_grid
+    from autoreg.validation import MAX_SEED
+
+    def write_samples(current, step):
+        if not current.fixed_shape:
+            return
+        labels = np.arange(num_samples) % current.num_classes if current.num_classes else None
+        key = (seed + step) % (MAX_SEED + 1)
+        samples = sample(current, key, num_samples, labels=labels)
+        save_grid(np.asarray(samples), current.levels, Path(workdir) / f"samples_{step}.png")
+
+    return write_samples
+
+
 def train(
     model,
-    train_x: np.ndarray,
+    train_set: Dataset,
+    test_set: Dataset | None = None,
+    *,
     workdir,
     config: TrainConfig = TrainConfig(),
-    *,
-    train_labels: np.ndarray | None = None,
-    test_x: np.ndarray | None = None,
-    test_labels: np.ndarray | None = None,
     resume: bool = False,
     allow_changed_settings: bool = False,
     devices: list | None = None,
     progress: bool = True,
     write_samples: Callable | None = None,
 ):
-    """Train ``model`` in place by maximum likelihood and checkpoint it in ``workdir``.
+    """Train ``model`` in place on a ``Dataset`` by maximum likelihood, with checkpoints.
+
+    The model gets the datasets' class labels if it is class-conditional (they are ignored
+    otherwise) and their features (a mel-conditioned WaveNet's log-mel frames)::
+
+        train_set = autoreg.data.load("mnist.npz", split="train")
+        test_set = autoreg.data.load("mnist.npz", split="test")
+        autoreg.train(model, train_set, test_set, workdir="runs/x", config=TrainConfig(steps=100))
+
+    Args:
+      model: a registry model (its current parameters are the starting point).
+      train_set: the training ``Dataset`` (``autoreg.data.load``), with the model's levels.
+      test_set: a ``Dataset`` for periodic test bits/dim, or None.
+      workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
+      config: optimisation settings.
+      resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
+      allow_changed_settings: resume even with other optimisation settings than the run had.
+      devices: devices to train on (default: all; the batch is split across them).
+      progress: show a progress bar (in process 0).
+      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid), or
+        None.
+
+    Returns:
+      The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
+
+    Raises:
+      ValueError: a dataset with other levels than the model's, a class-conditional model and
+        a dataset without labels, or any input ``train_arrays`` refuses.
+      TrainingError: as for ``train_arrays``.
+      autoreg.memory.MemoryBudgetError: as for ``train_arrays``.
+
+    Examples:
+      >>> import json
+      >>> from pathlib import Path
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> images = np.random.default_rng(0).integers(0, 4, (8, 4, 4, 1))
+      >>> train_set = autoreg.data.Dataset(images, labels=None, levels=4, source="random")
+      >>> test_set = autoreg.data.Dataset(images[:4], labels=None, levels=4, source="random")
+      >>> config = autoreg.TrainConfig(steps=2, batch_size=4)
+      >>> trained = autoreg.train(
+      ...     model, train_set, test_set, workdir="train_run", config=config, progress=False
+      ... )
+      >>> trained is model, sorted(p.name for p in Path("train_run/checkpoints").iterdir())
+      (True, ['2'])
+      >>> for line in Path("train_run/metrics.jsonl").read_text().splitlines():
+      ...     print(sorted(json.loads(line)))
+      ['examples_per_sec', 'step', 'train_bits_per_dim']
+      ['step', 'test_bits_per_dim']
+      >>> autoreg.train(model, train_set, workdir="train_run", config=config, resume=True)
+      Traceback (most recent call last):
+      ...
+      autoreg.workdir.NothingToTrain: ...train_run is already at step 2, at the 2 steps asked
+      for: nothing to train (ask for more steps to continue)
+    """
+    for dataset in (train_set, test_set):
+        if dataset is not None:
+            dataset.check_levels(model)
+    labels = (lambda d: d.labels) if model.num_classes else (lambda d: None)
+    test = {}
+    if test_set is not None:
+        test = dict(
+            test_x=test_set.examples,
+            test_labels=labels(test_set),
+            test_features=test_set.features,
+        )
+    return train_arrays(
+        model,
+        train_set.examples,
+        workdir,
+        config,
+        train_labels=labels(train_set),
+        train_features=train_set.features,
+        **test,
+        resume=resume,
+        allow_changed_settings=allow_changed_settings,
+        devices=devices,
+        progress=progress,
+        write_samples=write_samples,
+    )
+
+
+def train_arrays(
+    model,
+    train_x: np.ndarray,
+    workdir,
+    config: TrainConfig = TrainConfig(),
+    *,
+    train_labels: np.ndarray | None = None,
+    train_features: np.ndarray | None = None,
+    test_x: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
+    test_features: np.ndarray | None = None,
+    resume: bool = False,
+    allow_changed_settings: bool = False,
+    devices: list | None = None,
+    progress: bool = True,
+    write_samples: Callable | None = None,
+):
+    """Train ``model`` in place on arrays by maximum likelihood, checkpointing in ``workdir``.
+
+    The loop under ``train``, which takes ``Dataset``s.
 
     In a multi-process run (``autoreg.distributed``) every process calls this with the same
     arguments and its own copy of the data; ``config.batch_size`` is the global batch.
@@ -658,11 +849,15 @@ def train(
       train_x: (N, *event) integer training data in 0..K-1.
       workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
       config: optimisation settings.
-      train_labels, test_labels: (N,) class labels for class-conditional models, or an
-        ``autoreg.data.dataset.Conditioning`` of labels and (N, frames, F) features.
-      test_x: (M, *event) data for periodic test bits/dim.
+      train_labels: (N,) class labels for class-conditional models, else None.
+      train_features: (N, frames, F) local features of a locally conditioned model (a
+        mel-conditioned WaveNet), else None.
+      test_x: (M, *event) data for periodic test bits/dim, or None.
+      test_labels: (M,) class labels of ``test_x`` for class-conditional models, else None.
+      test_features: (M, frames, F) local features of ``test_x``, else None.
       resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
-      allow_changed_settings: resume even with other ``OPTIMISATION_FIELDS`` than the run had.
+      allow_changed_settings: resume even with other optimisation settings than the run had
+        (``OPTIMISATION_FIELDS``: batch size, learning rate, warm-up, clip, EMA decay, seed).
       devices: devices to train on (default: all; the batch is split across them).
       progress: show a progress bar (in process 0).
       write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid).
@@ -675,13 +870,27 @@ def train(
     restored after it.
 
     Raises:
+      ValueError: bad inputs (``autoreg.validation.check_training_inputs``): a bad config
+        field, data of the wrong dtype, shape or range, labels or features that do not fit
+        the model or the data.
       TrainingError: workdir in use (WorkdirInUse) or of another model, resume settings changed
-        (ChangedSettings) or already done (NothingToTrain), batch larger than the data,
-        non-finite loss, stopped by a signal (Preempted).
+        (ChangedSettings) or already done (NothingToTrain), batch larger than the data or not
+        divisible by the devices, non-finite loss, stopped by a signal (Preempted).
       autoreg.memory.MemoryBudgetError: a step on this batch would not fit in
         ``autoreg.memory.memory_budget()`` (checked before anything is compiled or written).
+
+    Examples:
+      >>> from autoreg.training import train_arrays
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> train_x = np.random.default_rng(0).integers(0, 4, (8, 4, 4, 1))
+      >>> config = autoreg.TrainConfig(steps=1, batch_size=4)
+      >>> trained = train_arrays(model, train_x, "arrays_run", config, progress=False)
+      >>> autoreg.checkpoint.read_metadata("arrays_run")["step"]
+      1
     """
-    check_training_inputs(model, config, train_x, train_labels, test_x, test_labels)
+    check_training_inputs(
+        model, config, train_x, train_labels, test_x, test_labels, train_features, test_features
+    )
     mesh = data_mesh(config, len(train_x), devices)
     check_step_memory(model, config, train_x.shape[1:], mesh)  # before the work directory
     run = Run(workdir, config.keep_checkpoints)
@@ -705,8 +914,10 @@ def train(
             train_step,
             train_x=train_x,
             train_labels=train_labels,
+            train_features=train_features,
             test_x=test_x,
             test_labels=test_labels,
+            test_features=test_features,
             write_samples=write_samples,
         )
         state = loop.run_steps(state, progress and is_primary(), stop)

@@ -1,0 +1,64 @@
+"""The memory estimate of a forward pass bounds what XLA allocates, for every registry model.
+
+``autoreg.memory.forward_bytes(config, positions)`` is what one example's forward pass is
+estimated to need. XLA's compiled program reports (``Compiled.memory_analysis()``) its
+arguments (the parameters and the data), its output (the logits) and its temporaries (every
+intermediate it keeps live at once; the CPU backend reports all three, and no aliasing for a
+forward pass). The test compares
+
+    temp + output + argument  <=  B * forward_bytes + parameter bytes + B * data bytes
+
+for a batch of tiny models at two sizes (the second with 4x the positions), so an estimate that
+grows too slowly (an attention matrix left out: quadratic in the pixels) fails at the larger
+size, and checks that the estimate is not looser than ``SLACK`` times XLA's figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import pytest
+from flax import nnx
+
+import autoreg
+from autoreg.memory import forward_bytes
+from autoreg.registry import create_model
+
+BATCH = 2
+LEVELS = 16
+SIZES = {"image": [(8, 8, 3), (16, 16, 3)], "audio": [(512,), (2048,)]}
+SLACK = 4  # the estimate may exceed XLA's figure this many times, no more
+
+
+def xla_bytes(model, event_shape: tuple) -> int:
+    """temp + output + argument bytes of the jitted forward pass of a (B, *event) batch."""
+    graphdef, state = nnx.split(model)
+
+    def forward(state, x):
+        return nnx.merge(graphdef, state)(x)
+
+    x = jnp.zeros((BATCH, *event_shape), jnp.int32)
+    stats = jax.jit(forward).lower(state, x).compile().memory_analysis()
+    if stats is None:
+        pytest.skip("this backend reports no memory analysis")
+    return stats.temp_size_in_bytes + stats.output_size_in_bytes + stats.argument_size_in_bytes
+
+
+def estimated_bytes(model, event_shape: tuple) -> int:
+    """The estimate of the same: the batch's forward passes, the parameters and the data."""
+    params = sum(leaf.nbytes for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
+    positions = math.prod(event_shape)
+    return BATCH * forward_bytes(model.config, positions) + params + BATCH * 4 * positions
+
+
+@pytest.mark.parametrize("name", sorted(autoreg.MODELS))
+def test_forward_estimate_bounds_what_xla_allocates(name):
+    audio = not autoreg.create_model(name, preset="tiny", levels=LEVELS).fixed_shape
+    for event_shape in SIZES["audio" if audio else "image"]:
+        shape = {} if audio else {"image_shape": event_shape}
+        model = create_model(name, preset="tiny", levels=LEVELS, **shape)
+        measured, estimate = xla_bytes(model, event_shape), estimated_bytes(model, event_shape)
+        assert measured <= estimate, (name, event_shape, measured, estimate)
+        assert estimate <= SLACK * measured, (name, event_shape, measured, estimate)
