@@ -155,12 +155,30 @@ def is_replaceable(path: Path) -> bool:
     return isinstance(metadata, dict) and metadata.get("format") == FORMAT
 
 
-def remove_partial(path: Path, whole: bool = False) -> None:
+def remove_partial(path: Path, whole: bool = False, settle: float = 0.3) -> None:
     """Remove what a failed orbax save of ``path`` left: its temporary directories (and
-    ``path`` itself if ``whole``)."""
-    partial = glob.glob(f"{glob.escape(str(path))}.orbax-checkpoint-tmp*")
-    for leftover in [*partial, *([path] if whole else [])]:
-        shutil.rmtree(leftover, ignore_errors=True)
+    ``path`` itself if ``whole``).
+
+    Orbax's and TensorStore's writer threads may still be finishing their files when the save
+    has already failed, and can recreate a directory just removed; so the removal repeats
+    until nothing has been left for ``settle`` seconds (at most 30 s in all).
+    """
+
+    def leftovers() -> list[str]:
+        partial = glob.glob(f"{glob.escape(str(path))}.orbax-checkpoint-tmp*")
+        return [*partial, *([str(path)] if whole and os.path.lexists(path) else [])]
+
+    deadline = time.monotonic() + 30.0
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        found = leftovers()
+        for leftover in found:
+            shutil.rmtree(leftover, ignore_errors=True)
+        if found:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return
+        time.sleep(0.05)
 
 
 def save_failure(path: Path, error: Exception) -> OSError:

@@ -2,7 +2,8 @@
 
 ``bits_per_position`` splits ``-log2 p(x)`` over pixels (summing the channels of a pixel), so
 the per-pixel bits of an image add up to its total code length; ``render_heatmap`` writes a PNG
-with one row per image: the image, its heatmap on a shared colour scale, and a scale bar.
+with one row per image: the image, its heatmap on a shared colour scale (matplotlib's
+``inferno``), and a colour bar with numbered ticks in bits, drawn by matplotlib.
 """
 
 from __future__ import annotations
@@ -10,32 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from autoreg.image_io import check_scale, save_png, to_rgb
+from autoreg.figures import figure_pixels, new_figure
+from autoreg.image_io import check_scale, check_writable, save_png, to_rgb
 from autoreg.likelihood import log_prob_per_position, nats_to_bits_per_dim
 from autoreg.memory import check_picture, evaluation_batch
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_labels
 
-# Anchor colours of the colour map (close to matplotlib's "inferno"): low bits dark, high bright.
-INFERNO = np.array(
-    [
-        [0, 0, 4],
-        [40, 11, 84],
-        [101, 21, 110],
-        [159, 42, 99],
-        [212, 72, 66],
-        [245, 125, 21],
-        [250, 193, 39],
-        [252, 255, 164],
-    ],
-    np.float64,
-)
+COLOUR_MAP = "inferno"  # matplotlib's: low bits dark, high bits bright
 
-
-# Layout of the figure, in pixels: the gap around tiles, the scale bar, the room for its labels.
-GAP, BAR_WIDTH, LABEL_WIDTH = 4, 12, 64
+# Layout of the figure, in pixels: the gap around tiles, the colour bar, the room for its tick
+# labels and its "bits" label, and the bar's margin above and below (room for the end labels).
+GAP, BAR_WIDTH, LABEL_WIDTH, BAR_MARGIN = 4, 12, 72, 8
+FONT_SIZE = 9  # points, of the colour bar's labels
 
 
 def bits_per_position(model, x, labels=None) -> np.ndarray:
@@ -71,13 +60,16 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
 
 
 def colour_map(values: np.ndarray, vmax: float) -> np.ndarray:
-    """Values in [0, vmax] -> (..., 3) uint8 RGB by linear interpolation of ``INFERNO``."""
+    """Values in [0, vmax] (clipped) -> (..., 3) uint8 RGB of matplotlib's ``inferno``.
+
+    Examples:
+      >>> colour_map(np.array([0.0, 2.0]), vmax=2.0).tolist()
+      [[0, 0, 3], [252, 254, 164]]
+    """
+    from matplotlib import colormaps
+
     t = np.clip(np.asarray(values, np.float64) / max(vmax, 1e-12), 0.0, 1.0)
-    pos = t * (len(INFERNO) - 1)
-    lo = np.minimum(np.floor(pos).astype(int), len(INFERNO) - 2)
-    frac = (pos - lo)[..., None]
-    rgb = INFERNO[lo] * (1.0 - frac) + INFERNO[lo + 1] * frac  # (..., 3)
-    return np.round(rgb).astype(np.uint8)
+    return colormaps[COLOUR_MAP](t, bytes=True)[..., :3]
 
 
 def render_heatmap(
@@ -89,10 +81,11 @@ def render_heatmap(
     scale: int | None = None,
     vmax: float | None = None,
 ) -> Path:
-    """Write a PNG: per image one row of (image, per-pixel bits heatmap), and a scale bar.
+    """Write a PNG: per image one row of (image, per-pixel bits heatmap), and a colour bar.
 
-    All heatmaps share one colour scale, from 0 bits (dark) to ``vmax`` (bright); the scale bar
-    on the right is labelled with both ends. Written atomically (temporary file, then rename).
+    All heatmaps share one colour scale (``inferno``), from 0 bits (dark) to ``vmax``
+    (bright); the colour bar on the right, drawn by matplotlib, has numbered ticks and the
+    label "bits". Written atomically (temporary file, then rename).
 
     Args:
       images: (B, H, W) or (B, H, W, C) integers in 0..levels-1, C = 1 or 3.
@@ -107,17 +100,48 @@ def render_heatmap(
       The path written.
 
     Raises:
-      ValueError: shapes that do not match, values out of range, or a bad scale or vmax.
+      ValueError: shapes that do not match, values out of range, a bad scale or vmax, or a
+        path that is not a .png in an existing, writable folder.
     """
     images, bits = _check_images_and_bits(images, bits, levels)  # (B, H, W, C), (B, H, W)
     scale = heatmap_scale(*images.shape[:3], scale)
     vmax = _check_vmax(vmax, bits)
-    figure = lay_out_heatmaps(images, bits, levels, scale, vmax)  # (height, width, 3)
-    return _label_and_save(figure, vmax, path)
+    path = check_writable(path)
+    return save_png(figure_pixels(heatmap_figure(images, bits, levels, scale, vmax)), path)
+
+
+def heatmap_figure(images, bits, levels: int, scale: int, vmax: float):
+    """The matplotlib ``Figure`` of ``render_heatmap``: the tiles, pixel for pixel, and a bar.
+
+    Args:
+      images: (B, H, W, C) integers in 0..levels-1, C = 1 or 3 (checked).
+      bits: (B, H, W) non-negative bits per pixel.
+      levels: K, the number of values per channel.
+      scale: integer upscaling of each pixel.
+      vmax: bits at the top of the colour scale.
+
+    Returns:
+      A ``matplotlib.figure.Figure`` of ``figure_shape`` pixels: ``lay_out_heatmaps`` at its
+      top left, unresampled, and ``fig.axes[0]``, the colour bar labelled "bits".
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    tiles = lay_out_heatmaps(images, bits, levels, scale, vmax)  # (height, tiles_w, 3)
+    height, width, _ = figure_shape(*images.shape[:3], scale)
+    figure = new_figure(width, height, layout=None)
+    figure.figimage(tiles, xo=0, yo=0, origin="upper")  # exact pixels, no resampling
+    left, bottom = tiles.shape[1] / width, min(BAR_MARGIN, height // 4) / height
+    bar = figure.add_axes((left, bottom, BAR_WIDTH / width, 1 - 2 * bottom))
+    mappable = ScalarMappable(Normalize(0.0, vmax), COLOUR_MAP)
+    colour_bar = figure.colorbar(mappable, cax=bar)
+    colour_bar.set_label("bits", fontsize=FONT_SIZE, labelpad=2)
+    bar.tick_params(labelsize=FONT_SIZE, length=3, pad=2)
+    return figure
 
 
 def lay_out_heatmaps(images, bits, levels: int, scale: int, vmax: float) -> np.ndarray:
-    """The unlabelled figure: per image a row (image, heatmap), and the colour scale bar.
+    """The tiles of the figure: per image a row (image, heatmap), on white.
 
     Args:
       images: (B, H, W, C) integers in 0..levels-1, C = 1 or 3.
@@ -127,34 +151,19 @@ def lay_out_heatmaps(images, bits, levels: int, scale: int, vmax: float) -> np.n
       vmax: bits at the top of the colour scale.
 
     Returns:
-      (height, width, 3) uint8 RGB on white, with ``LABEL_WIDTH`` blank columns on the right
-      for the labels of the scale bar.
+      (B * (H * scale + GAP) + GAP, 2 * W * scale + 3 * GAP, 3) uint8 RGB.
     """
     b, h, w, _ = images.shape
     tile_h, tile_w = h * scale, w * scale
-    height, width, _ = figure_shape(b, h, w, scale)
-    canvas = np.full((height, width, 3), 255, np.uint8)  # (height, width, RGB)
+    height = b * tile_h + (b + 1) * GAP
+    canvas = np.full((height, 2 * tile_w + 3 * GAP, 3), 255, np.uint8)  # (height, width, RGB)
     pictures = to_rgb(images, levels).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
     heat = colour_map(bits, vmax).repeat(scale, 1).repeat(scale, 2)  # (B, h*s, w*s, 3)
     for i in range(b):
         top = GAP + i * (tile_h + GAP)
         canvas[top : top + tile_h, GAP : GAP + tile_w] = pictures[i]
         canvas[top : top + tile_h, 2 * GAP + tile_w : 2 * GAP + 2 * tile_w] = heat[i]
-    bar_left = 3 * GAP + 2 * tile_w
-    ramp = np.linspace(vmax, 0.0, height - 2 * GAP)[:, None].repeat(BAR_WIDTH, 1)  # top = vmax
-    canvas[GAP : height - GAP, bar_left : bar_left + BAR_WIDTH] = colour_map(ramp, vmax)
     return canvas
-
-
-def _label_and_save(figure: np.ndarray, vmax: float, path) -> Path:
-    """Write both ends of the scale bar next to it, then save the (height, width, 3) figure."""
-    height, width, _ = figure.shape
-    left = width - LABEL_WIDTH + 3  # just right of the scale bar
-    picture = Image.fromarray(figure)
-    draw = ImageDraw.Draw(picture)
-    draw.text((left, GAP), f"{vmax:.3g} bits", fill=(0, 0, 0))
-    draw.text((left, height - GAP - 11), "0 bits", fill=(0, 0, 0))
-    return save_png(np.asarray(picture), path)
 
 
 def _check_images_and_bits(images, bits, levels: int) -> tuple[np.ndarray, np.ndarray]:

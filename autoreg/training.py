@@ -4,8 +4,11 @@ A training run lives in a work directory (``autoreg.workdir``)::
 
     WORKDIR/checkpoints/<step>/   orbax checkpoints (params + metadata + train_state); each step
                                   directory is also a plain model checkpoint for load_checkpoint
-    WORKDIR/metrics.jsonl         one JSON object per log line (loss, test bits/dim, speed)
+    WORKDIR/metrics.jsonl         one JSON object per log line (loss, test bits/dim, learning
+                                  rate, speed)
     WORKDIR/samples_<step>.png    sample grids (image models)
+    WORKDIR/tensorboard/          the same metrics and grids as TensorBoard event files
+                                  (``autoreg.tensorboard_log``): tensorboard --logdir WORKDIR
 
 One run at a time trains in a work directory (it holds ``WORKDIR/train.lock``). Resuming is
 exact: the data order is a function of (seed, step), the optimiser state, EMA and step are
@@ -174,17 +177,22 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
-def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    """Adam with linear warm-up, cosine decay and global-norm clipping."""
-    schedule = optax.warmup_cosine_decay_schedule(
+def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
+    """The learning rate of the update at step t (0-based): a linear warm-up from 0, then a
+    cosine decay to 1% of the peak."""
+    return optax.warmup_cosine_decay_schedule(
         0.0,
         config.learning_rate,
         min(config.warmup_steps, config.steps),
         max(config.steps, config.warmup_steps + 1),
         end_value=config.learning_rate * 0.01,
     )
+
+
+def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """Adam with linear warm-up, cosine decay and global-norm clipping."""
     parts = [optax.clip_by_global_norm(config.grad_clip)] if config.grad_clip > 0 else []
-    return optax.chain(*parts, optax.adam(schedule))
+    return optax.chain(*parts, optax.adam(learning_rate_schedule(config)))
 
 
 def batch_indices(step: int, num_examples: int, batch_size: int, seed: int) -> np.ndarray:
@@ -584,7 +592,7 @@ class TrainLoop:
     test_x: np.ndarray | None  # (M, *event) test data, or None
     test_labels: np.ndarray | None  # (M,) test labels, or None
     test_features: np.ndarray | None  # (M, frames, F) test features, or None
-    write_samples: Callable | None  # fn(model, step) at sample steps, or None
+    write_samples: Callable | None  # fn(model, step) -> PNG path or None, at sample steps
 
     def take_step(self, state: LoopState) -> jax.Array:
         """Train on the batch of ``state.step`` and advance ``state``; returns the loss (on the
@@ -615,8 +623,10 @@ class TrainLoop:
         return nats_to_bits_per_dim(loss, 1)
 
     def log_train(self, step: int, bits: float, speed: Throughput) -> None:
-        """Write the metrics line of ``step`` and start a new speed window."""
-        record = {"step": step, "train_bits_per_dim": bits}
+        """Write the metrics line of ``step`` (its update's learning rate included) and start a
+        new speed window."""
+        rate = float(learning_rate_schedule(self.config)(step - 1))  # step counts from 1
+        record = {"step": step, "train_bits_per_dim": bits, "learning_rate": rate}
         self.run.log({**record, "examples_per_sec": speed.examples_per_sec()})
         speed.reset()
 
@@ -684,7 +694,9 @@ class TrainLoop:
             if due.test:
                 last_test = self.log_test_bits(state)
             if due.sample and is_primary():
-                self.write_samples(state.local_model(), state.step)
+                picture = self.write_samples(state.local_model(), state.step)
+                if picture is not None:  # the PNG written: also a TensorBoard image
+                    self.run.log_picture(state.step, picture)
             if due.save:
                 self.save(state)
             bar.set_postfix(progress_postfix(bits, last_test))
@@ -698,8 +710,9 @@ class TrainLoop:
 
 def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
     """A ``write_samples`` for ``train``: ``fn(model, step)`` that writes a grid of
-    ``num_samples`` samples of an image model to ``workdir/samples_<step>.png`` (class labels
-    cycling for a class-conditional model; audio models write nothing).
+    ``num_samples`` samples of an image model to ``workdir/samples_<step>.png`` and returns
+    its path (class labels cycling for a class-conditional model; audio models write nothing
+    and return None).
 
     Args:
       workdir: the run's work directory.
@@ -715,13 +728,14 @@ def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
     from autoreg.image_io import save_grid
     from autoreg.validation import MAX_SEED
 
-    def write_samples(current, step):
+    def write_samples(current, step) -> Path | None:
         if not current.fixed_shape:
-            return
+            return None
         labels = np.arange(num_samples) % current.num_classes if current.num_classes else None
         key = (seed + step) % (MAX_SEED + 1)
-        samples = sample(current, key, num_samples, labels=labels)
-        save_grid(np.asarray(samples), current.levels, Path(workdir) / f"samples_{step}.png")
+        samples = sample(current, key, num_samples, labels=labels)  # (N, H, W, C)
+        path = Path(workdir) / f"samples_{step}.png"
+        return save_grid(np.asarray(samples), current.levels, path)
 
     return write_samples
 
@@ -752,14 +766,16 @@ def train(
       model: a registry model (its current parameters are the starting point).
       train_set: the training ``Dataset`` (``autoreg.data.load``), with the model's levels.
       test_set: a ``Dataset`` for periodic test bits/dim, or None.
-      workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
+      workdir: directory for checkpoints, metrics, samples and TensorBoard events; one run at
+        a time uses it.
       config: optimisation settings.
       resume: continue from the newest intact checkpoint in ``workdir`` (exactly).
       allow_changed_settings: resume even with other optimisation settings than the run had.
       devices: devices to train on (default: all; the batch is split across them).
       progress: show a progress bar (in process 0).
-      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid), or
-        None.
+      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid:
+        ``sample_grid_writer``), or None; a path it returns is read back as a PNG and also
+        written as the TensorBoard image ``samples`` of that step.
 
     Returns:
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
@@ -785,7 +801,7 @@ def train(
       (True, ['2'])
       >>> for line in Path("train_run/metrics.jsonl").read_text().splitlines():
       ...     print(sorted(json.loads(line)))
-      ['examples_per_sec', 'step', 'train_bits_per_dim']
+      ['examples_per_sec', 'learning_rate', 'step', 'train_bits_per_dim']
       ['step', 'test_bits_per_dim']
       >>> autoreg.train(model, train_set, workdir="train_run", config=config, resume=True)
       Traceback (most recent call last):
@@ -847,7 +863,8 @@ def train_arrays(
     Args:
       model: a registry model (its current parameters are the starting point).
       train_x: (N, *event) integer training data in 0..K-1.
-      workdir: directory for checkpoints, metrics and samples; one run at a time uses it.
+      workdir: directory for checkpoints, metrics, samples and TensorBoard events; one run at
+        a time uses it.
       config: optimisation settings.
       train_labels: (N,) class labels for class-conditional models, else None.
       train_features: (N, frames, F) local features of a locally conditioned model (a
@@ -860,7 +877,9 @@ def train_arrays(
         (``OPTIMISATION_FIELDS``: batch size, learning rate, warm-up, clip, EMA decay, seed).
       devices: devices to train on (default: all; the batch is split across them).
       progress: show a progress bar (in process 0).
-      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid).
+      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid);
+        a path it returns is read back as a PNG and also written as the TensorBoard image
+        ``samples`` of that step.
 
     Returns:
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
@@ -894,7 +913,7 @@ def train_arrays(
     mesh = data_mesh(config, len(train_x), devices)
     check_step_memory(model, config, train_x.shape[1:], mesh)  # before the work directory
     run = Run(workdir, config.keep_checkpoints)
-    with locked(run.workdir), StopSignals() as stop:
+    with locked(run.workdir), StopSignals() as stop, run:  # run: closes the event file
         optimizer = make_optimizer(config)
         state = initial_state(model, optimizer, config, mesh)
         state = start_state(run, model, state, config, resume, allow_changed_settings)

@@ -3,7 +3,8 @@
 ``analyse`` turns an audio file into the model's log-mel frames (the analysis recorded in its
 config); ``vocode`` samples audio from frames with the WaveNet (its fast sampler, segment by
 segment, so that long input shows progress); ``griffin_lim`` is the classical baseline from
-the same frames; ``vocode_file`` is what ``autoreg vocode`` runs.
+the same frames; ``vocode_file`` is what ``autoreg vocode`` runs (with ``--spectrogram``, it
+also draws the input's spectrogram above the output's: ``resynthesis_spectrograms``).
 
 Each step is sized against ``autoreg.memory.memory_budget()`` before it starts (an audio file
 from its header, before it is read and resampled): what does not fit is refused with a
@@ -23,6 +24,7 @@ from autoreg import memory
 from autoreg.data.audio import mu_law_decode, read_audio, write_wav
 from autoreg.data.mel import MelAnalysis, check_mel_shape, log_mel, mel_to_audio
 from autoreg.generate import complete, sample
+from autoreg.image_io import check_writable, save_png
 from autoreg.optional import require
 
 METHODS = ("wavenet", "griffin-lim")
@@ -235,12 +237,19 @@ def vocode_file(
     seed: int = 0,
     temperature: float = 1.0,
     progress: bool = False,
+    spectrogram=None,
 ) -> Path:
     """Analyse ``audio`` (or read the ``mel`` .npy), resynthesise it, write the WAV ``out``.
 
+    With ``spectrogram`` (a .png path), also write the spectrograms of the input and of the
+    resynthesis (its log-mel under the same analysis) one above another
+    (``resynthesis_spectrograms``). The picture is drawn before either file is written, and
+    each file is written atomically: an error leaves neither half-written.
+
     Raises:
       ValueError: neither or both of audio and mel, an unknown method, a model that is not a
-        vocoder, or bad input (see ``analyse``, ``load_mel``, ``speaker_id``).
+        vocoder, bad input (see ``analyse``, ``load_mel``, ``speaker_id``), or a
+        ``spectrogram`` path that is not a .png in a writable folder.
       MemoryBudgetError: (a ValueError) the analysis or the resynthesis would not fit in
         memory, refused before it starts.
     """
@@ -249,6 +258,8 @@ def vocode_file(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     analysis = vocoder_analysis(model)
+    if spectrogram is not None:  # before any work
+        spectrogram = check_writable(spectrogram, (".png",))
     if audio is not None:  # sized from the header, before anything is read
         samples = check_analysis_memory(audio, analysis)
         if samples is not None:
@@ -265,4 +276,29 @@ def vocode_file(
             temperature=temperature,
             progress=progress,
         )
-    return write_wav(out, waveform, analysis.sample_rate)
+    picture = None
+    if spectrogram is not None:
+        picture = resynthesis_spectrograms(features, waveform, analysis, method)
+    path = write_wav(out, waveform, analysis.sample_rate)
+    if picture is not None:
+        save_png(picture, spectrogram)
+    return path
+
+
+def resynthesis_spectrograms(features, waveform, analysis: MelAnalysis, method: str) -> np.ndarray:
+    """The picture of the input's log-mel above that of its resynthesis, one colour scale.
+
+    Args:
+      features: (frames, n_mels) log-mel of the input.
+      waveform: (frames * hop_length,) resynthesised audio.
+      analysis: the analysis of ``features``, used again on ``waveform``.
+      method: ``"wavenet"`` or ``"griffin-lim"``, for the lower panel's title.
+
+    Returns:
+      (H, W, 3) uint8 RGB (``autoreg.spectrogram.spectrogram_comparison_image``).
+    """
+    from autoreg.spectrogram import spectrogram_comparison_image
+
+    name = {"wavenet": "WaveNet", "griffin-lim": "Griffin-Lim"}[method]
+    named = {"input": features, f"{name} resynthesis": log_mel(waveform, analysis)}
+    return spectrogram_comparison_image(named, analysis)

@@ -6,18 +6,20 @@
     WORKDIR/checkpoints/<step>/   orbax checkpoints (params + metadata + train_state)
     WORKDIR/damaged/<step>/       checkpoints found damaged on resume, set aside
     WORKDIR/metrics.jsonl         one JSON object per log line
+    WORKDIR/tensorboard/          TensorBoard event files of the same lines and sample grids
 
 Training writes only its own files: the work directory must be a writable directory, and each
-of the entries above (and ``samples_<step>.png``, and every checkpoint) a real file or directory,
-not a symbolic link, which would send a write elsewhere; this is checked before training starts,
-and files are opened without following links (``O_NOFOLLOW``) besides. A checkpoint that cannot
-be written (a full disk) is an OSError that leaves no partial directory behind.
+of the entries above (and ``samples_<step>.png``, every checkpoint and every event file) a real
+file or directory, not a symbolic link, which would send a write elsewhere; this is checked
+before training starts, and files are opened without following links (``O_NOFOLLOW``) besides.
+A checkpoint that cannot be written (a full disk) is an OSError that leaves no partial
+directory behind.
 
 Only one run trains in a work directory at a time: ``WorkdirLock`` is an ``fcntl.flock`` on
 ``train.lock``, which the OS releases when its process ends, however it ends (SIGKILL
 included), so a lock left behind never blocks the next run. In a multi-process run process 0
-alone takes the lock and writes metrics; every process calls ``save`` (orbax writes each
-checkpoint once, from all of them).
+alone takes the lock and writes metrics (and TensorBoard events); every process calls ``save``
+(orbax writes each checkpoint once, from all of them).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import orbax.checkpoint as ocp
+from PIL import Image
 
 from autoreg.atomic import atomic_write, why_unwritable
 from autoreg.checkpoint import remove_partial, restore_items, save_failure
@@ -44,6 +48,7 @@ from autoreg.checkpoint_checks import (
     read_json,
 )
 from autoreg.distributed import agree, barrier, is_primary
+from autoreg.tensorboard_log import TensorBoardLog
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +184,8 @@ def open_own_file(path: Path, flags: int) -> int:
 def check_workdir(workdir: Path) -> None:
     """Check, creating nothing, that training may write in ``workdir``: a directory (or one
     that can be created) that takes new files, none of whose files and folders that training
-    writes (``train.lock``, ``metrics.jsonl``, ``samples_<step>.png``, ``checkpoints`` and
-    ``damaged`` and every entry in them) is a symbolic link.
+    writes (``train.lock``, ``metrics.jsonl``, ``samples_<step>.png``, ``checkpoints``,
+    ``damaged`` and ``tensorboard`` and every entry in them) is a symbolic link.
 
     Raises:
       TrainingError: naming the path that is not a directory, not writable, or a link.
@@ -199,14 +204,15 @@ def check_workdir(workdir: Path) -> None:
         raise TrainingError(f"the work directory {workdir} is not writable: {reason}")
     if existing != workdir:
         return
-    own = {"train.lock", "metrics.jsonl", "checkpoints", "damaged"}
+    folders = ("checkpoints", "damaged", "tensorboard")  # each entry in them is checked too
+    own = {"train.lock", "metrics.jsonl", *folders}
     for entry in sorted(os.scandir(workdir), key=lambda e: e.name):
         is_samples = entry.name.startswith("samples_") and entry.name.endswith(".png")
         if not (entry.name in own or is_samples):
             continue
         if entry.is_symlink():
             raise linked(entry.path)
-        if entry.name in ("checkpoints", "damaged") and entry.is_dir():
+        if entry.name in folders and entry.is_dir():
             for inner in sorted(os.scandir(entry.path), key=lambda e: e.name):
                 if inner.is_symlink():
                     raise linked(inner.path)
@@ -307,12 +313,16 @@ def locked(workdir: Path):
 
 
 class Run:
-    """Files of a work directory: checkpoints, metrics, samples."""
+    """Files of a work directory: checkpoints, metrics, samples, TensorBoard events.
+
+    ``close`` (or leaving a ``with`` block) closes the event file.
+    """
 
     def __init__(self, workdir, keep: int):
         self.workdir = Path(workdir).absolute()
         self.checkpoint_dir = self.workdir / "checkpoints"
         self.metrics_file = self.workdir / "metrics.jsonl"
+        self.tensorboard = TensorBoardLog(self.workdir / "tensorboard")  # creates nothing yet
         self.manager = ocp.CheckpointManager(
             self.checkpoint_dir,
             options=ocp.CheckpointManagerOptions(
@@ -363,6 +373,8 @@ class Run:
             )
             self.manager.wait_until_finished()
         except Exception as error:  # orbax and TensorStore raise many types for a failed write
+            with contextlib.suppress(Exception):  # let the writes still under way end first
+                self.manager.wait_until_finished()
             if is_primary():
                 remove_partial(self.checkpoint_dir / str(step))
             raise save_failure(self.checkpoint_dir / str(step), error) from None
@@ -386,17 +398,40 @@ class Run:
         return target
 
     def log(self, record: dict) -> None:
-        """Append ``record`` to metrics.jsonl (process 0 only)."""
+        """Append ``record`` to metrics.jsonl and write it as TensorBoard scalars (process 0
+        only)."""
         if is_primary():
             fd = open_own_file(self.metrics_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             with open(fd, "a") as f:
                 f.write(json.dumps(record) + "\n")
+            self.tensorboard.scalars(record)
+
+    def log_picture(self, step: int, path) -> None:
+        """Write the PNG at ``path`` (a sample grid) as the TensorBoard image of ``step``
+        (process 0 only)."""
+        if is_primary():
+            with Image.open(path) as picture:
+                pixels = np.asarray(picture.convert("RGB"))  # (H, W, 3) uint8
+            self.tensorboard.image(step, pixels)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and close the TensorBoard event file."""
+        self.tensorboard.close()
 
     def truncate_metrics(self, step: int) -> None:
-        """Drop metric lines written after ``step`` (by a run that was killed later), and a
-        last line cut short by a kill. A TrainingError naming the file and line for any other
-        line that is not a JSON record."""
-        if not (is_primary() and os.path.lexists(self.metrics_file)):
+        """Drop metric lines and TensorBoard events written after ``step`` (by a run that was
+        killed later), and a last line cut short by a kill. A TrainingError naming the file and
+        line for any other line that is not a JSON record."""
+        if not is_primary():
+            return
+        self.tensorboard.truncate(step)
+        if not os.path.lexists(self.metrics_file):
             return
         with open(open_own_file(self.metrics_file, os.O_RDONLY), "rb") as f:
             text = f.read()

@@ -100,7 +100,9 @@ def test_a_linked_lock_file_is_refused_and_its_target_kept(data, tmp_path, capsy
     assert not (workdir / "checkpoints").exists()
 
 
-@pytest.mark.parametrize("entry", ["checkpoints/3", "checkpoints", "metrics.jsonl", "damaged"])
+@pytest.mark.parametrize(
+    "entry", ["checkpoints/3", "checkpoints", "metrics.jsonl", "damaged", "tensorboard"]
+)
 def test_a_linked_entry_of_a_workdir_is_refused_before_training(
     trained, data, tmp_path, capsys, entry
 ):

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import autoreg
-from autoreg.heatmap import INFERNO, bits_per_position, colour_map, render_heatmap
+from autoreg.heatmap import bits_per_position, colour_map, render_heatmap
 
 
 @pytest.mark.parametrize("colours", [1, 3])
@@ -34,11 +34,19 @@ def test_bits_reject_bad_data():
         bits_per_position(model, np.zeros((1, 5, 4, 1), np.int32))
 
 
+def inferno(t):
+    """matplotlib's inferno at ``t`` in [0, 1], as uint8 RGB."""
+    from matplotlib import colormaps
+
+    return np.asarray(colormaps["inferno"](t, bytes=True)[:3])
+
+
 def test_colour_map_runs_from_dark_to_bright():
     rgb = colour_map(np.array([0.0, 0.5, 1.0, 2.0]), vmax=1.0)
-    np.testing.assert_array_equal(rgb[0], INFERNO[0])
-    np.testing.assert_array_equal(rgb[2], INFERNO[-1])
-    np.testing.assert_array_equal(rgb[3], INFERNO[-1])  # clipped
+    np.testing.assert_array_equal(rgb[1], inferno(0.5))
+    np.testing.assert_array_equal(rgb[0], inferno(0.0))
+    np.testing.assert_array_equal(rgb[2], inferno(1.0))
+    np.testing.assert_array_equal(rgb[3], inferno(1.0))  # clipped
     assert rgb[0].sum() < rgb[1].sum() < rgb[2].sum()
 
 
@@ -58,8 +66,8 @@ def test_render_writes_image_and_heatmap_side_by_side(tmp_path):
     np.testing.assert_array_equal(out[gap + 5, gap + 5], [0, 0, 0])
     # Heatmap of image 1: pixel (3, 0) at the top of the scale, the others at the bottom.
     top, left = 2 * gap + 40, 2 * gap + 40
-    np.testing.assert_array_equal(out[top + 35, left + 5], INFERNO[-1])
-    np.testing.assert_array_equal(out[top + 5, left + 5], INFERNO[0])
+    np.testing.assert_array_equal(out[top + 35, left + 5], inferno(1.0))
+    np.testing.assert_array_equal(out[top + 5, left + 5], inferno(0.0))
 
 
 def test_render_rejects_mismatched_shapes(tmp_path):

@@ -23,6 +23,7 @@ from autoreg.cli.common import (
     show_warnings,
 )
 from autoreg.cli.complete import add_complete_parser
+from autoreg.cli.demo import add_demo_parser
 from autoreg.cli.evaluate import add_eval_parser
 from autoreg.cli.sample import add_sample_parser
 from autoreg.cli.texture import add_texture_parser
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(sub)
     add_texture_parser(sub)
     add_vocode_parser(sub)
+    add_demo_parser(sub)
     return parser
 
 

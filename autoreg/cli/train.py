@@ -15,7 +15,8 @@ from autoreg.cli.train_options import (
 
 HELP = "train a model by maximum likelihood with checkpoints"
 DESCRIPTION = (
-    "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl) and sample grids go to "
+    "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl), sample grids and "
+    "TensorBoard event files (WORKDIR/tensorboard: tensorboard --logdir WORKDIR) go to "
     "--workdir, which one run at a time may use; --resume continues a run exactly. Uses every "
     "local device (data parallel) and joins a multi-process run when JAX_COORDINATOR_ADDRESS, "
     "JAX_NUM_PROCESSES and JAX_PROCESS_ID are set (or under SLURM with several tasks); "

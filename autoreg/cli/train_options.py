@@ -149,7 +149,11 @@ CONFIG_OPTIONS = {
             "time_limit",
             "stop after this many minutes, with a final checkpoint and evaluation (0: none)",
         ),
-        ("--log-every", "log_every", "steps between lines in metrics.jsonl ({})"),
+        (
+            "--log-every",
+            "log_every",
+            "steps between lines in metrics.jsonl and TensorBoard scalars ({})",
+        ),
     ),
 }
 

@@ -37,6 +37,11 @@ def add_vocode_parser(sub):
         help="--method wavenet: divide the logits by this (default 1)",
     )
     p.add_argument("--out", required=True, help="output WAV file")
+    p.add_argument(
+        "--spectrogram",
+        metavar="PNG",
+        help="also write the spectrograms of the input and of the output, one above the other",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_vocode)
 
@@ -53,6 +58,7 @@ def run_vocode(args) -> None:
         why = "is for --method wavenet; griffin-lim does not sample logits"
         reject_options(args, ("temperature",), why)
     out = check_writable(args.out, (".wav",))
+    spectrogram = args.spectrogram and check_writable(args.spectrogram, (".png",))
     if not args.checkpoint and not args.model:
         args.model = "wavenet_vocoder"
     model = resolve_model(args)
@@ -66,5 +72,8 @@ def run_vocode(args) -> None:
         seed=args.seed,
         temperature=1.0 if args.temperature is None else args.temperature,
         progress=not args.no_progress,
+        spectrogram=spectrogram,
     )
     print(f"wrote {path} ({args.method})")
+    if spectrogram:
+        print(f"wrote the spectrograms of the input and the output to {spectrogram}")

@@ -1,0 +1,127 @@
+"""The Complete tab: hide part of an image and let a model fill it in.
+
+The hidden region is the bottom half, the right half, a box, or a painted region; the
+completion is exact when the hidden region is a suffix of the raster order, else sequential
+Monte Carlo (``autoreg.complete``). The observed pixels come back unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from autoreg.generate import complete, completion_method
+from autoreg.image_io import completion_grid, picture_scale, upscale
+from autoreg.memory import completion_plan
+from autoreg.occlusion import occlusion_mask
+
+HIDDEN_REGIONS = ("bottom half", "right half", "box", "painted")
+MAX_COUNT = 16  # completions one request may ask for
+MAX_PARTICLES = 256  # SMC particles per completion one request may ask for
+DISPLAY_WIDTH = 768  # pixels: the grid is upscaled to at least this width
+
+
+@dataclass(frozen=True)
+class Completions:
+    """What the Complete tab shows."""
+
+    completions: np.ndarray  # (N, H, W, C) integers in 0..K-1
+    observed: np.ndarray  # (H, W) bool: the pixels kept
+    grid: np.ndarray  # (h, w, 3) uint8: occluded input (hidden magenta), completions, original
+    scale: int  # the grid's upscaling factor
+    method: str  # "smc", or the sampler that completed exactly (e.g. "cached")
+    seconds: float
+
+
+def observed_mask(hidden: str, height: int, width: int, *, box=None, painted=None) -> np.ndarray:
+    """(H, W) bool mask of the OBSERVED pixels.
+
+    Args:
+      hidden: one of ``HIDDEN_REGIONS``.
+      box: for ``"box"``: (y0, x0, y1, x1), rows y0..y1-1 and columns x0..x1-1 hidden.
+      painted: for ``"painted"``: (h, w) bool, the painted region at the model's size.
+
+    Raises:
+      ValueError: an unknown region, a bad box, no painted pixel, or nothing left observed.
+    """
+    if hidden == "bottom half":
+        return occlusion_mask("bottom", height, width)
+    if hidden == "right half":
+        return occlusion_mask("right", height, width)
+    if hidden == "box":
+        if box is None or len(box) != 4:
+            raise ValueError("a box needs four numbers: Y0, X0, Y1, X1")
+        return occlusion_mask("box:" + ",".join(str(int(v)) for v in box), height, width)
+    if hidden != "painted":
+        raise ValueError(f"hidden region must be one of {HIDDEN_REGIONS}, got {hidden!r}")
+    if painted is None or not np.any(painted):
+        raise ValueError("paint the region to hide on the mask canvas first")
+    observed = ~np.asarray(painted, bool)
+    if not observed.any():
+        raise ValueError("the painted region hides the whole image; leave some pixels visible")
+    return observed
+
+
+def complete_image(
+    model,
+    image: np.ndarray,
+    observed: np.ndarray,
+    *,
+    count: int = 4,
+    method: str = "auto",
+    particles: int = 16,
+    seed: int = 0,
+    label: int | None = None,
+) -> Completions:
+    """Complete the hidden pixels of one image ``count`` times.
+
+    Args:
+      model: an image model.
+      image: (H, W, C) integers in 0..K-1 of the model's shape.
+      observed: (H, W) bool, the pixels kept.
+      count: completions, 1..``MAX_COUNT``.
+      method: ``"auto"``, ``"exact"`` or ``"smc"`` (see ``autoreg.complete``).
+      particles: SMC particles per completion, 1..``MAX_PARTICLES``.
+      seed: the PRNG seed.
+      label: the class of a class-conditional model (ignored by an unconditional one).
+
+    Returns:
+      The completions, the mask, the grid of the Complete tab, the method used and the time.
+
+    Raises:
+      ValueError: counts out of range, a bad method or label, or a request over the memory
+        limit (``autoreg.memory.MemoryBudgetError``).
+    """
+    count, particles = int(count), int(particles)
+    if not 1 <= count <= MAX_COUNT:
+        raise ValueError(f"count must be in 1..{MAX_COUNT}, got {count}")
+    if not 1 <= particles <= MAX_PARTICLES:
+        raise ValueError(f"particles must be in 1..{MAX_PARTICLES}, got {particles}")
+    shape = model.event_shape()
+    used = completion_method(model, observed[None, :, :, None], method)
+    completion_plan(model, count, shape, used, particles)
+    labels = None
+    if model.num_classes:
+        if label is None:
+            raise ValueError(f"{model.name} is class-conditional: pick a label")
+        labels = np.full(count, int(label), np.int32)
+    start = time.perf_counter()
+    completions = np.asarray(
+        complete(
+            model,
+            jax.random.key(int(seed)),
+            np.repeat(image[None], count, axis=0),
+            observed,
+            labels=labels,
+            method=method,
+            particles=particles,
+            progress=False,
+        )
+    )
+    seconds = time.perf_counter() - start
+    grid = completion_grid(image[None], completions[None], observed, model.levels)
+    scale = picture_scale(grid.shape, -(-DISPLAY_WIDTH // grid.shape[1]))
+    return Completions(completions, observed, upscale(grid, scale), scale, used, seconds)
