@@ -2,7 +2,8 @@
 
 Every source is named by one string (the CLI's ``--data``): a ``.npz`` file, a folder of
 PNG/JPEG images, gzip'd IDX files, ``tfds:NAME`` (optional extra), or audio files and folders
-(``kind="audio"``). Each split is a ``Dataset``: examples, class labels, local features.
+(``kind="audio"``); video: ``load_moving_mnist`` and ``load_clips``
+(``autoreg.data.video``). Each split is a ``Dataset``: examples, class labels, local features.
 
 Examples:
     >>> images = np.random.default_rng(0).integers(0, 256, (12, 28, 28), dtype=np.uint8)
@@ -15,14 +16,18 @@ Examples:
 from autoreg.data.dataset import Dataset
 from autoreg.data.images import MissingSplit, load_images, quantise
 from autoreg.data.sources import load, load_for_model, load_for_training, load_pair
+from autoreg.data.video import load_clips, load_moving_mnist, moving_mnist
 
 __all__ = [
     "Dataset",
     "MissingSplit",
     "load",
+    "load_clips",
     "load_for_model",
     "load_for_training",
     "load_images",
+    "load_moving_mnist",
     "load_pair",
+    "moving_mnist",
     "quantise",
 ]

@@ -17,7 +17,8 @@ class Dataset:
     labels to a class-conditional model only, and features always.
 
     Attributes:
-      examples: (N, H, W, C) images or (N, T) audio windows, integers in 0..levels-1.
+      examples: (N, H, W, C) images, (N, T) audio windows or (N, T, H, W, C) video,
+        integers in 0..levels-1.
       labels: (N,) int32 class labels (or speaker ids), or None.
       levels: K, the values each variable takes.
       source: where the data came from (for messages and logs).
@@ -34,7 +35,7 @@ class Dataset:
       ((3, 4, 4, 1), array([0, 1, 0]))
     """
 
-    examples: np.ndarray  # (N, H, W, C) images or (N, T) audio windows, ints in 0..levels-1
+    examples: np.ndarray  # (N, H, W, C) images, (N, T) audio or (N, T, H, W, C) video; 0..K-1
     labels: np.ndarray | None  # (N,) int32 class labels (or speaker ids), or None
     levels: int  # K: values per variable
     source: str  # where the data came from (for messages and logs)
@@ -46,7 +47,7 @@ class Dataset:
 
     @property
     def event_shape(self) -> tuple[int, ...]:
-        """Shape of one example: (H, W, C) or (T,).
+        """Shape of one example: (H, W, C), (T,) or (T, H, W, C).
 
         Returns:
           The shape, a tuple.
