@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from autoreg.demo.inputs import batch_labels
 from autoreg.generate import complete, completion_method
 from autoreg.image_io import completion_grid, picture_scale, upscale
 from autoreg.memory import completion_plan
@@ -103,11 +104,7 @@ def complete_image(
     shape = model.event_shape()
     used = completion_method(model, observed[None, :, :, None], method)
     completion_plan(model, count, shape, used, particles)
-    labels = None
-    if model.num_classes:
-        if label is None:
-            raise ValueError(f"{model.name} is class-conditional: pick a label")
-        labels = np.full(count, int(label), np.int32)
+    labels = batch_labels(model, label, count)
     start = time.perf_counter()
     completions = np.asarray(
         complete(

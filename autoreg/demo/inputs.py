@@ -106,3 +106,24 @@ def region_mask(region: np.ndarray, height: int, width: int) -> np.ndarray:
     painted = Image.fromarray(np.asarray(region, np.uint8) * 255)
     coverage = np.asarray(painted.resize((width, height), Image.Resampling.BOX), np.float64)
     return coverage >= 255 * 0.25
+
+
+def batch_labels(model, label, count: int) -> np.ndarray | None:
+    """``count`` copies of ``label`` for a class-conditional model, None for another.
+
+    Args:
+      model: the model the labels are for.
+      label: the class label (an int), or None.
+      count: how many examples the batch has.
+
+    Returns:
+      (count,) int32 labels, or None when ``model`` takes no labels.
+
+    Raises:
+      ValueError: ``model`` is class-conditional and ``label`` is None.
+    """
+    if not model.num_classes:
+        return None
+    if label is None:
+        raise ValueError(f"{model.name} is class-conditional: pick a label")
+    return np.full(count, int(label), np.int32)

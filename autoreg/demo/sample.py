@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from autoreg.demo.inputs import batch_labels
 from autoreg.generate import sample
 from autoreg.image_io import make_grid, picture_scale, to_rgb, upscale
 from autoreg.likelihood import log_prob, nats_to_bits_per_dim
@@ -52,11 +53,7 @@ def sample_grid(
     count = int(count)
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"count must be in 1..{MAX_COUNT}, got {count}")
-    labels = None
-    if model.num_classes:
-        if label is None:
-            raise ValueError(f"{model.name} is class-conditional: pick a label")
-        labels = np.full(count, int(label), np.int32)
+    labels = batch_labels(model, label, count)
     start = time.perf_counter()
     images = np.asarray(
         sample(

@@ -66,14 +66,31 @@ def sample_tab(w: Widgets, models: DemoModels) -> None:
         )
 
 
-def complete_tab(w: Widgets, models: DemoModels) -> None:
-    """The Complete tab: completions of a drawn or uploaded digit with a region hidden.
+def observed_region(model, hidden: str, box: str, mask) -> np.ndarray:
+    """The (H, W) observed pixels of the Complete tab: all but the ``hidden`` region (a half,
+    the ``box`` text ``"Y0,X0,Y1,X1"``, or what was painted on the ``mask`` canvas)."""
+    height, width, _ = model.event_shape()
+    painted = inputs.painted_region(mask)
+    painted = None if painted is None else inputs.region_mask(painted, height, width)
+    return complete.observed_mask(
+        hidden,
+        height,
+        width,
+        box=parse_box(box) if hidden == "box" else None,
+        painted=painted,
+    )
 
-    Args:
-      w: the shared components (and the ``gradio`` module, ``w.gr``).
-      models: the models the page serves.
-    """
-    gr = w.gr
+
+def mask_canvas(value):
+    """The mask canvas's value with the picture of ``value`` (an editor's) under it."""
+    picture = inputs.editor_picture(value)
+    if picture is None:
+        return None
+    return {"background": picture, "layers": [], "composite": picture}
+
+
+def complete_handler(w: Widgets, models: DemoModels):
+    """The Complete tab's handler: its inputs' values -> (the grid, a summary)."""
 
     def run_complete(
         name,
@@ -93,16 +110,7 @@ def complete_tab(w: Widgets, models: DemoModels) -> None:
         image = inputs.model_image(
             picture_from(picture, "an image"), model, light_on_dark=light_on_dark
         )
-        height, width, _ = model.event_shape()
-        painted = inputs.painted_region(mask)
-        painted = None if painted is None else inputs.region_mask(painted, height, width)
-        observed = complete.observed_mask(
-            hidden,
-            height,
-            width,
-            box=parse_box(box) if hidden == "box" else None,
-            painted=painted,
-        )
+        observed = observed_region(model, hidden, box, mask)
         progress(0.1, desc=f"completing with {name}")
         result = complete.complete_image(
             model,
@@ -123,11 +131,19 @@ def complete_tab(w: Widgets, models: DemoModels) -> None:
         }
         return result.grid, summary
 
-    def mask_background(value):
-        picture = inputs.editor_picture(value)
-        return (
-            None if picture is None else {"background": picture, "layers": [], "composite": picture}
-        )
+    return run_complete
+
+
+def complete_tab(w: Widgets, models: DemoModels) -> None:
+    """The Complete tab: completions of a drawn or uploaded digit with a region hidden.
+
+    Args:
+      w: the shared components (and the ``gradio`` module, ``w.gr``).
+      models: the models the page serves.
+    """
+    gr = w.gr
+
+    run_complete = complete_handler(w, models)
 
     with gr.Tab("Complete"):
         with gr.Row():
@@ -155,7 +171,7 @@ def complete_tab(w: Widgets, models: DemoModels) -> None:
                 c_go = gr.Button("Complete", variant="primary")
                 c_stats = gr.JSON(label="method and time")
         c_grid = w.png("occluded input (hidden in magenta), completions, original")
-        c_copy.click(mask_background, c_picture, c_mask, api_visibility="private")
+        c_copy.click(mask_canvas, c_picture, c_mask, api_visibility="private")
         c_go.click(
             surfaced(run_complete),
             [
