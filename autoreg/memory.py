@@ -281,7 +281,10 @@ LSTM_GATES = 4  # gate pre-activations per hidden unit of an LSTM (input, forget
 
 def activation_width(config) -> int:
     """Widest per-position activation of a model config: its largest ``*channels`` or
-    ``*features`` field, or ``LSTM_GATES * hidden`` (the gate pre-activations of a PixelRNN)."""
+    ``*features`` field, or ``LSTM_GATES * hidden`` (the gate pre-activations of a PixelRNN),
+    or what the config's ``widest_activation()`` says where it has one."""
+    if hasattr(config, "widest_activation"):  # a model that knows better (Video PixelCNN)
+        return config.widest_activation()
     widths = [
         value * (LSTM_GATES if name == "hidden" else 1)
         for name, value in vars(config).items()
@@ -459,9 +462,13 @@ def sampling_work(model, positions: int, method: str | None) -> int:
 
 
 def describe(count: int, event_shape: tuple) -> str:
-    """``"16 images of 28x28x1"`` or ``"1 clip of 32000 samples"``."""
+    """``"16 images of 28x28x1"``, ``"1 clip of 32000 samples"`` or ``"4 clips of 20 frames of
+    64x64x1"``."""
     if len(event_shape) == 1:
         return f"{count} clip{'s' * (count != 1)} of {event_shape[0]} samples"
+    if len(event_shape) == 4:
+        frames, size = event_shape[0], "x".join(map(str, event_shape[1:]))
+        return f"{count} clip{'s' * (count != 1)} of {frames} frames of {size}"
     return f"{count} image{'s' * (count != 1)} of {'x'.join(map(str, event_shape))}"
 
 

@@ -19,6 +19,7 @@ from autoreg.models import (
     pixelcnn,
     pixelsnail,
     row_lstm,
+    video_pixelcnn,
     wavenet,
 )
 from autoreg.models.base import AutoregressiveModel, config_from_dict
@@ -30,6 +31,7 @@ from autoreg.sampling.gated_pixelcnn_cached import cached_gated_pixelcnn_sampler
 from autoreg.sampling.pixelcnn_cached import cached_pixelcnn_sampler
 from autoreg.sampling.pixelsnail_cached import cached_pixelsnail_sampler
 from autoreg.sampling.row_lstm_incremental import incremental_sampler
+from autoreg.sampling.video_cached import cached_video_sampler
 from autoreg.sampling.wavenet_queues import fast_sampler
 
 __all__ = [
@@ -216,6 +218,13 @@ MODELS: dict[str, ModelSpec] = {
             else {"fast": xla(fast_sampler)}
         ),
     ),
+    "video_pixelcnn": ModelSpec(
+        "video_pixelcnn",
+        video_pixelcnn.VideoPixelCNN,
+        video_pixelcnn.VideoPixelCNNConfig,
+        video_pixelcnn.PRESETS,
+        samplers={"cached": xla(cached_video_sampler)},
+    ),
 }
 """Every model family, by registry name: its ``ModelSpec`` (config, presets and samplers).
 
@@ -224,7 +233,8 @@ Everything that works on "any model" iterates over this dict; a new family is ad
 
 Examples:
     >>> sorted(autoreg.MODELS)
-    ['diagonal_bilstm', 'gated_pixelcnn', 'pixelcnn', 'pixelsnail', 'row_lstm', 'wavenet']
+    ['diagonal_bilstm', 'gated_pixelcnn', 'pixelcnn', 'pixelsnail', 'row_lstm', 'video_pixelcnn',
+     'wavenet']
     >>> autoreg.MODELS["pixelcnn"].presets["tiny"]
     {'channels': 8, 'num_blocks': 2, 'output_channels': 8, 'first_kernel': 3}
 """

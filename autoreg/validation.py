@@ -27,10 +27,11 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
             f"{what} must have rank {len(expected) + 1} (batch, {', '.join(_axis_names(model))}), "
             f"got shape {x.shape}"
         )
-    if model.fixed_shape and x.shape[1:] != expected:
-        raise ValueError(
-            f"{what} has shape {x.shape[1:]} per example, the model expects {expected}"
-        )
+    # A video model takes clips of any number of frames: only the frames' shape is fixed.
+    fixed = 2 if model.kind == "video" else 1
+    if model.fixed_shape and x.shape[fixed:] != expected[fixed - 1 :]:
+        wanted = f"frames of {expected[1:]}" if model.kind == "video" else f"{expected}"
+        raise ValueError(f"{what} has shape {x.shape[1:]} per example, the model expects {wanted}")
     if x.size and (x.min() < 0 or x.max() >= model.levels):
         raise ValueError(
             f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
@@ -231,4 +232,6 @@ def check_examples(model, x, what: str) -> None:
 def _axis_names(model) -> list:
     if not model.fixed_shape:
         return ["time"]
+    if model.kind == "video":
+        return ["frames", "height", "width", "channels"]
     return ["height", "width", "channels"][: len(model.event_shape())]

@@ -24,8 +24,8 @@ STEPS = 3
 GRID = 16  # samples in the grid that training writes at its last step
 
 
-def is_audio(name: str) -> bool:
-    return not autoreg.MODELS[name].model_cls.fixed_shape
+def kind(name: str) -> str:
+    return autoreg.MODELS[name].model_cls.kind
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,16 @@ def images(tmp_path_factory):
     path = tmp_path_factory.mktemp("images") / "images.npz"
     np.savez(path, x_train=x_train, x_test=x_test)
     return path, x_test[..., None]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """(path of an .npy of six 3-frame 8x8 uint8 clips, the same as (6, 3, 8, 8, 1) data): one
+    set of clips, its own test split."""
+    x = np.random.default_rng(0).integers(0, 256, (6, 3, SIDE, SIDE), dtype=np.uint8)
+    path = tmp_path_factory.mktemp("clips") / "clips.npy"
+    np.save(path, x)
+    return path, x[..., None]
 
 
 def mu_law_audio(codes: np.ndarray, mu: int = 255) -> np.ndarray:
@@ -70,9 +80,9 @@ def bits_per_dim(model, x) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(autoreg.MODELS))
-def test_train_then_sample_complete_and_eval(name, images, audio, tmp_path, capsys):
-    audio_model = is_audio(name)
-    data, test_x = audio if audio_model else images
+def test_train_then_sample_complete_and_eval(name, images, audio, clips, tmp_path, capsys):
+    audio_model = kind(name) == "audio"
+    data, test_x = {"image": images, "audio": audio, "video": clips}[kind(name)]
     work = tmp_path / "run"
     data_options = ["--window", WINDOW, "--holdout-seconds", HOLDOUT] if audio_model else []
     out = run(
@@ -107,6 +117,8 @@ def test_train_then_sample_complete_and_eval(name, images, audio, tmp_path, caps
 
     if audio_model:
         check_audio_sampling(capsys, work, tmp_path)
+    elif kind(name) == "video":
+        check_video_sampling(capsys, work, tmp_path, data)
     else:
         check_image_sampling(capsys, work, tmp_path, data)
 
@@ -120,6 +132,20 @@ def check_audio_sampling(capsys, work, tmp_path):
     assert main(["complete", "--checkpoint", str(work), "--image", "x.png"]) != 0
     err = capsys.readouterr().err
     assert "audio model" in err and len(err.strip().splitlines()) == 1
+
+
+def check_video_sampling(capsys, work, tmp_path, data):
+    """Sample clips and predict futures as animated GIFs; complete refuses a video model."""
+    samples = tmp_path / "samples.gif"
+    run(capsys, "sample", "--checkpoint", work, "--num", 2, "--out", samples)
+    assert Image.open(samples).n_frames > 1
+    futures = tmp_path / "futures.gif"
+    args = ["--video", data, "--context", 1, "--frames", 2, "--num", 2, "--out", futures]
+    run(capsys, "predict", "--checkpoint", work, *args)
+    assert Image.open(futures).n_frames > 1
+    assert main(["complete", "--checkpoint", str(work), "--image", "x.png"]) != 0
+    err = capsys.readouterr().err
+    assert "video model" in err and len(err.strip().splitlines()) == 1
 
 
 def check_image_sampling(capsys, work, tmp_path, data):

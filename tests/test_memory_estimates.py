@@ -28,7 +28,11 @@ from autoreg.registry import create_model
 
 BATCH = 2
 LEVELS = 16
-SIZES = {"image": [(8, 8, 3), (16, 16, 3)], "audio": [(512,), (2048,)]}
+SIZES = {
+    "image": [(8, 8, 3), (16, 16, 3)],
+    "audio": [(512,), (2048,)],
+    "video": [(3, 8, 8, 3), (4, 16, 16, 1)],
+}
 SLACK = 4  # the estimate may exceed XLA's figure this many times, no more
 
 
@@ -55,9 +59,13 @@ def estimated_bytes(model, event_shape: tuple) -> int:
 
 @pytest.mark.parametrize("name", sorted(autoreg.MODELS))
 def test_forward_estimate_bounds_what_xla_allocates(name):
-    audio = not autoreg.create_model(name, preset="tiny", levels=LEVELS).fixed_shape
-    for event_shape in SIZES["audio" if audio else "image"]:
-        shape = {} if audio else {"image_shape": event_shape}
+    kind = autoreg.MODELS[name].model_cls.kind
+    for event_shape in SIZES[kind]:
+        shape = {
+            "image": {"image_shape": event_shape},
+            "audio": {},
+            "video": {"frames": event_shape[0], "image_shape": event_shape[1:]},
+        }[kind]
         model = create_model(name, preset="tiny", levels=LEVELS, **shape)
         measured, estimate = xla_bytes(model, event_shape), estimated_bytes(model, event_shape)
         assert measured <= estimate, (name, event_shape, measured, estimate)

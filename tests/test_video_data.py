@@ -1,16 +1,27 @@
-"""Video data: Moving MNIST (bounces, determinism, splits, sizes) and loading clips."""
+"""Video data: Moving MNIST (bounces, determinism, splits, sizes), loading clips, and the
+video branches of ``autoreg.data.load``, ``load_pair``, ``load_for_model`` and
+``load_for_training``."""
 
 import hashlib
+import logging
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import autoreg
-from autoreg.data.video import TEST_SEED, TRAIN_SEED, bounce, digit_side, moving_mnist
+from autoreg.data.video import (
+    MNIST_ENV,
+    TEST_SEED,
+    TRAIN_SEED,
+    bounce,
+    digit_side,
+    moving_mnist,
+    moving_mnist_path,
+)
 
 # sha256 of moving_mnist(PATTERN, 3, frames=4, size=32, seed=0), computed once: pins the draws
-CHECKSUM = "ce4c874114475cdab336b9bccc4a8f64a37719189778e935080fe1a62cb356a2"
+CHECKSUM = "c4be45f8bdaeae974fd3b51465e806dfdbc7aa2cf8695884a77019f1ce69aab7"
 PATTERN = (np.arange(10 * 28 * 28) % 251).astype(np.uint8).reshape(10, 28, 28)
 
 
@@ -52,6 +63,12 @@ def test_the_same_sequences_every_run():
     assert hashlib.sha256(video.tobytes()).hexdigest() == CHECKSUM
     np.testing.assert_array_equal(video, moving_mnist(PATTERN, 3, frames=4, size=32, seed=0))
     assert not np.array_equal(video, moving_mnist(PATTERN, 3, frames=4, size=32, seed=1))
+
+
+def test_a_larger_set_begins_with_the_smaller_one():
+    # Drawn sequence by sequence: --limit 3 evaluates the first 3 of the standard set.
+    many = moving_mnist(PATTERN, 7, frames=4, size=32, seed=2)
+    np.testing.assert_array_equal(many[:3], moving_mnist(PATTERN, 3, frames=4, size=32, seed=2))
 
 
 def test_smaller_frames_shrink_the_digits():
@@ -169,3 +186,125 @@ def test_bad_files_and_folders_name_the_file(tmp_path):
         autoreg.data.load_clips(tmp_path / "broken.gif")
     with pytest.raises(ValueError, match="nothing.npy: no such file"):
         autoreg.data.load_clips(tmp_path / "nothing.npy")
+
+
+@pytest.fixture
+def digits_npz(tmp_path):
+    """An MNIST-like .npz of solid squares: training digits 100, test digits 200."""
+    np.savez(tmp_path / "d.npz", x_train=squares(100), x_test=squares(200))
+    return tmp_path / "d.npz"
+
+
+def test_moving_mnist_source_names(digits_npz, tmp_path, monkeypatch):
+    assert moving_mnist_path(f"moving_mnist:{digits_npz}") == str(digits_npz)
+    assert moving_mnist_path("clips.npy") is None and moving_mnist_path(tmp_path) is None
+    assert moving_mnist_path("moving_mnist_clips.npy") is None
+    with pytest.raises(ValueError, match="name the MNIST after the colon"):
+        moving_mnist_path("moving_mnist:")
+    monkeypatch.setenv(MNIST_ENV, str(digits_npz))
+    assert moving_mnist_path("moving_mnist") == str(digits_npz)
+    monkeypatch.setenv(MNIST_ENV, str(tmp_path / "absent.npz"))
+    with pytest.raises(ValueError, match="absent.npz: no such file"):
+        moving_mnist_path("moving_mnist")
+    monkeypatch.delenv(MNIST_ENV)
+    monkeypatch.chdir(tmp_path)  # no mnist.npz here
+    with pytest.raises(ValueError, match="no MNIST found .* moving_mnist:PATH"):
+        autoreg.data.load("moving_mnist", kind="video")
+    (tmp_path / "mnist.npz").write_bytes(digits_npz.read_bytes())
+    assert moving_mnist_path("moving_mnist") == "mnist.npz"
+
+
+def test_load_moving_mnist_binned_by_split(digits_npz):
+    source = f"moving_mnist:{digits_npz}"
+    options = dict(kind="video", levels=4, num=3, frames=5, frame_size=16, num_digits=1)
+    train = autoreg.data.load(source, split="train", **options)
+    test = autoreg.data.load(source, split="test", **options)
+    assert train.examples.shape == (3, 5, 16, 16, 1) and train.labels is None
+    assert set(np.unique(train.examples)) == {0, 1}  # 100 of 0..255 is level 1 of 4
+    assert set(np.unique(test.examples)) == {0, 3}  # 200 is level 3
+    assert train.levels == 4 and test.source.endswith(":test")
+    full = autoreg.data.load(source, kind="video", levels=4, frame_size=16)
+    assert full.examples.shape == (10_000, 20, 16, 16, 1)  # the standard set's size and frames
+
+
+def test_clips_are_their_own_test_split(tmp_path, caplog):
+    clips = np.random.default_rng(0).integers(0, 256, (5, 3, 4, 4), dtype=np.uint8)
+    np.save(tmp_path / "c.npy", clips)
+    with caplog.at_level(logging.WARNING, logger="autoreg"):
+        train, test = autoreg.data.load_pair(tmp_path / "c.npy", kind="video", levels=16)
+    assert "its test split is the training clips" in caplog.text
+    np.testing.assert_array_equal(train.examples, clips[..., None] // 16)
+    np.testing.assert_array_equal(test.examples, train.examples)
+    assert len(autoreg.data.load(tmp_path / "c.npy", kind="video", num=2)) == 2
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(frames=4), "frames: options of moving_mnist, not of clips"),
+        (dict(frame_size=8, num_digits=1), "frame_size, num_digits: options of moving_mnist"),
+        (dict(binarize=True), "are not for video"),
+        (dict(window=100), "are not for video"),
+        (dict(num=0), "num must be a positive integer"),
+    ],
+)
+def test_wrong_options_for_clips(tmp_path, options, message):
+    np.save(tmp_path / "c.npy", np.zeros((2, 3, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match=message):
+        autoreg.data.load(tmp_path / "c.npy", kind="video", **options)
+
+
+def test_video_options_are_refused_for_images(tmp_path):
+    np.savez(tmp_path / "i.npz", x_train=np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match="frames, frame_size, num_digits are for video"):
+        autoreg.data.load(tmp_path / "i.npz", frames=4)
+
+
+class VideoConfig:
+    """What the data functions read of a video model's config."""
+
+    def __init__(self, image_shape, frames):
+        self.image_shape, self.frames = image_shape, frames
+
+
+class VideoModel:
+    """What ``load_for_model`` reads of a video model (the real one is tested with the CLI)."""
+
+    kind, name, num_classes, levels = "video", "video_stub", 0, 4
+
+    def __init__(self, image_shape=(16, 16, 1), frames=3):
+        self.config = VideoConfig(image_shape, frames)
+
+
+def test_load_for_model_makes_moving_mnist_at_the_models_size(digits_npz, tmp_path):
+    dataset = autoreg.data.load_for_model(VideoModel(), f"moving_mnist:{digits_npz}", limit=2)
+    assert dataset.examples.shape == (2, 3, 16, 16, 1) and dataset.levels == 4
+    assert set(np.unique(dataset.examples)) == {0, 3}  # the test digits
+    with pytest.raises(ValueError, match=r"square and gray \(H, H, 1\).*\(16, 8, 1\)"):
+        autoreg.data.load_for_model(VideoModel((16, 8, 1)), f"moving_mnist:{digits_npz}")
+    np.save(tmp_path / "c.npy", np.zeros((3, 7, 16, 16), np.uint8))  # any number of frames
+    assert autoreg.data.load_for_model(VideoModel(), tmp_path / "c.npy").event_shape == (
+        7,
+        16,
+        16,
+        1,
+    )
+    with pytest.raises(ValueError, match=r"frames of \(16, 16, 1\), the model expects \(8, 8, 1\)"):
+        autoreg.data.load_for_model(VideoModel((8, 8, 1)), tmp_path / "c.npy")
+    with pytest.raises(ValueError, match="not for video"):
+        autoreg.data.load_for_model(VideoModel(), tmp_path / "c.npy", binarize=True)
+
+
+def test_load_for_training_video(digits_npz):
+    config = VideoConfig((16, 16, 1), 6)
+    train, test = autoreg.data.load_for_training(
+        f"moving_mnist:{digits_npz}", video_config=config, levels=2, num=4
+    )
+    assert train.examples.shape == test.examples.shape == (4, 6, 16, 16, 1)
+    assert train.examples.max() == 0 and test.examples.max() == 1  # 100 and 200 at K = 2
+
+
+def test_real_moving_mnist_source(shared_data):
+    source = f"moving_mnist:{shared_data / 'mnist.npz'}"
+    test = autoreg.data.load(source, kind="video", split="test", num=2, frame_size=32, levels=4)
+    assert test.examples.shape == (2, 20, 32, 32, 1) and test.examples.max() == 3

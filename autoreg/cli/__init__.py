@@ -1,9 +1,9 @@
-"""The ``autoreg`` command (train, sample, complete, eval, texture, vocode): parses, calls the
-library.
+"""The ``autoreg`` command (train, sample, complete, predict, eval, texture, vocode): parses,
+calls the library.
 
-One module per subcommand (``train``, ``sample``, ``complete``, ``evaluate`` for ``eval``,
-``texture``, ``vocode``), each with its ``add_*_parser`` and ``run_*``; ``common`` holds what
-they share.
+One module per subcommand (``train``, ``sample``, ``complete``, ``predict``, ``evaluate`` for
+``eval``, ``texture``, ``vocode``), each with its ``add_*_parser`` and ``run_*``; ``common``
+holds what they share.
 Heavy libraries (JAX, the models) are imported inside functions so that ``--help`` stays fast.
 """
 
@@ -25,6 +25,7 @@ from autoreg.cli.common import (
 from autoreg.cli.complete import add_complete_parser
 from autoreg.cli.demo import add_demo_parser
 from autoreg.cli.evaluate import add_eval_parser
+from autoreg.cli.predict import add_predict_parser
 from autoreg.cli.sample import add_sample_parser
 from autoreg.cli.texture import add_texture_parser
 from autoreg.cli.train import add_train_parser
@@ -34,13 +35,14 @@ from autoreg.optional import MissingExtraError
 __all__ = ["CLIError", "build_parser", "main"]
 
 
-DESCRIPTION = """Autoregressive generative models (PixelCNN, PixelRNN, WaveNet) in JAX.
+DESCRIPTION = """Autoregressive generative models (PixelCNN, PixelRNN, WaveNet, video) in JAX.
 
 Examples:
   autoreg sample --model pixelcnn --num 16 --out samples.png
   autoreg eval --model pixelcnn --data ../shared/data/mnist.npz --limit 1000
   autoreg train --model pixelcnn --data ../shared/data/mnist.npz --workdir runs/mnist
   autoreg vocode --audio speech.wav --out resynthesised.wav
+  autoreg predict --model video_pixelcnn --video moving_mnist --context 10 --frames 10
 """
 
 
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_sample_parser(sub)
     add_complete_parser(sub)
+    add_predict_parser(sub)
     add_eval_parser(sub)
     add_texture_parser(sub)
     add_vocode_parser(sub)

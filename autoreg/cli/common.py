@@ -151,29 +151,35 @@ def binarization(args, model):
     return args.binarize or "threshold"
 
 
-def add_model_source(parser):
-    """Add the --model/--checkpoint options shared by the commands that load a model."""
+def add_model_source(parser, model_help: str | None = None):
+    """Add the --model/--checkpoint options shared by the commands that load a model
+    (``model_help``: the help of --model, if not the usual one)."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
-        help="model name (pixelcnn, ..., wavenet_vocoder); without --checkpoint, uses the "
+        help=model_help
+        or "model name (pixelcnn, ..., wavenet_vocoder); without --checkpoint, uses the "
         "shipped pretrained model of that name",
     )
     group.add_argument("--checkpoint", help="checkpoint directory written by save/train")
 
 
-def kind_of(fixed_shape: bool) -> str:
-    """``"image"`` or ``"audio"``: the kind of a model class or model."""
-    return "image" if fixed_shape else "audio"
+def kind_of(model) -> str:
+    """``"image"``, ``"audio"`` or ``"video"``: the kind of data of a model class or model."""
+    return model.kind
 
 
-def check_kind(name: str, fixed_shape: bool, kind: str | None, command: str, path=None) -> None:
-    """A CLIError when a model ``name`` (saved at ``path``, if given) is not of the ``kind``
-    that ``command`` works on."""
-    if kind is None or kind_of(fixed_shape) == kind:
+def check_kind(name: str, model, kind: str | None, command: str, path=None) -> None:
+    """A CLIError when a model ``name`` (a model or its class; saved at ``path``, if given) is
+    not of the ``kind`` that ``command`` works on (``kind``: one kind, a tuple of kinds, or
+    None for any)."""
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if kinds is None or kind_of(model) in kinds:
         return
-    what = f"{path} holds a {name}, an" if path else f"{name} is an"
-    raise CLIError(f"{what} {kind_of(fixed_shape)} model; {command} works on {kind} models")
+    found = kind_of(model)
+    article = "an" if found[0] in "aeiou" else "a"
+    what = f"{path} holds a {name}, {article}" if path else f"{name} is {article}"
+    raise CLIError(f"{what} {found} model; {command} works on {' and '.join(kinds)} models")
 
 
 def load_model(path, kind: str | None, command: str):
@@ -181,7 +187,7 @@ def load_model(path, kind: str | None, command: str):
     from autoreg.checkpoint import load_checkpoint
 
     model = load_checkpoint(path)
-    check_kind(model.name, model.fixed_shape, kind, command, path)
+    check_kind(model.name, model, kind, command, path)
     return model
 
 
@@ -189,8 +195,9 @@ def resolve_model(args, kind: str | None = None):
     """The model named by --checkpoint and/or --model (the shipped one if only --model).
 
     Args:
-      kind: ``"image"`` or ``"audio"`` when the command works on one kind only: any other
-        model is refused with one line before it is used (for --model, before it is loaded).
+      kind: ``"image"``, ``"audio"`` or ``"video"`` (or a tuple of them) when the command works
+        on some kinds only: any other model is refused with one line before it is used (for
+        --model, before it is loaded).
     """
     from autoreg.pretrained import load_pretrained, shipped_family
     from autoreg.registry import get_spec
@@ -203,7 +210,7 @@ def resolve_model(args, kind: str | None = None):
     if not args.model:
         raise CLIError("pass --model NAME (shipped pretrained model) or --checkpoint DIR")
     spec = get_spec(shipped_family(args.model))
-    check_kind(args.model, spec.model_cls.fixed_shape, kind, args.command)
+    check_kind(args.model, spec.model_cls, kind, args.command)
     return load_pretrained(args.model)
 
 

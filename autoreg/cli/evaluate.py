@@ -19,6 +19,11 @@ from autoreg.cli.common import (
 
 DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
 DEFAULT_HEATMAP_COUNT = 8  # images the heatmap shows
+UNITS = {  # by model kind: (what an example is, the unit of the per-dimension figure)
+    "image": ("image", "bits/dim"),
+    "audio": ("clip", "bits/sample"),
+    "video": ("clip", "bits/dim"),
+}
 
 
 def add_eval_parser(sub):
@@ -34,7 +39,9 @@ def add_eval_parser(sub):
     p.add_argument(
         "--data",
         required=True,
-        help="dataset: .npz (x_train/x_test keys), image folder, IDX file(s), tfds:NAME",
+        help="dataset: .npz (x_train/x_test keys), image folder, IDX file(s), tfds:NAME; "
+        "audio models: audio files or a folder; video models: moving_mnist[:PATH_TO_MNIST] "
+        "(made at the model's frame size and frames) or clips (.npy/.npz/GIF/frame folders)",
     )
     p.add_argument(
         "--split",
@@ -92,7 +99,7 @@ def run_eval(args) -> None:
     if heatmap:  # the figure's size is checked before the evaluation
         scale = heatmap_scale(count, *model.event_shape()[:2], args.scale)
     result = evaluate(model, dataset, batch_size=args.batch_size)  # a vocoder: given its mel
-    unit, per_dim = ("image", "bits/dim") if model.fixed_shape else ("clip", "bits/sample")
+    unit, per_dim = UNITS[model.kind]
     per_dim += "" if dataset.features is None else " given the mel"
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
@@ -114,7 +121,12 @@ def check_outputs(model, args):
     model's kind before any data is read."""
     from autoreg.atomic import check_writable
 
-    if model.fixed_shape:
+    if model.kind == "video":
+        why = f"is not for video; {model.name} is a video model"
+        reject_options(args, ("window", "holdout_seconds", "heatmap", "patch_size"), why)
+        if args.binarize or args.speaker_from != "none":
+            raise CLIError(f"--binarize and --speaker-from {why}")
+    elif model.fixed_shape:
         why = f"is for audio models; {model.name} is an image model"
         reject_options(args, ("window", "holdout_seconds"), why)
     else:
@@ -137,7 +149,7 @@ def load_eval_data(model, args):
         args.data,
         split=args.split,
         limit=args.limit,
-        binarize=binarization(args, model) if model.fixed_shape else False,
+        binarize=binarization(args, model) if model.kind == "image" else False,
         patch_size=args.patch_size,
         window=args.window,
         holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,

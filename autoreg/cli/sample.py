@@ -1,4 +1,5 @@
-"""``autoreg sample``: draw ancestral samples and write a PNG grid (or WAV files for audio)."""
+"""``autoreg sample``: draw ancestral samples and write a PNG grid (WAV files for audio, an
+animated GIF for video)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from autoreg.cli.common import (
 )
 
 DEFAULT_SECONDS = 2.0  # audio models: length of a clip
+DEFAULT_NUM = {"image": 16, "audio": 1, "video": 4}  # samples drawn by default
+DEFAULT_DURATION_MS = 200  # video models: milliseconds per frame of the GIF
 
 
 def add_sample_parser(sub):
     """Add the ``sample`` subcommand to the subparsers ``sub``."""
     p = sub.add_parser(
         "sample",
-        help="draw samples and write a PNG grid (or a WAV for audio models)",
+        help="draw samples and write a PNG grid (a WAV for audio, a GIF for video models)",
         description="Draw exact ancestral samples from a trained model. A request too large "
         "for memory is refused at once; a large one runs in batches with a progress bar.",
     )
@@ -28,7 +31,7 @@ def add_sample_parser(sub):
     p.add_argument(
         "--num",
         type=positive_int,
-        help="number of samples (default 16 images, or 1 audio clip)",
+        help="number of samples (default 16 images, 4 video clips side by side, or 1 audio clip)",
     )
     add_seed_option(p)
     p.add_argument(
@@ -49,7 +52,12 @@ def add_sample_parser(sub):
         type=positive_float,
         help=f"audio models: length in seconds (default {DEFAULT_SECONDS:g})",
     )
-    add_scale_option(p, "the image grid")
+    add_scale_option(p, "the image grid (video: each frame)")
+    p.add_argument(
+        "--duration-ms",
+        type=positive_int,
+        help=f"video models: milliseconds each frame shows (default {DEFAULT_DURATION_MS})",
+    )
     p.add_argument(
         "--features",
         help="locally conditioned models (a vocoder, e.g. --model wavenet_vocoder): a .npy of "
@@ -57,8 +65,8 @@ def add_sample_parser(sub):
     )
     p.add_argument(
         "--out",
-        default="samples.png",
-        help="output PNG grid (WAV for audio models); default samples.png",
+        help="output PNG grid (WAV for audio models, GIF for video models); default "
+        "samples.png (video: samples.gif)",
     )
     p.set_defaults(run=run_sample)
 
@@ -81,15 +89,21 @@ def run_sample(args) -> None:
     features = None if args.features is None else load_features(args.features)
     if features is not None and args.num is None:
         args.num = len(features)
-    num = args.num if args.num is not None else (16 if model.fixed_shape else 1)
+    num = args.num if args.num is not None else DEFAULT_NUM[model.kind]
     labels = sample_labels(model, args.label, num)
-    if model.fixed_shape:
+    if model.kind != "video":
+        reject_options(args, ("duration_ms",), f"is for video models; {model.name} is not one")
+    if model.kind == "video":
+        reject_options(args, ("seconds",), f"is for audio models; {model.name} draws video")
+        out = check_writable(args.out or "samples.gif", (".gif",))
+        length, scale = None, gif_scale_of(model, num, args.scale, args.method)
+    elif model.fixed_shape:
         reject_options(args, ("seconds",), f"is for audio models; {model.name} draws images")
-        out = check_writable(args.out)
+        out = check_writable(args.out or "samples.png")
         length, scale = None, grid_scale(model, num, args.scale, args.method)
     else:
         reject_options(args, ("scale",), f"is for image grids; {model.name} writes WAV files")
-        out = check_writable(args.out, (".wav",))
+        out = check_writable(args.out or "samples.png", (".wav",))
         length, scale = clip_length(args.seconds, model.config.sample_rate), None
         if features is not None:
             reject_options(args, ("seconds",), "is set by --features (frames * hop samples)")
@@ -104,7 +118,7 @@ def run_sample(args) -> None:
         length=length,
         features=features,
     )
-    write_samples(model, np.asarray(samples), out, scale)
+    write_samples(model, np.asarray(samples), out, scale, args.duration_ms)
     print(f"wrote {num} samples to {out}")
 
 
@@ -136,6 +150,17 @@ def grid_scale(model, num: int, scale: int | None, method: str | None) -> int:
     return picture_scale(grid_shape(num, model.event_shape()), scale, f"the grid of {num} samples")
 
 
+def gif_scale_of(model, num: int, scale: int | None, method: str | None) -> int:
+    """The upscaling of the frames of ``num`` video samples side by side; the memory of the
+    samples and of the GIF are checked before any work."""
+    from autoreg.memory import sample_plan
+    from autoreg.video.gif import gif_scale
+
+    frames, *frame_shape = model.event_shape()
+    sample_plan(model, num, model.event_shape(), method)
+    return gif_scale(tuple(frame_shape), 1, num, frames, scale)
+
+
 def clip_length(seconds: float | None, sample_rate: int) -> int:
     """Samples in a clip of ``seconds`` (default ``DEFAULT_SECONDS``) at ``sample_rate``."""
     seconds = DEFAULT_SECONDS if seconds is None else seconds
@@ -145,9 +170,15 @@ def clip_length(seconds: float | None, sample_rate: int) -> int:
     return length
 
 
-def write_samples(model, samples, out, scale: int | None) -> None:
-    """Write image samples as one PNG grid, audio samples as WAV files (``out``, or
-    ``out_<i>`` for several)."""
+def write_samples(model, samples, out, scale: int | None, duration_ms: int | None = None) -> None:
+    """Write image samples as one PNG grid, video samples as one GIF of the clips side by
+    side, audio samples as WAV files (``out``, or ``out_<i>`` for several)."""
+    if model.kind == "video":
+        from autoreg.video.gif import write_samples_gif
+
+        duration_ms = duration_ms or DEFAULT_DURATION_MS
+        write_samples_gif(out, samples, model.levels, scale=scale, duration_ms=duration_ms)
+        return
     if model.fixed_shape:
         from autoreg.image_io import save_grid
 

@@ -14,6 +14,7 @@ from autoreg.cli.train_options import (
 )
 
 HELP = "train a model by maximum likelihood with checkpoints"
+MAX_VIDEO_SAMPLES = 4  # video models: clips in each samples_<step>.gif
 DESCRIPTION = (
     "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl), sample grids and "
     "TensorBoard event files (WORKDIR/tensorboard: tensorboard --logdir WORKDIR) go to "
@@ -53,9 +54,31 @@ def run_train(args) -> None:
     )  # check_data_options refused --set of levels and seed
     if model.num_classes and train_set.labels is None:
         raise CLIError(f"--num-classes needs labels, and {args.data} has none")
-    writer = sample_grid_writer(args.workdir, config.num_samples, args.seed)
+    if model.kind == "video":
+        writer = sample_gif_writer(args.workdir, config.num_samples, args.seed)
+    else:
+        writer = sample_grid_writer(args.workdir, config.num_samples, args.seed)
     if train_or_explain(args, model, train_set, test_set, config, writer):
         print(describe_end(model.name, args.workdir, config))
+
+
+def sample_gif_writer(workdir, num_samples: int, seed: int):
+    """A ``write_samples`` for a video model: ``workdir/samples_<step>.gif``, at most
+    ``MAX_VIDEO_SAMPLES`` clips side by side (no TensorBoard image)."""
+    from pathlib import Path
+
+    from autoreg.generate import sample
+    from autoreg.validation import MAX_SEED
+    from autoreg.video.gif import write_samples_gif
+
+    num = min(num_samples, MAX_VIDEO_SAMPLES)
+
+    def write_samples(current, step) -> None:
+        key = (seed + step) % (MAX_SEED + 1)
+        clips = sample(current, key, num, progress=False)  # (num, T, H, W, C)
+        write_samples_gif(Path(workdir) / f"samples_{step}.gif", clips, current.levels)
+
+    return write_samples
 
 
 def describe_end(name: str, workdir, config) -> str:
@@ -76,9 +99,12 @@ def load_data(args):
     from autoreg.data import load_for_training
     from autoreg.registry import get_spec, make_config
 
-    image = get_spec(args.model).model_cls.fixed_shape
+    kind = get_spec(args.model).model_cls.kind
     options = dict(levels=args.levels, seed=args.seed)
-    if image:
+    if kind == "video":
+        config = make_config(args.model, args.preset, **parse_overrides(args.set))
+        return load_for_training(args.data, video_config=config, num=args.num_clips, **options)
+    if kind == "image":
         keys = ("binarize", "patch_size", "num_patches", "download")
         return load_for_training(args.data, **options, **{key: getattr(args, key) for key in keys})
     config = make_config(args.model, args.preset, **parse_overrides(args.set))
@@ -132,6 +158,9 @@ def model_overrides(args, train_set) -> dict:
         overrides["num_classes"] = args.num_classes
     if len(train_set.event_shape) == 3:
         overrides["image_shape"] = train_set.event_shape
+    if len(train_set.event_shape) == 4:  # video: frames of the data's shape
+        overrides["image_shape"] = train_set.event_shape[1:]
+        overrides.setdefault("frames", train_set.event_shape[0])  # the length sampled
     if train_set.speaker_names:  # mel windows with speaker ids
         overrides.update(num_classes=len(train_set.speaker_names), speakers=train_set.speaker_names)
     return overrides

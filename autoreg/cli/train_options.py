@@ -20,6 +20,7 @@ DEFAULT_LEVELS = 256
 DEFAULT_WINDOW = 8000  # audio models: samples per window
 DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
 AUDIO_OPTIONS = ("window", "holdout_seconds", "speaker_from")
+IMAGE_OPTIONS = ("patch_size",)  # refused for video (--binarize and --download too)
 # Model config fields that other options set: --set FIELD=... for them is refused, naming it.
 SET_BY = {
     "levels": "the number of levels is set by --levels",
@@ -67,7 +68,10 @@ def add_data_options(parser):
         "--data",
         required=True,
         help="dataset: .npz (x_train/x_test keys or one array), folder of PNG/JPEG images, "
-        "gzip'd IDX file(s), tfds:NAME (optional extra); audio models: audio files or a folder",
+        "gzip'd IDX file(s), tfds:NAME (optional extra); audio models: audio files or a folder; "
+        "video models: moving_mnist[:PATH_TO_MNIST] (made at the model's image_shape and "
+        "frames, e.g. --set image_shape=[32,32,1]) or clips (.npy/.npz/GIF/frame folders, "
+        "their own test split)",
     )
     group.add_argument(
         "--levels",
@@ -100,6 +104,11 @@ def add_data_options(parser):
         help="mel-conditioned audio models: speaker id of each file from its folder (parent) "
         "or file name (stem), trained as a class label; windows are whole mel frames "
         "(--window rounded down to a multiple of the hop length) (default none)",
+    )
+    group.add_argument(
+        "--num-clips",
+        type=positive_int,
+        help="video models: Moving MNIST sequences per split (default 10000), or the first N clips",
     )
     group.add_argument(
         "--download",
@@ -224,7 +233,17 @@ def check_data_options(args, spec) -> None:
     """Refuse, before any work, the options that do not apply to the model family ``spec``
     or to each other, and --set of a field another option sets; then fill in the defaults of
     the data options."""
-    if spec.model_cls.fixed_shape:
+    kind = spec.model_cls.kind
+    if kind != "video":
+        reject_options(args, ("num_clips",), f"is for video models; {spec.name} is not one")
+    if kind == "video":
+        why = f"is not for video; {spec.name} is a video model"
+        reject_options(args, AUDIO_OPTIONS + IMAGE_OPTIONS, why)
+        if args.binarize or args.download:
+            raise CLIError(
+                f"--binarize and --download are for images; {spec.name} is a video model"
+            )
+    elif spec.model_cls.fixed_shape:
         why = f"is for audio models; {spec.name} is an image model"
         reject_options(args, AUDIO_OPTIONS, why)
     if args.binarize and args.levels is not None:

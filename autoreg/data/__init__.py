@@ -1,9 +1,10 @@
-"""Datasets: one entry point, ``load``, for images and audio (``autoreg.data.sources``).
+"""Datasets: one entry point, ``load``, for images, audio and video (``autoreg.data.sources``).
 
 Every source is named by one string (the CLI's ``--data``): a ``.npz`` file, a folder of
-PNG/JPEG images, gzip'd IDX files, ``tfds:NAME`` (optional extra), or audio files and folders
-(``kind="audio"``); video: ``load_moving_mnist`` and ``load_clips``
-(``autoreg.data.video``). Each split is a ``Dataset``: examples, class labels, local features.
+PNG/JPEG images, gzip'd IDX files, ``tfds:NAME`` (optional extra), audio files and folders
+(``kind="audio"``), or video (``kind="video"``): ``moving_mnist[:PATH_TO_MNIST]`` or clips
+(``autoreg.data.video``: ``load_video``, ``load_moving_mnist``, ``load_clips``). Each split is
+a ``Dataset``: examples, class labels, local features.
 
 Examples:
     >>> images = np.random.default_rng(0).integers(0, 256, (12, 28, 28), dtype=np.uint8)
@@ -16,7 +17,7 @@ Examples:
 from autoreg.data.dataset import Dataset
 from autoreg.data.images import MissingSplit, load_images, quantise
 from autoreg.data.sources import load, load_for_model, load_for_training, load_pair
-from autoreg.data.video import load_clips, load_moving_mnist, moving_mnist
+from autoreg.data.video import load_clips, load_moving_mnist, load_video, moving_mnist
 
 __all__ = [
     "Dataset",
@@ -28,6 +29,7 @@ __all__ = [
     "load_images",
     "load_moving_mnist",
     "load_pair",
+    "load_video",
     "moving_mnist",
     "quantise",
 ]

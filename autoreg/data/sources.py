@@ -2,10 +2,12 @@
 
 ``load_pair`` reads the training split and the test split of a source (``None`` for a source
 without one, with a warning), and ``load_for_model`` reads what a trained model is evaluated on,
-with the options the model fixes (its levels, sample rate, mel analysis and speakers).
+with the options the model fixes (its levels, sample rate, mel analysis and speakers, frame
+size).
 
     train_set = autoreg.data.load("mnist.npz", split="train")  # images (N, 28, 28, 1), labels
     test_set = autoreg.data.load("clips/", kind="audio", split="test", window=8000)
+    video = autoreg.data.load("moving_mnist", kind="video", split="test", frame_size=32)
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from autoreg.data.dataset import Dataset
 from autoreg.data.images import MissingSplit, load_images
 from autoreg.data.mel import MelAnalysis
 from autoreg.data.mel_windows import mel_windows
+from autoreg.data.video import load_video, moving_mnist_path
 
 log = logging.getLogger(__name__)
 
-KINDS = ("image", "audio")
+KINDS = ("image", "audio", "video")
 SPLITS = ("train", "test")
 DEFAULT_HOLDOUT = 2.0  # audio: seconds at the end of each clip kept out of training
 IMAGE_ONLY = ("binarize", "patch_size", "download")  # the options of image sources
 MEL_ONLY = ("speaker_from", "speakers")  # the options of mel windows
+AUDIO_ONLY = ("window", "mel", "label_by_file", "speaker_from", "speakers")  # of audio
 
 
 def load(
@@ -49,6 +53,9 @@ def load(
     context: int = 0,
     speaker_from: str = "none",
     speakers: tuple = (),
+    frames: int | None = None,
+    frame_size: int | None = None,
+    num_digits: int | None = None,
 ) -> Dataset:
     """Load one split of a data source as a ``Dataset``.
 
@@ -58,11 +65,15 @@ def load(
     and folders (a list, or comma-separated), cut into mu-law windows; the last
     ``holdout_seconds`` of each clip are the test split. With ``mel``, the windows start on
     frame boundaries and come with their log-mel frames as ``features`` (and speaker ids as
-    labels with ``speaker_from``): the data of a mel-conditioned WaveNet.
+    labels with ``speaker_from``): the data of a mel-conditioned WaveNet. Video
+    (``autoreg.data.video.load_video``): ``"moving_mnist"`` (the MNIST found by
+    ``autoreg.data.video.find_mnist``) or ``"moving_mnist:PATH_TO_MNIST"``, the split's standard
+    Moving MNIST sequences; or clips (``.npy``/``.npz``/GIF/frame folders, ``load_clips``), one
+    set that is its own test split (with a warning).
 
     Args:
       source: the path(s) or name of the data (see above).
-      kind: ``"image"`` or ``"audio"``.
+      kind: ``"image"``, ``"audio"`` or ``"video"``.
       split: ``"train"`` or ``"test"`` (audio: the held-out tails).
       levels: K; 8-bit images are binned to K levels, audio is mu-law coded with K codes.
       binarize: images: False, or K = 2 by ``"threshold"`` (also ``True``) or ``"stochastic"``.
@@ -75,7 +86,8 @@ def load(
         ``mel``, the analysis' rate is used.
       window: audio: samples per window (required for ``"train"``; None cuts each held-out tail
         whole). Mel windows round it down to whole frames.
-      num: audio: number of training windows (default: as many as the training audio holds).
+      num: audio: number of training windows (default: as many as the training audio holds);
+        video: Moving MNIST sequences (default 10,000) or the first ``num`` clips (default all).
       holdout_seconds: audio: seconds at the end of each clip kept out of training.
       label_by_file: plain audio: label each window with its file's index in sorted order.
       mel: audio: the log-mel analysis of a mel-conditioned model (its ``config.mel``).
@@ -85,11 +97,14 @@ def load(
         or name (``"stem"``), or none (``"none"``).
       speakers: mel windows: speaker names in id order (a trained model's); default: the sorted
         names found.
+      frames: Moving MNIST: frames per sequence (default 20).
+      frame_size: Moving MNIST: the frames' side in pixels (default 64).
+      num_digits: Moving MNIST: digits per sequence (default 2).
 
     Returns:
       A ``Dataset``: images (N, H, W, C) with their class labels if the source has any, or
       audio windows (N, window) with file or speaker labels and, with ``mel``, features
-      (N, context + frames, n_mels).
+      (N, context + frames, n_mels), or video (N, T, H, W, C) without labels.
 
     Raises:
       MissingSplit: an image source without the ``split`` (or with an empty one). A source with
@@ -114,6 +129,14 @@ def load(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    video_options = dict(frames=frames, frame_size=frame_size, num_digits=num_digits)
+    if kind != "video" and any(value is not None for value in video_options.values()):
+        raise ValueError(f"{', '.join(video_options)} are for video")
+    if kind == "video":
+        audio = (window, mel) != (None, None) or label_by_file or speakers
+        if audio or speaker_from != "none" or binarize or patch_size is not None or download:
+            raise ValueError(f"{', '.join(IMAGE_ONLY + AUDIO_ONLY)} are not for video")
+        return load_video(source, split=split, levels=levels, num=num, **video_options)
     if kind == "image":
         audio = (window, num, mel) != (None, None, None) or label_by_file or speakers
         if audio or speaker_from != "none":
@@ -167,7 +190,7 @@ def load_pair(source, *, kind: str = "image", seed: int = 0, **options) -> tuple
 
     Args:
       source: as for ``load``.
-      kind: ``"image"`` or ``"audio"``.
+      kind: ``"image"``, ``"audio"`` or ``"video"``.
       seed: seed of the training split (random windows or patches).
       **options: any other option of ``load`` (but ``split``).
 
@@ -211,6 +234,24 @@ def audio_options(config) -> dict:
     return {"sample_rate": config.sample_rate, "mel": mel, "context": config.upsample_context}
 
 
+def video_options(config, source) -> dict:
+    """The ``load`` options that a video model's config fixes for Moving MNIST: its frames
+    (``config.frames``) and frame size; none for clips, which are read as they are.
+
+    Raises:
+      ValueError: Moving MNIST for a model whose frames are not square and gray.
+    """
+    if moving_mnist_path(source) is None:
+        return {}
+    height, width, channels = config.image_shape
+    if height != width or channels != 1:
+        raise ValueError(
+            f"Moving MNIST frames are square and gray (H, H, 1); the model's frames are "
+            f"{tuple(config.image_shape)}"
+        )
+    return {"frames": config.frames, "frame_size": height}
+
+
 def load_for_model(
     model,
     source,
@@ -224,7 +265,11 @@ def load_for_model(
     speaker_from: str = "none",
 ) -> Dataset:
     """The ``split`` of ``source`` that ``model`` is evaluated on, with the options the model
-    fixes (kind, levels, sample rate, mel analysis, speakers), cut to ``limit`` examples.
+    fixes (kind, levels, sample rate, mel analysis, speakers, frames), cut to ``limit`` examples.
+
+    Video: Moving MNIST is made at the model's frame size with ``config.frames`` frames (the
+    first ``limit`` sequences of the standard set); clips are read as they are, any number of
+    frames, and must have the model's frame shape (H, W, C).
 
     Labels are kept for a class-conditional model only: class labels of images, the file index
     of plain audio windows, speaker ids of mel windows (by ``speaker_from``).
@@ -245,8 +290,9 @@ def load_for_model(
 
     Raises:
       MissingSplit: an image source without the ``split``.
-      ValueError: images of another shape than the model's, a class-conditional image model
-        and a source without labels, or as for ``load``.
+      ValueError: images (or video frames) of another shape than the model's, a
+        class-conditional image model and a source without labels, an image option for video,
+        or as for ``load``.
 
     Examples:
       >>> images = np.random.default_rng(0).integers(0, 256, (12, 4, 4), dtype=np.uint8)
@@ -258,6 +304,17 @@ def load_for_model(
       ((2, 4, 4, 1), 4, None)
     """
     conditional = bool(model.num_classes)
+    if model.kind == "video":
+        if binarize or patch_size is not None or window is not None:
+            raise ValueError("binarize, patch_size and window are not for video")
+        options = video_options(model.config, source)
+        dataset = load(source, kind="video", split=split, levels=model.levels, num=limit, **options)
+        frame_shape, expected = dataset.event_shape[1:], tuple(model.config.image_shape)
+        if frame_shape != expected:
+            raise ValueError(f"{source} has frames of {frame_shape}, the model expects {expected}")
+        if conditional:
+            raise ValueError(f"{model.name} is class-conditional but {source} has no labels")
+        return dataset
     if not model.fixed_shape:
         options = audio_options(model.config)
         if "mel" in options:
@@ -296,10 +353,12 @@ def load_for_training(
     window: int | None = None,
     holdout_seconds: float = DEFAULT_HOLDOUT,
     speaker_from: str = "none",
+    video_config=None,
+    num: int | None = None,
     **image_options,
 ) -> tuple:
-    """The (train, test) datasets a model is trained on: images, or audio windows cut for an
-    audio model's config.
+    """The (train, test) datasets a model is trained on: images, audio windows cut for an
+    audio model's config, or video for a video model's config.
 
     Plain audio windows are labelled by their file's index (used by a class-conditional
     WaveNet only); a mel-conditioned model's windows come with their log-mel frames and, by
@@ -314,6 +373,10 @@ def load_for_training(
       window: audio: as for ``load``.
       holdout_seconds: audio: as for ``load``.
       speaker_from: mel windows: as for ``load``.
+      video_config: the config of the video model to train: Moving MNIST is made with its
+        ``frames`` and frame size (``image_shape``, square and gray); clips are read as they
+        are. None for images and audio.
+      num: video: Moving MNIST sequences per split, or the first ``num`` clips.
       **image_options: images: ``binarize``, ``patch_size``, ``num_patches``, ``download``.
 
     Returns:
@@ -330,6 +393,9 @@ def load_for_training(
       >>> train_set.examples.shape, test_set.examples.shape
       ((8, 4, 4, 1), (4, 4, 4, 1))
     """
+    if video_config is not None:
+        options = video_options(video_config, source)
+        return load_pair(source, kind="video", levels=levels, seed=seed, num=num, **options)
     if audio_config is None:
         return load_pair(source, kind="image", levels=levels, seed=seed, **image_options)
     options = audio_options(audio_config)

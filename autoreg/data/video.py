@@ -7,11 +7,14 @@ sequences are made of training digits, test sequences of test digits, each from 
 seed (``TRAIN_SEED``, ``TEST_SEED``), so every run makes the same sequences.
 
 Clips are ``.npy``/``.npz`` arrays, folders of frames (or of such folders) and animated GIFs,
-read by ``load_clips``. A video model is to come; these are its data.
+read by ``load_clips``. ``load_video`` reads either, named by one string (``--data``), as a
+``Dataset`` of integers in 0..K-1.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -19,8 +22,10 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from autoreg.data.dataset import Dataset
-from autoreg.data.images import IMAGE_SUFFIXES, load_images, read_image
+from autoreg.data.images import IMAGE_SUFFIXES, load_images, quantise, read_image
 from autoreg.validation import check_count
+
+log = logging.getLogger(__name__)
 
 DIGIT_SIZE = 28  # MNIST digits are 28x28
 STANDARD_SIZE = 64  # the standard frame: 64x64, digits at full size
@@ -29,6 +34,11 @@ TRAIN_SEED = 0  # default seed of the training sequences
 TEST_SEED = 1  # default seed of the test sequences
 CLIPS_KEY = "clips"  # the array of an .npz of several arrays that load_clips reads
 ACCEPTED = "integers 0..255 (any integer dtype, or floats holding whole numbers)"
+MOVING_MNIST = "moving_mnist"  # the source name: "moving_mnist" or "moving_mnist:MNIST_PATH"
+MNIST_ENV = "AUTOREG_MNIST"  # names the MNIST of a bare "moving_mnist" source
+MNIST_CANDIDATES = ("mnist.npz",)  # then these, from the working directory
+STANDARD_NUM = 10_000  # sequences per split (the standard test set's size)
+STANDARD_FRAMES = 20  # frames per sequence (10 seen, 10 predicted)
 
 
 def digit_side(size: int) -> int:
@@ -114,7 +124,8 @@ def moving_mnist(
     moves every digit by ``STEP`` of its free range (3.6 px at 64x64) and reflects its velocity
     at the edges (``bounce``). Digits are combined by pixel-wise maximum. Frames under 64 px
     shrink the digits (PIL bilinear) to ``digit_side(size)``. The draws come from
-    ``numpy.random.default_rng(seed)`` in a fixed order: the same seed gives the same sequences.
+    ``numpy.random.default_rng(seed)`` in a fixed order, sequence by sequence: the same seed gives
+    the same sequences, and the first ``n`` sequences of a larger ``num`` are those of ``num=n``.
 
     Args:
       digits: (N, 28, 28) or (N, 28, 28, 1) uint8 digits.
@@ -142,9 +153,13 @@ def moving_mnist(
         check_count(value, name)
     side = digit_side(size)
     rng = np.random.default_rng(seed)
-    chosen = rng.integers(0, len(digits), (num, num_digits))
-    start = rng.uniform(0, 1, (num, num_digits, 2))  # (y, x), fractions of the free range
-    theta = rng.uniform(0, 2 * np.pi, (num, num_digits))
+    chosen = np.empty((num, num_digits), np.int64)
+    start = np.empty((num, num_digits, 2))  # (y, x), fractions of the free range
+    theta = np.empty((num, num_digits))
+    for n in range(num):  # sequence by sequence: the first n of a larger set are the same
+        chosen[n] = rng.integers(0, len(digits), num_digits)
+        start[n] = rng.uniform(0, 1, (num_digits, 2))
+        theta[n] = rng.uniform(0, 2 * np.pi, num_digits)
     velocity = np.stack([np.sin(theta), np.cos(theta)], axis=-1)  # (num, num_digits, 2)
     corners = np.round(bounce(start, velocity, frames) * (size - side)).astype(int)
     used = np.unique(chosen)
@@ -341,3 +356,123 @@ def load_clips(path) -> np.ndarray:
             f"{path}: unsupported clips (use .npy, .npz, .gif or a folder of PNG/JPEG frames)"
         )
     return _check_clips(clips, path)
+
+
+def find_mnist() -> str:
+    """The MNIST of a bare ``"moving_mnist"`` source: ``$AUTOREG_MNIST``, else the first of
+    ``MNIST_CANDIDATES`` (relative to the working directory) that exists.
+
+    Returns:
+      The path, as a string.
+
+    Raises:
+      ValueError: ``$AUTOREG_MNIST`` names no file, or none of the candidates exists.
+    """
+    named = os.environ.get(MNIST_ENV)
+    if named:
+        if not Path(named).exists():
+            raise ValueError(f"{MNIST_ENV}={named}: no such file")
+        return named
+    for candidate in MNIST_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    raise ValueError(
+        f"moving_mnist: no MNIST found (looked for {MNIST_ENV} and {', '.join(MNIST_CANDIDATES)}); "
+        "name it as moving_mnist:PATH/mnist.npz"
+    )
+
+
+def moving_mnist_path(source) -> str | None:
+    """The MNIST that a Moving MNIST source name is made of, or None for any other source.
+
+    Args:
+      source: ``"moving_mnist"`` (MNIST found by ``find_mnist``), ``"moving_mnist:PATH"`` (an
+        MNIST source of ``load_images``), or anything else (a clip file or folder).
+
+    Returns:
+      The MNIST path, or None when ``source`` is not Moving MNIST.
+
+    Raises:
+      ValueError: ``"moving_mnist:"`` with no path, or no MNIST found (``find_mnist``).
+
+    Examples:
+      >>> from autoreg.data.video import moving_mnist_path
+      >>> moving_mnist_path("moving_mnist:digits.npz"), moving_mnist_path("clips.npy")
+      ('digits.npz', None)
+    """
+    if not isinstance(source, str):
+        return None
+    name, colon, path = source.partition(":")
+    if name != MOVING_MNIST:
+        return None
+    if colon and not path:
+        raise ValueError(f"{source!r}: name the MNIST after the colon (moving_mnist:PATH)")
+    return path or find_mnist()
+
+
+def load_video(
+    source,
+    *,
+    split: str = "train",
+    levels: int = 256,
+    num: int | None = None,
+    frames: int | None = None,
+    frame_size: int | None = None,
+    num_digits: int | None = None,
+) -> Dataset:
+    """One split of video as a ``Dataset`` of (N, T, H, W, C) integers in 0..K-1.
+
+    Moving MNIST (``"moving_mnist"`` or ``"moving_mnist:PATH"``, see ``moving_mnist_path``)
+    gives the split's standard sequences (``load_moving_mnist``), binned to ``levels``. Any
+    other source is a set of clips read by ``load_clips``: one set, so it is both the training
+    split and its own test split (with a warning on the ``autoreg`` logger for ``"test"``), as
+    an image source of one array is.
+
+    Args:
+      source: ``"moving_mnist[:PATH]"``, or a clip file or folder of ``load_clips``.
+      split: ``"train"`` or ``"test"``.
+      levels: K; 8-bit values are binned to K levels (``quantise``).
+      num: Moving MNIST: sequences (default 10,000, the first ``num`` of the standard set);
+        clips: the first ``num`` clips (default all).
+      frames: Moving MNIST: frames per sequence (default 20).
+      frame_size: Moving MNIST: the frames' side in pixels (default 64).
+      num_digits: Moving MNIST: digits per sequence (default 2).
+
+    Returns:
+      A ``Dataset`` of (N, T, H, W, C) uint8 examples in 0..K-1, no labels.
+
+    Raises:
+      ValueError: ``frames``, ``frame_size`` or ``num_digits`` for clips (a Moving MNIST
+        option), a bad count, or bad data (see ``load_clips``, ``load_moving_mnist``).
+
+    Examples:
+      >>> np.save("clips.npy", np.full((3, 2, 4, 4), 255, np.uint8))
+      >>> clips = autoreg.data.load("clips.npy", kind="video", levels=4, num=2)
+      >>> clips.examples.shape, int(clips.examples.max()), clips.source
+      ((2, 2, 4, 4, 1), 3, 'clips.npy')
+    """
+    if num is not None:
+        check_count(num, "num")
+    mnist = moving_mnist_path(source)
+    if mnist is None:
+        options = (("frames", frames), ("frame_size", frame_size), ("num_digits", num_digits))
+        given = [name for name, value in options if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: options of moving_mnist, not of clips {source}")
+        clips = load_clips(source)[:num]
+        if split == "test":
+            log.warning(
+                "%s has no test split: its test split is the training clips (its bits/dim "
+                "measure the fit, not generalisation)",
+                source,
+            )
+        return Dataset(quantise(clips, levels), None, levels, str(source))
+    dataset = load_moving_mnist(
+        mnist,
+        split=split,
+        num=STANDARD_NUM if num is None else num,
+        frames=STANDARD_FRAMES if frames is None else frames,
+        size=STANDARD_SIZE if frame_size is None else frame_size,
+        num_digits=2 if num_digits is None else num_digits,
+    )
+    return Dataset(quantise(dataset.examples, levels), None, levels, dataset.source)

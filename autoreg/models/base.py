@@ -50,6 +50,8 @@ class AutoregressiveModel(nnx.Module):
       config: the frozen dataclass of hyper-parameters (``levels`` at least).
       fixed_shape: True for models of one data shape (images); False for those whose length
         is chosen per call (audio: ``event_shape(length)``).
+      kind: the kind of data, ``"image"`` (H, W, C), ``"audio"`` (length,) or ``"video"``
+        (T, H, W, C): frames, then a raster scan of each frame, then colours.
 
     Examples:
       >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
@@ -65,6 +67,7 @@ class AutoregressiveModel(nnx.Module):
     config: object
     # False for models whose data length is chosen per call (audio): event_shape(length).
     fixed_shape: bool = True
+    kind: str = "image"  # "image", "audio" or "video"
 
     @property
     def levels(self) -> int:

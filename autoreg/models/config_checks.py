@@ -51,6 +51,10 @@ BOUNDS = {
     "heads_per_colour": (1, 64),
     "key_channels": (1, MAX_WIDTH),
     "value_channels": (1, MAX_WIDTH),
+    "frames": (1, 65536),
+    "encoder_channels": (1, MAX_WIDTH),
+    "context_channels": (1, MAX_WIDTH),
+    "lstm_kernel": (1, MAX_KERNEL),
 }
 
 
@@ -72,12 +76,12 @@ def check_image_shape(image_shape) -> int:
     return image_shape[2]
 
 
-def check_dilations(dilations) -> None:
+def check_dilations(dilations, name: str = "dilations") -> None:
     """A tuple of integers in 1..MAX_DILATION (its length is the config's own rule)."""
     if not isinstance(dilations, tuple | list):
-        raise TypeError(f"dilations must be a tuple of integers, got {dilations!r}")
+        raise TypeError(f"{name} must be a tuple of integers, got {dilations!r}")
     for value in dilations:
-        check_int("each of dilations", value, 1, MAX_DILATION)
+        check_int(f"each of {name}", value, 1, MAX_DILATION)
 
 
 def check_conv_impl(conv_impl: str) -> None:
@@ -109,8 +113,8 @@ def check_fields(config) -> None:
             check_image_shape(value)
         elif name == "conv_impl":
             check_conv_impl(value)
-        elif name == "dilations":
-            check_dilations(value)
+        elif name in ("dilations", "encoder_dilations"):
+            check_dilations(value, name)
         elif name in BOUNDS:
             check_int(name, value, *BOUNDS[name])
         else:

@@ -195,8 +195,11 @@ class GatedLayer(nnx.Module):
 
     @staticmethod
     def _add(pre: jax.Array, bias: jax.Array | None) -> jax.Array:
+        """``pre`` plus a per-example (B, 2F) bias, or a bias map of ``pre``'s own rank."""
         if bias is None:
             return pre
+        if bias.ndim == pre.ndim:  # a map: one bias per pixel (a video model's context)
+            return pre + bias
         return pre + bias.reshape(bias.shape[:1] + (1,) * (pre.ndim - 2) + bias.shape[1:])
 
     def finish_vertical(self, v_conv: jax.Array, bias) -> tuple:
@@ -204,7 +207,8 @@ class GatedLayer(nnx.Module):
 
         Args:
           v_conv: (B, ..., 2F) the vertical convolution's output.
-          bias: (B, 2F) the vertical gate bias of ``condition``, or None.
+          bias: (B, 2F) the vertical gate bias of ``condition``, a (B, ..., 2F) map of biases
+            per pixel, or None.
 
         Returns:
           The 1x1 vertical-to-horizontal connection of the pre-activation (B, ..., 2F), for

@@ -357,6 +357,7 @@ class WaveNet(AutoregressiveModel):
 
     name = "wavenet"
     fixed_shape = False
+    kind = "audio"
 
     def __init__(self, config: WaveNetConfig, *, rngs: nnx.Rngs):
         self.config = config

@@ -147,6 +147,7 @@ def sample_raster(
     row_fn: Callable | None,
     pixel_fn: Callable,
     unroll: int = 1,
+    first_position=0,
 ) -> jax.Array:
     """Ancestral sampling of (B, H, W, C) images with cached activations; call inside jit.
 
@@ -162,6 +163,8 @@ def sample_raster(
       pixel_fn: ``pixel_fn(j, image, caches) -> ((B, C, K) logits, caches)`` at each colour
         sub-step of column ``j``.
       unroll: unroll the column loop by this factor (and the colour loop fully when > 1).
+      first_position: the flat position of the image's first sub-pixel in the data order
+        (an int or int32 scalar; a video's frame ``t`` starts at ``t * H * W * C``).
 
     Returns:
       (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
@@ -215,7 +218,8 @@ def sample_raster(
         )
         if row_fn is not None:
             caches = row_fn(i, image, caches)
-        noise = position_noise(key, i * per_row, per_row, (batch, levels))  # (W * C, B, K)
+        first = first_position + i * per_row
+        noise = position_noise(key, first, per_row, (batch, levels))  # (W * C, B, K)
 
         def colour_step(j, c, carry):
             flat, image, caches = carry

@@ -1,11 +1,34 @@
-"""Video prediction, one module per method.
+"""Video prediction and pictures of video, one module per job.
 
+- ``predict``: what happens next in a clip, ``num`` futures of ``frames`` frames after
+  ``context`` observed ones (``predict_futures``): exact samples from a video model
+  (``autoreg.complete`` of a prefix), or the nearest-neighbour baseline.
 - ``nearest``: the classical non-parametric baseline for "what happens next": find the windows
   of a database of clips nearest to the observed frames and continue as they did
   (``nearest_futures``, ``NearestFutures``), after Yuen & Torralba (2010), "A data-driven
   approach for event prediction".
+- ``gif``: animated GIFs, written atomically: sampled clips side by side (``video_grid``,
+  ``write_samples_gif``, ``write_gif``) and observed frames with the true and the predicted futures
+  (``write_futures_gif``).
 """
 
+from autoreg.video.gif import (
+    futures_grid,
+    video_grid,
+    write_futures_gif,
+    write_gif,
+    write_samples_gif,
+)
 from autoreg.video.nearest import NearestFutures, nearest_futures
+from autoreg.video.predict import predict_futures
 
-__all__ = ["NearestFutures", "nearest_futures"]
+__all__ = [
+    "NearestFutures",
+    "futures_grid",
+    "nearest_futures",
+    "predict_futures",
+    "video_grid",
+    "write_futures_gif",
+    "write_gif",
+    "write_samples_gif",
+]

@@ -1,0 +1,338 @@
+"""Video PixelCNN: a convolutional LSTM over frames feeding a Gated PixelCNN per frame.
+
+After the Video Pixel Network (Kalchbrenner et al. 2016, "Video Pixel Networks"): the video is
+one 4-D dependency chain, frames in time order, a raster scan within each frame, colours within
+each pixel. The logits of frame ``t`` are a Gated PixelCNN (``autoreg.models.gated_pixelcnn``)
+over frame ``t`` whose every gate is biased by a map of *context*, and the context of frame
+``t`` is computed from frames ``0 .. t-1`` alone:
+
+- a resolution-preserving encoder reads each frame: a 3x3 convolution, then residual 3x3
+  blocks whose dilations (``encoder_dilations``) widen its reach, as in the VPN's encoders;
+- a convolutional LSTM (Shi et al. 2015) runs over the encoded frames; its hidden state after
+  frame ``t-1`` is the context of frame ``t`` (frame 0's context is the zero initial state);
+- per gated layer, a 1x1 convolution of the context gives the biases of the vertical and the
+  horizontal gates at every pixel (the Gated PixelCNN's location-dependent conditioning).
+
+Why a recurrent context rather than causal convolutions in time: the LSTM's state carries the
+whole past at a fixed cost per frame, so a sampler updates it once per frame (one encoder and
+one LSTM step over the finished frame) and never looks back; a stack of causal convolutions in
+time sees a fixed window and must keep every frame of it. Within a frame, the decoder is the
+Gated PixelCNN, with no blind spot; across frames, every pixel of frame ``t-1`` reaches every
+position of frame ``t`` when the encoder's and the LSTM's reach covers the frame
+(``context_reach``; the presets' does at their frame sizes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from autoreg.models.base import AutoregressiveModel
+from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.gated_pixelcnn import GatedLayer, GatedPixelCNNConfig, OutputHead
+from autoreg.models.layers import TapConv2D, scale_to_unit
+
+__all__ = ["PRESETS", "ConvLSTMCell", "FrameEncoder", "VideoPixelCNN", "VideoPixelCNNConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoPixelCNNConfig:
+    """Hyper-parameters of a Video PixelCNN.
+
+    The decoder's fields are a Gated PixelCNN's (``decoder_config``); the context's are the
+    encoder's and the convolutional LSTM's.
+    """
+
+    levels: int = 256  # K: values per sub-pixel
+    image_shape: tuple[int, int, int] = (64, 64, 1)  # (H, W, C) of each frame
+    frames: int = 20  # T: frames that ``autoreg.sample`` draws; clips of any length are modelled
+    features: int = 64  # F: gated units per pixel in each stack of the decoder
+    num_layers: int = 7  # gated layers of the decoder
+    skip_channels: int = 64  # width of the decoder's skip sum
+    head_channels: int = 128  # width of the output head's hidden 1x1 layer
+    first_kernel: int = 7  # odd size of the decoder's first kernels
+    kernel: int = 3  # odd size of the decoder's later kernels
+    conv_impl: str = "auto"  # the decoder's convolutions: "taps" (CPU), "conv" or "auto"
+    encoder_channels: int = 32  # E: width of the frame encoder
+    encoder_dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # one residual 3x3 block each
+    context_channels: int = 32  # width of the convolutional LSTM's state (the context)
+    lstm_kernel: int = 3  # odd size of the convolutional LSTM's kernel
+
+    def __post_init__(self):
+        c = check_image_config(self)
+        check_at_least(
+            self, c, "features", "skip_channels", "head_channels", why=f"one per colour, C={c}"
+        )
+        check_odd(self, "first_kernel", "kernel", minimum=3)
+        check_odd(self, "lstm_kernel", minimum=1)
+
+    def decoder_config(self) -> GatedPixelCNNConfig:
+        """The Gated PixelCNN config of the per-frame decoder."""
+        return GatedPixelCNNConfig(
+            levels=self.levels,
+            image_shape=self.image_shape,
+            features=self.features,
+            num_layers=self.num_layers,
+            skip_channels=self.skip_channels,
+            head_channels=self.head_channels,
+            first_kernel=self.first_kernel,
+            kernel=self.kernel,
+            conv_impl=self.conv_impl,
+        )
+
+    def widest_activation(self) -> int:
+        """Features per pixel of the widest activations of a forward pass (``autoreg.memory``):
+        the convolutional LSTM's input [encoded frame, state] beside its four gates."""
+        lstm = self.encoder_channels + 5 * self.context_channels
+        return max(lstm, 2 * self.features, self.head_channels)
+
+    def context_reach(self) -> int:
+        """Pixels (in rows and in columns) of frame ``t-1`` that the context at a pixel of frame
+        ``t`` reads on either side: the encoder's first 3x3, its dilated blocks, the LSTM."""
+        return 1 + sum(self.encoder_dilations) + self.lstm_kernel // 2
+
+
+PRESETS = {
+    # For tests: 3 frames, compiles in seconds; the context reaches 4 pixels on either side.
+    "tiny": dict(
+        frames=3,
+        features=8,
+        num_layers=3,
+        skip_channels=8,
+        head_channels=8,
+        first_kernel=3,
+        encoder_channels=8,
+        encoder_dilations=(1, 2),
+        context_channels=8,
+    ),
+    # Moving MNIST at 64x64 (the VPN's frames); the context reaches 64 pixels on either side.
+    "reference": dict(),
+    # The shipped model: 32x32 frames on a CPU budget; the context reaches 32 pixels.
+    "small": dict(
+        image_shape=(32, 32, 1),
+        features=32,
+        num_layers=5,
+        skip_channels=32,
+        head_channels=64,
+        first_kernel=5,
+        encoder_channels=16,
+        encoder_dilations=(1, 2, 4, 8, 16),
+        context_channels=16,
+    ),
+}
+
+
+def full_taps(kernel: int, dilation: int = 1) -> tuple:
+    """Offsets (dy, dx) of a full (unmasked) ``kernel`` x ``kernel`` kernel, times ``dilation``."""
+    r = kernel // 2
+    return tuple(
+        (dy * dilation, dx * dilation) for dy in range(-r, r + 1) for dx in range(-r, r + 1)
+    )
+
+
+class FrameConv(nnx.Module):
+    """A 'same' convolution over explicit taps (any direction): frames are seen whole."""
+
+    def __init__(self, in_features: int, out_features: int, taps: tuple, *, rngs: nnx.Rngs):
+        self.taps = tuple(taps)
+        init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
+        fan_in = len(self.taps) * in_features
+        self.kernel = nnx.Param(init(rngs.params(), (fan_in, out_features), jnp.float32))
+        self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
+
+    def __call__(self, x: jax.Array) -> jax.Array:  # (N, H, W, in) -> (N, H, W, out)
+        _, h, w, _ = x.shape
+        ry = max(abs(dy) for dy, _ in self.taps)
+        rx = max(abs(dx) for _, dx in self.taps)
+        padded = jnp.pad(x, ((0, 0), (ry, ry), (rx, rx), (0, 0)))
+        patches = jnp.concatenate(
+            [padded[:, ry + dy : ry + dy + h, rx + dx : rx + dx + w] for dy, dx in self.taps],
+            axis=-1,
+        )  # (N, H, W, taps * in)
+        return patches @ self.kernel[...] + self.bias[...]
+
+
+class FrameEncoder(nnx.Module):
+    """Resolution-preserving encoder of one frame: 3x3, then residual dilated 3x3 blocks."""
+
+    def __init__(self, config: VideoPixelCNNConfig, *, rngs: nnx.Rngs):
+        c, e = config.image_shape[2], config.encoder_channels
+        self.input = FrameConv(c, e, full_taps(3), rngs=rngs)
+        self.blocks = nnx.List(
+            [FrameConv(e, e, full_taps(3, d), rngs=rngs) for d in config.encoder_dilations]
+        )
+
+    def __call__(self, frames: jax.Array) -> jax.Array:  # (N, H, W, C) scaled -> (N, H, W, E)
+        h = self.input(frames)
+        for block in self.blocks:
+            h = h + block(jax.nn.relu(h))
+        return jax.nn.relu(h)
+
+
+class ConvLSTMCell(nnx.Module):
+    """A convolutional LSTM cell (Shi et al. 2015): gates from a convolution of [input, h]."""
+
+    def __init__(self, in_features: int, hidden: int, kernel: int, *, rngs: nnx.Rngs):
+        self.hidden = hidden
+        self.gates = FrameConv(in_features + hidden, 4 * hidden, full_taps(kernel), rngs=rngs)
+
+    def initial_state(self, batch: int, height: int, width: int) -> tuple:
+        """Zero ``(h, c)``, each (B, H, W, hidden)."""
+        zeros = jnp.zeros((batch, height, width, self.hidden), jnp.float32)
+        return zeros, zeros
+
+    def __call__(self, x: jax.Array, state: tuple) -> tuple:
+        """One step: (B, H, W, in) input and ``(h, c)`` -> the new ``(h, c)``."""
+        h, c = state
+        z = self.gates(jnp.concatenate([x, h], axis=-1))  # (B, H, W, 4 hidden)
+        i, f, o, g = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(f + 1.0) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        return jax.nn.sigmoid(o) * jnp.tanh(c), c
+
+
+class VideoPixelCNN(AutoregressiveModel):
+    """Video PixelCNN: ``model(x) -> logits``, x (B, T, H, W, C), logits (B, T, H, W, C, K).
+
+    Clips of any number of frames T are modelled; ``config.frames`` is the length that
+    ``autoreg.sample`` draws. Unconditional (no class labels).
+    """
+
+    name = "video_pixelcnn"
+    kind = "video"
+
+    def __init__(self, config: VideoPixelCNNConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        decoder = config.decoder_config()
+        c, n = config.image_shape[2], config.num_layers
+        self.encoder = FrameEncoder(config, rngs=rngs)
+        self.lstm = ConvLSTMCell(
+            config.encoder_channels, config.context_channels, config.lstm_kernel, rngs=rngs
+        )
+        self.layers = nnx.List(
+            [
+                GatedLayer(
+                    c if i == 0 else config.features,
+                    decoder,
+                    first=i == 0,
+                    last=i == n - 1,
+                    rngs=rngs,
+                )
+                for i in range(n)
+            ]
+        )
+        # Per layer: context -> the biases of its vertical then its horizontal gates (4F).
+        self.conditions = nnx.List(
+            [
+                TapConv2D(config.context_channels, 4 * config.features, ((0, 0),), rngs=rngs)
+                for _ in range(n)
+            ]
+        )
+        self.head = OutputHead(decoder, rngs)
+
+    def event_shape(self, length: int | None = None) -> tuple[int, ...]:
+        """Shape of one clip: ``(T, H, W, C)``, T = ``length`` frames or ``config.frames``.
+
+        Args:
+          length: number of frames (default: ``config.frames``).
+
+        Returns:
+          ``(T, H, W, C)``.
+        """
+        frames = self.config.frames if length is None else length
+        return (frames, *self.config.image_shape)
+
+    def initial_state(self, batch: int) -> tuple:
+        """The context state before the first frame: zero ``(h, c)``, each (B, H, W, hidden)."""
+        height, width, _ = self.config.image_shape
+        return self.lstm.initial_state(batch, height, width)
+
+    def next_state(self, frame: jax.Array, state: tuple) -> tuple:
+        """The context state after one more frame.
+
+        Args:
+          frame: (B, H, W, C) integers in 0..K-1, a whole frame.
+          state: ``(h, c)`` after the frames before it.
+
+        Returns:
+          The new ``(h, c)``; ``h`` is the context of the frame that follows ``frame``.
+        """
+        return self.lstm(self.encoder(scale_to_unit(frame, self.levels)), state)
+
+    def gate_biases(self, context: jax.Array) -> list:
+        """Per decoder layer, its ``(vertical, horizontal)`` gate biases from the context.
+
+        Args:
+          context: (..., context_channels), the context at some pixels of a frame.
+
+        Returns:
+          A list of ``(v_bias, h_bias)``, each (..., 2F).
+        """
+        return [self.layer_biases(n, context) for n in range(len(self.conditions))]
+
+    def layer_biases(self, n: int, context: jax.Array) -> tuple:
+        """Decoder layer ``n``'s ``(vertical, horizontal)`` gate biases, each (..., 2F)."""
+        biases = self.conditions[n](context)  # (..., 4F)
+        f2 = 2 * self.config.features
+        return biases[..., :f2], biases[..., f2:]
+
+    def contexts(self, x: jax.Array) -> jax.Array:  # (B, T, H, W, C) -> (B, T, H, W, hidden)
+        """The context of every frame: the LSTM's state after the frames before it.
+
+        Args:
+          x: (B, T, H, W, C) integers in 0..K-1.
+
+        Returns:
+          (B, T, H, W, context_channels); frame 0's is zero.
+        """
+        batch = x.shape[0]
+        state = self.initial_state(batch)
+
+        def step(state, frame):
+            state = self.next_state(frame, state)
+            return state, state[0]
+
+        # Frames 0..T-2 make the contexts of frames 1..T-1.
+        _, later = jax.lax.scan(step, state, jnp.moveaxis(x[:, :-1], 1, 0))  # (T-1, B, H, W, h)
+        first = state[0][None]  # (1, B, H, W, hidden)
+        return jnp.moveaxis(jnp.concatenate([first, later], axis=0), 0, 1)
+
+    def step_layers(self) -> tuple:
+        """The decoder's gated layers in order (see ``GatedPixelCNN.step_layers``)."""
+        return tuple(self.layers)
+
+    def output_logits(self, skip: jax.Array) -> jax.Array:  # (..., S) -> (..., C, K)
+        """The output head: summed skips -> logits."""
+        return self.head(skip)
+
+    def decode(self, frames: jax.Array, context: jax.Array) -> jax.Array:
+        """The Gated PixelCNN over frames given their contexts.
+
+        Args:
+          frames: (N, H, W, C) integers in 0..K-1.
+          context: (N, H, W, context_channels).
+
+        Returns:
+          (N, H, W, C, K) logits.
+        """
+        v = h = scale_to_unit(frames, self.levels)  # (N, H, W, C)
+        skip = None
+        for n, layer in enumerate(self.layers):
+            v_bias, h_bias = self.layer_biases(n, context)  # (N, H, W, 2F) each
+            v_to_h, v_next = layer.finish_vertical(layer.vertical(v), v_bias)
+            h, s = layer.finish_horizontal(layer.horizontal(h), v_to_h, h, h_bias)
+            v = v_next
+            skip = s if skip is None else skip + s
+        return self.output_logits(skip)
+
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        self.check_labels(labels)
+        batch, frames = x.shape[:2]
+        context = self.contexts(x)  # (B, T, H, W, hidden)
+        logits = self.decode(
+            x.reshape(batch * frames, *x.shape[2:]),
+            context.reshape(batch * frames, *context.shape[2:]),
+        )  # (B * T, H, W, C, K)
+        return logits.reshape(batch, frames, *logits.shape[1:])

@@ -1,0 +1,97 @@
+"""The Video PixelCNN beyond the registry tables: clips of any length, prediction as exact
+completion, checkpoints, the presets' context reach, clear errors.
+
+(Causality over (T, H, W, C), no blind spot within and across frames, the G-test and the
+cached sampler against the naive one run in the registry-wide tables: test_models.py,
+test_exactness.py, test_samplers.py.)
+"""
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+import autoreg
+from autoreg.generate import completion_method
+from autoreg.models.video_pixelcnn import PRESETS, VideoPixelCNNConfig
+from autoreg.sampling.ancestral import naive_sampler
+
+LEVELS = 4
+
+
+@pytest.fixture(scope="module")
+def model():
+    return autoreg.create_model(
+        "video_pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=LEVELS, seed=2
+    )
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return np.random.default_rng(0).integers(0, LEVELS, (2, 5, 4, 4, 1))  # 5 frames, not 3
+
+
+def test_a_clip_is_frames_then_raster_then_colour(model):
+    assert model.kind == "video"
+    assert model.event_shape() == (3, 4, 4, 1)  # the tiny preset's 3 frames
+    assert model.event_shape(7) == (7, 4, 4, 1)
+    samples = autoreg.sample(model, jax.random.key(0), 2, progress=False)
+    assert samples.shape == (2, 3, 4, 4, 1)
+
+
+def test_predicting_a_longer_clip_is_exact_completion_of_its_observed_frames(model, clips):
+    observed = np.zeros(clips.shape, bool)
+    observed[:, :2] = True  # two frames observed, three predicted
+    assert completion_method(model, observed) == "cached"
+    out = np.asarray(autoreg.complete(model, jax.random.key(1), clips, observed, progress=False))
+    graphdef, state = nnx.split(model)
+    naive = naive_sampler(
+        graphdef, state, jax.random.key(1), clips.astype(np.int32), observed, None, np.float32(1)
+    )
+    np.testing.assert_array_equal(out, np.asarray(naive))
+    np.testing.assert_array_equal(out[:, :2], clips[:, :2])
+    assert (out[:, 2:] != clips[:, 2:]).any()  # the future was drawn, not copied
+
+
+def test_the_first_frame_is_a_frame_without_context(model, clips):
+    # The context of frame 0 is the LSTM's zero state: its logits are the decoder's alone,
+    # the same whatever follows; frame 1's depend on frame 0.
+    other = clips.copy()
+    other[:, 1:] = (other[:, 1:] + 1) % LEVELS
+    logits, moved = np.asarray(model(clips)), np.asarray(model(other))
+    np.testing.assert_array_equal(logits[:, 0], moved[:, 0])
+    changed_first = clips.copy()
+    changed_first[:, 0] = (changed_first[:, 0] + 2) % LEVELS
+    assert not np.array_equal(np.asarray(model(changed_first))[:, 1], logits[:, 1])
+
+
+def test_checkpoint_round_trip_keeps_config_and_log_prob(model, clips, tmp_path):
+    autoreg.save_checkpoint(model, tmp_path / "video")
+    loaded = autoreg.load_checkpoint(tmp_path / "video")
+    assert loaded.config == model.config
+    assert isinstance(loaded.config.encoder_dilations, tuple)
+    np.testing.assert_array_equal(
+        np.asarray(autoreg.log_prob(loaded, clips)), np.asarray(autoreg.log_prob(model, clips))
+    )
+
+
+def test_frames_of_another_shape_are_one_clear_error(model):
+    with pytest.raises(ValueError, match=r"frames of \(4, 4, 1\)"):
+        autoreg.complete(model, 0, np.zeros((1, 3, 5, 5, 1), np.int32), np.ones((1, 3, 5, 5, 1)))
+    with pytest.raises(ValueError, match="rank 5"):
+        autoreg.log_prob(model, np.zeros((1, 4, 4, 1), np.int32))
+
+
+@pytest.mark.parametrize("preset", ["reference", "small"])
+def test_each_preset_context_sees_the_whole_previous_frame(preset):
+    config = autoreg.registry.make_config("video_pixelcnn", preset)
+    height, width, _ = config.image_shape
+    assert config.context_reach() >= max(height, width) - 1
+
+
+def test_bad_config_fields_are_named():
+    with pytest.raises(ValueError, match="lstm_kernel must be odd"):
+        VideoPixelCNNConfig(lstm_kernel=2)
+    with pytest.raises(ValueError, match="encoder_dilations"):
+        VideoPixelCNNConfig(encoder_dilations=(1, 0))
+    assert set(PRESETS) >= {"tiny", "reference"}
