@@ -21,6 +21,7 @@ SHIPPED = {
     "pixelsnail": "pixelsnail",
     "wavenet": "wavenet",
     "wavenet_vocoder": "wavenet",  # mel-conditioned: autoreg vocode's default model
+    "video_pixelcnn": "video_pixelcnn",  # Moving MNIST at 32x32: autoreg predict's default
 }
 
 

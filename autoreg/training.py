@@ -708,11 +708,16 @@ class TrainLoop:
         return state
 
 
+MAX_VIDEO_SAMPLES = 4  # video models: clips in each samples_<step>.gif
+
+
 def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
     """A ``write_samples`` for ``train``: ``fn(model, step)`` that writes a grid of
     ``num_samples`` samples of an image model to ``workdir/samples_<step>.png`` and returns
-    its path (class labels cycling for a class-conditional model; audio models write nothing
-    and return None).
+    its path (class labels cycling for a class-conditional model); a video model's are an
+    animated GIF ``samples_<step>.gif`` of at most ``MAX_VIDEO_SAMPLES`` clips side by side
+    (returned as None: TensorBoard shows images only); audio models write nothing and return
+    None.
 
     Args:
       workdir: the run's work directory.
@@ -729,10 +734,16 @@ def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
     from autoreg.validation import MAX_SEED
 
     def write_samples(current, step) -> Path | None:
-        if not current.fixed_shape:
+        if current.kind == "audio":
+            return None
+        key = (seed + step) % (MAX_SEED + 1)
+        if current.kind == "video":
+            from autoreg.video.gif import write_samples_gif
+
+            clips = sample(current, key, min(num_samples, MAX_VIDEO_SAMPLES), progress=False)
+            write_samples_gif(Path(workdir) / f"samples_{step}.gif", clips, current.levels)
             return None
         labels = np.arange(num_samples) % current.num_classes if current.num_classes else None
-        key = (seed + step) % (MAX_SEED + 1)
         samples = sample(current, key, num_samples, labels=labels)  # (N, H, W, C)
         path = Path(workdir) / f"samples_{step}.png"
         return save_grid(np.asarray(samples), current.levels, path)

@@ -16,7 +16,7 @@ the VPN's loss is computed). The script prints, over the 10 predicted frames:
 - the same lower bound at 64x64, as a check of our Moving MNIST against the paper's 86.3;
 - the model's own negative log-likelihood, in nats per frame and bits per dim (256 levels).
 
-    python experiments/video_eval.py CHECKPOINT ../shared/data/mnist.npz --clips 1000
+    python experiments/video_eval.py video_pixelcnn ../shared/data/mnist.npz --clips 1000
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 
 import autoreg
 from autoreg.data import load_moving_mnist
+from autoreg.pretrained import SHIPPED, load_pretrained
 
 CONTEXT = 10  # observed frames; the next 10 are scored
 TINY = 1e-7  # keeps log(y) finite where a prediction is exactly 0 or 1
@@ -82,14 +83,19 @@ def score(model, clips: np.ndarray, batch: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", help="a Video PixelCNN checkpoint or work directory")
+    parser.add_argument(
+        "checkpoint", help="a Video PixelCNN checkpoint or work directory, or video_pixelcnn"
+    )
     parser.add_argument("mnist", help="mnist.npz")
     parser.add_argument("--clips", type=int, default=1000, help="test clips scored")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
-    model = autoreg.load_checkpoint(args.checkpoint)
+    if args.checkpoint in SHIPPED:
+        model = load_pretrained(args.checkpoint)
+    else:
+        model = autoreg.load_checkpoint(args.checkpoint)
     size = model.config.image_shape[0]
     test = load_moving_mnist(args.mnist, split="test", num=args.clips, size=size).examples
     started = time.perf_counter()

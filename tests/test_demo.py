@@ -226,3 +226,15 @@ def test_demo_command_without_gradio_says_what_to_install(monkeypatch, capsys):
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "pip install 'autoreg[demo]'" in error[0]
     assert main(["demo", "--port", "0"]) == 2  # not a port: refused by the parser
+
+
+def test_checkpoints_the_page_cannot_show_are_named(tmp_path):
+    import autoreg
+
+    for name, shape in (("video_pixelcnn", (4, 4, 1)), ("wavenet", None)):
+        model = autoreg.create_model(name, preset="tiny", levels=4, image_shape=shape)
+        autoreg.save_checkpoint(model, tmp_path / name)
+    with pytest.raises(ValueError, match="video_pixelcnn holds a video model"):
+        DemoModels.from_checkpoints([tmp_path / "video_pixelcnn"])
+    with pytest.raises(ValueError, match="wavenet that is not a mel vocoder"):
+        DemoModels.from_checkpoints([tmp_path / "wavenet"])

@@ -136,6 +136,7 @@ def check_audio_sampling(capsys, work, tmp_path):
 
 def check_video_sampling(capsys, work, tmp_path, data):
     """Sample clips and predict futures as animated GIFs; complete refuses a video model."""
+    assert Image.open(work / f"samples_{STEPS}.gif").n_frames > 1  # training's last samples
     samples = tmp_path / "samples.gif"
     run(capsys, "sample", "--checkpoint", work, "--num", 2, "--out", samples)
     assert Image.open(samples).n_frames > 1

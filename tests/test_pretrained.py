@@ -16,7 +16,7 @@ from autoreg.pretrained import load_pretrained, pretrained_path
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_MODELS = ["pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail"]
-SHIPPED = [*IMAGE_MODELS, "wavenet", "wavenet_vocoder"]
+SHIPPED = [*IMAGE_MODELS, "wavenet", "wavenet_vocoder", "video_pixelcnn"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

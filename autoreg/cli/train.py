@@ -14,7 +14,6 @@ from autoreg.cli.train_options import (
 )
 
 HELP = "train a model by maximum likelihood with checkpoints"
-MAX_VIDEO_SAMPLES = 4  # video models: clips in each samples_<step>.gif
 DESCRIPTION = (
     "Train a model on a dataset. Checkpoints, metrics (metrics.jsonl), sample grids and "
     "TensorBoard event files (WORKDIR/tensorboard: tensorboard --logdir WORKDIR) go to "
@@ -54,31 +53,9 @@ def run_train(args) -> None:
     )  # check_data_options refused --set of levels and seed
     if model.num_classes and train_set.labels is None:
         raise CLIError(f"--num-classes needs labels, and {args.data} has none")
-    if model.kind == "video":
-        writer = sample_gif_writer(args.workdir, config.num_samples, args.seed)
-    else:
-        writer = sample_grid_writer(args.workdir, config.num_samples, args.seed)
+    writer = sample_grid_writer(args.workdir, config.num_samples, args.seed)
     if train_or_explain(args, model, train_set, test_set, config, writer):
         print(describe_end(model.name, args.workdir, config))
-
-
-def sample_gif_writer(workdir, num_samples: int, seed: int):
-    """A ``write_samples`` for a video model: ``workdir/samples_<step>.gif``, at most
-    ``MAX_VIDEO_SAMPLES`` clips side by side (no TensorBoard image)."""
-    from pathlib import Path
-
-    from autoreg.generate import sample
-    from autoreg.validation import MAX_SEED
-    from autoreg.video.gif import write_samples_gif
-
-    num = min(num_samples, MAX_VIDEO_SAMPLES)
-
-    def write_samples(current, step) -> None:
-        key = (seed + step) % (MAX_SEED + 1)
-        clips = sample(current, key, num, progress=False)  # (num, T, H, W, C)
-        write_samples_gif(Path(workdir) / f"samples_{step}.gif", clips, current.levels)
-
-    return write_samples
 
 
 def describe_end(name: str, workdir, config) -> str:

@@ -68,14 +68,16 @@ class DemoModels:
         vocoder (at most one).
 
         Raises:
-          ValueError: an unreadable checkpoint, an audio model that is not a vocoder, or two
-            vocoders.
+          ValueError: an unreadable checkpoint, a video model, an audio model that is not a
+            vocoder, or two vocoders.
         """
         from autoreg.checkpoint import load_checkpoint
 
         images, vocoder = {}, None
         for path in paths:
             model = load_checkpoint(path)
+            if model.kind == "video":
+                raise ValueError(f"{path} holds a video model; the page shows image and audio")
             if model.fixed_shape:
                 images[f"{Path(path).name} ({model.name})"] = lambda m=model: m
             elif getattr(model.config, "mel", None) is None:
