@@ -22,6 +22,7 @@ EXPECTED_PLATFORMS = {
     ("diagonal_bilstm", "incremental"): platforms.EVERYWHERE,
     ("gated_pixelcnn", "cached"): platforms.EVERYWHERE,
     ("pixelsnail", "cached"): platforms.EVERYWHERE,
+    ("video_pixelcnn", "cached"): platforms.EVERYWHERE,
     ("wavenet", "native"): frozenset({"cpu"}),
     ("wavenet", "fast"): platforms.EVERYWHERE,
 }

@@ -107,6 +107,7 @@ FAST_SAMPLERS = {
     ("row_lstm", "incremental"),
     ("diagonal_bilstm", "incremental"),
     ("wavenet", "fast"),
+    ("video_pixelcnn", "cached"),
 }
 
 
