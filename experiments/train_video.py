@@ -6,6 +6,11 @@ generates the training clips from MNIST's training digits with its documented se
 
     python experiments/train_video.py ../shared/data/mnist.npz runs/video --minutes 40
 
+or continue from a checkpoint (the shipped one, say) with a new schedule:
+
+    python experiments/train_video.py ../shared/data/mnist.npz runs/video2 \
+        --init autoreg/assets/video_pixelcnn --steps 1700 --learning-rate 1e-3
+
 Then ship it:
 
     python -c "import autoreg; autoreg.save_checkpoint(autoreg.load_checkpoint('runs/video'), \
@@ -30,18 +35,23 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=10_000, help="training clips")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=5000, help="the schedule's length")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--init", help="start from this checkpoint (default: a new model)")
     args = parser.parse_args()
 
     train_set = load_moving_mnist(args.mnist, split="train", num=args.clips, size=args.size)
     test_set = load_moving_mnist(args.mnist, split="test", num=64, size=args.size)
-    model = autoreg.create_model(
-        "video_pixelcnn", preset="small", image_shape=(args.size, args.size, 1)
-    )
+    if args.init:
+        model = autoreg.load_checkpoint(args.init)
+    else:
+        model = autoreg.create_model(
+            "video_pixelcnn", preset="small", image_shape=(args.size, args.size, 1)
+        )
     print(f"{count_params(model):,} parameters; {train_set.examples.shape} training clips")
     config = autoreg.TrainConfig(
         steps=args.steps,
         batch_size=args.batch_size,
-        learning_rate=2e-3,
+        learning_rate=args.learning_rate,
         warmup_steps=100,
         ema_decay=0.995,
         time_limit=args.minutes * 60,
