@@ -9,7 +9,7 @@ generates the training clips from MNIST's training digits with its documented se
 or continue from a checkpoint (the shipped one, say) with a new schedule:
 
     python experiments/train_video.py ../shared/data/mnist.npz runs/video2 \
-        --init autoreg/assets/video_pixelcnn --steps 1700 --learning-rate 1e-3
+        --init autoreg/assets/video_pixelcnn --steps 1600 --learning-rate 1e-3
 
 Then ship it:
 
