@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("mnist", help="mnist.npz")
     parser.add_argument("workdir")
     parser.add_argument("--minutes", type=float, default=40.0, help="training time budget")
-    parser.add_argument("--size", type=int, default=32, help="frame side in pixels")
+    parser.add_argument(
+        "--size", type=int, default=32, help="a new model's frame side (--init: the checkpoint's)"
+    )
     parser.add_argument("--clips", type=int, default=10_000, help="training clips")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=5000, help="the schedule's length")
@@ -39,14 +41,15 @@ def main() -> None:
     parser.add_argument("--init", help="start from this checkpoint (default: a new model)")
     args = parser.parse_args()
 
-    train_set = load_moving_mnist(args.mnist, split="train", num=args.clips, size=args.size)
-    test_set = load_moving_mnist(args.mnist, split="test", num=64, size=args.size)
     if args.init:
         model = autoreg.load_checkpoint(args.init)
     else:
         model = autoreg.create_model(
             "video_pixelcnn", preset="small", image_shape=(args.size, args.size, 1)
         )
+    size = model.config.image_shape[0]  # --init: the checkpoint's frame size, not --size
+    train_set = load_moving_mnist(args.mnist, split="train", num=args.clips, size=size)
+    test_set = load_moving_mnist(args.mnist, split="test", num=64, size=size)
     print(f"{count_params(model):,} parameters; {train_set.examples.shape} training clips")
     config = autoreg.TrainConfig(
         steps=args.steps,
