@@ -31,7 +31,10 @@ from autoreg.sampling.gated_pixelcnn_cached import cached_gated_pixelcnn_sampler
 from autoreg.sampling.pixelcnn_cached import cached_pixelcnn_sampler
 from autoreg.sampling.pixelsnail_cached import cached_pixelsnail_sampler
 from autoreg.sampling.row_lstm_incremental import incremental_sampler
+from autoreg.sampling.smc import smc_sampler
+from autoreg.sampling.smc_raster import raster_particle_filter
 from autoreg.sampling.video_cached import cached_video_sampler
+from autoreg.sampling.video_smc import video_particle_filter
 from autoreg.sampling.wavenet_queues import fast_sampler
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "get_spec",
     "make_config",
     "model_from_config",
+    "particle_filter",
+    "particle_filters",
     "samplers_for",
     "sampling_method",
     "sampling_methods",
@@ -54,7 +59,8 @@ __all__ = [
 class SamplingMethod:
     """One entry of a sampler table: the ``Sampler`` and the platforms it runs on.
 
-    Calling it calls the sampler. Samplers written in JAX alone run wherever XLA does
+    The particle filters' tables (``ModelSpec.particle_filters``) hold ``ParticleFilter``s the
+    same way. Calling it calls the sampler. Samplers written in JAX alone run wherever XLA does
     (``EVERYWHERE``); one that calls a kernel of its own (the C++ WaveNet kernel) only where
     that kernel is registered with XLA. ``xla`` and ``cpu_only`` build the two kinds.
 
@@ -127,6 +133,7 @@ def cpu_only(sampler: Sampler) -> SamplingMethod:
 
 
 NAIVE = xla(naive_sampler)
+NAIVE_SMC = xla(smc_sampler)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +143,10 @@ class ModelSpec:
     ``samplers`` maps method names to ``SamplingMethod`` entries (a sampler and the platforms it
     runs on), the default first; ``"naive"`` (re-run the network per position) is appended when
     a family does not list it, so every model can be sampled on every platform.
+    ``particle_filters`` is the same table for completion by sequential Monte Carlo
+    (``autoreg.sampling.smc.ParticleFilter``s): a family's fast filter runs on its cached
+    sampler (``autoreg.sampling.smc_raster``), and ``"naive"``, the reference
+    ``smc_sampler``, is appended.
 
     Attributes:
       name: the registry key, e.g. ``"pixelcnn"``.
@@ -144,6 +155,8 @@ class ModelSpec:
       presets: preset name -> config overrides (``"tiny"`` and ``"reference"`` at least).
       samplers: method name -> ``SamplingMethod``, the default first, ``"naive"`` included
         (read-only).
+      particle_filters: method name -> ``SamplingMethod`` of a ``ParticleFilter``, the default
+        first, ``"naive"`` included (read-only).
       default_preset: the preset ``create_model`` uses when none is named.
 
     Examples:
@@ -151,9 +164,11 @@ class ModelSpec:
       >>> spec = MODELS["pixelcnn"]
       >>> spec.name, spec.config_cls.__name__, list(spec.samplers)
       ('pixelcnn', 'PixelCNNConfig', ['cached', 'naive'])
+      >>> list(spec.particle_filters)
+      ['cached', 'naive']
       >>> own = ModelSpec("my_pixelcnn", spec.model_cls, spec.config_cls, spec.presets)
-      >>> list(own.samplers)  # every family can at least be sampled naively
-      ['naive']
+      >>> list(own.samplers), list(own.particle_filters)  # at least naively, on every family
+      (['naive'], ['naive'])
     """
 
     name: str  # registry key, e.g. "pixelcnn"
@@ -162,11 +177,13 @@ class ModelSpec:
     presets: dict  # preset name -> config overrides ("tiny" and "reference" at least)
     samplers: Mapping[str, SamplingMethod] = dataclasses.field(default_factory=dict)
     default_preset: str = "reference"
+    particle_filters: Mapping[str, SamplingMethod] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        table = {**self.samplers}
-        table.setdefault("naive", NAIVE)
-        object.__setattr__(self, "samplers", types.MappingProxyType(table))
+        for field, naive in (("samplers", NAIVE), ("particle_filters", NAIVE_SMC)):
+            table = {**getattr(self, field)}
+            table.setdefault("naive", naive)
+            object.__setattr__(self, field, types.MappingProxyType(table))
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -176,6 +193,7 @@ MODELS: dict[str, ModelSpec] = {
         pixelcnn.PixelCNNConfig,
         pixelcnn.PRESETS,
         samplers={"cached": xla(cached_pixelcnn_sampler)},
+        particle_filters={"cached": xla(raster_particle_filter(cached_pixelcnn_sampler.plan))},
     ),
     "row_lstm": ModelSpec(
         "row_lstm",
@@ -183,6 +201,7 @@ MODELS: dict[str, ModelSpec] = {
         row_lstm.RowLSTMConfig,
         row_lstm.PRESETS,
         samplers={"incremental": xla(incremental_sampler)},
+        particle_filters={"incremental": xla(raster_particle_filter(incremental_sampler.plan))},
     ),
     "diagonal_bilstm": ModelSpec(
         "diagonal_bilstm",
@@ -190,6 +209,7 @@ MODELS: dict[str, ModelSpec] = {
         diagonal_bilstm.DiagonalBiLSTMConfig,
         diagonal_bilstm.PRESETS,
         samplers={"incremental": xla(diagonal_bilstm_sampler)},
+        particle_filters={"incremental": xla(raster_particle_filter(diagonal_bilstm_sampler.plan))},
     ),
     "gated_pixelcnn": ModelSpec(
         "gated_pixelcnn",
@@ -197,6 +217,9 @@ MODELS: dict[str, ModelSpec] = {
         gated_pixelcnn.GatedPixelCNNConfig,
         gated_pixelcnn.PRESETS,
         samplers={"cached": xla(cached_gated_pixelcnn_sampler)},
+        particle_filters={
+            "cached": xla(raster_particle_filter(cached_gated_pixelcnn_sampler.plan))
+        },
     ),
     "pixelsnail": ModelSpec(
         "pixelsnail",
@@ -204,6 +227,7 @@ MODELS: dict[str, ModelSpec] = {
         pixelsnail.PixelSNAILConfig,
         pixelsnail.PRESETS,
         samplers={"cached": xla(cached_pixelsnail_sampler)},
+        particle_filters={"cached": xla(raster_particle_filter(cached_pixelsnail_sampler.plan))},
     ),
     "wavenet": ModelSpec(
         "wavenet",
@@ -224,6 +248,7 @@ MODELS: dict[str, ModelSpec] = {
         video_pixelcnn.VideoPixelCNNConfig,
         video_pixelcnn.PRESETS,
         samplers={"cached": xla(cached_video_sampler)},
+        particle_filters={"cached": xla(video_particle_filter)},
     ),
 }
 """Every model family, by registry name: its ``ModelSpec`` (config, presets and samplers).
@@ -316,8 +341,7 @@ def sampling_methods(model, platform: str | None = None) -> list[str]:
       >>> autoreg.sampling_methods("pixelcnn", platform="cpu")
       ['cached', 'naive']
     """
-    platform = normalise_platform(platform) if platform else work_platform(model)
-    return [name for name, entry in samplers_for(model).items() if entry.runs_on(platform)]
+    return runnable(samplers_for(model), model, platform)
 
 
 def sampling_method(model, method: str | None, platform: str | None = None) -> SamplingMethod:
@@ -346,20 +370,88 @@ def sampling_method(model, method: str | None, platform: str | None = None) -> S
       ...
       ValueError: sampling method 'fast' is not available for pixelcnn; available: cached, naive
     """
+    return pick(samplers_for(model), model, method, platform, "sampling method")
+
+
+def particle_filters(model, platform: str | None = None) -> list[str]:
+    """Particle filters of ``model`` that run on ``platform``, the default first.
+
+    Args:
+      model: a model or a registry name.
+      platform: ``"cpu"``, ``"gpu"`` or ``"tpu"``; default: the platform of the model's
+        parameters (of JAX's default device for a registry name).
+
+    Returns:
+      Names for ``autoreg.generate.smc_complete(..., method=...)``; the first is the default.
+
+    Raises:
+      ValueError: an unknown platform.
+
+    Examples:
+      >>> from autoreg.registry import particle_filters
+      >>> particle_filters("pixelsnail"), particle_filters("wavenet")
+      (['cached', 'naive'], ['naive'])
+    """
+    return runnable(filters_for(model), model, platform)
+
+
+def particle_filter(model, method: str | None, platform: str | None = None) -> SamplingMethod:
+    """The particle filter table entry that completion by SMC with ``method`` runs.
+
+    Args:
+      model: a registry model.
+      method: a filter's name, or None for the first one that runs on ``platform``.
+      platform: ``"cpu"``, ``"gpu"`` or ``"tpu"``; default: the platform of the model's
+        parameters.
+
+    Returns:
+      The ``SamplingMethod`` of an ``autoreg.sampling.smc.ParticleFilter``.
+
+    Raises:
+      ValueError: a filter the model does not have, or one that does not run on the platform.
+
+    Examples:
+      >>> from autoreg.registry import particle_filter
+      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
+      >>> particle_filter(model, None) is autoreg.MODELS["pixelcnn"].particle_filters["cached"]
+      True
+      >>> particle_filter(model, "incremental")
+      Traceback (most recent call last):
+      ...
+      ValueError: particle filter 'incremental' is not available for pixelcnn; available: cached,
+      naive
+    """
+    return pick(filters_for(model), model, method, platform, "particle filter")
+
+
+def filters_for(model) -> Mapping[str, SamplingMethod]:
+    """The particle filter table of a model (``"naive"`` alone for one not in the registry)."""
+    name = model if isinstance(model, str) else model.name
+    if name not in MODELS:
+        return types.MappingProxyType({"naive": NAIVE_SMC})
+    return MODELS[name].particle_filters
+
+
+def runnable(table: Mapping[str, SamplingMethod], model, platform: str | None) -> list[str]:
+    """The names in ``table`` whose entries run on ``platform`` (default: the model's)."""
     platform = normalise_platform(platform) if platform else work_platform(model)
-    table = samplers_for(model)
-    runnable = sampling_methods(model, platform)
-    method = method or runnable[0]
+    return [name for name, entry in table.items() if entry.runs_on(platform)]
+
+
+def pick(table, model, method: str | None, platform: str | None, what: str) -> SamplingMethod:
+    """The entry ``method`` of ``table`` (default: the first that runs on ``platform``)."""
+    platform = normalise_platform(platform) if platform else work_platform(model)
+    names = runnable(table, model, platform)
+    method = method or names[0]
     if method not in table:
         raise ValueError(
-            f"sampling method {method!r} is not available for {model.name}; "
-            f"available: {', '.join(runnable)}"
+            f"{what} {method!r} is not available for {model.name}; available: {', '.join(names)}"
         )
-    if method not in runnable:
+    if method not in names:
         where = ", ".join(sorted(table[method].platforms))
         raise ValueError(
-            f"sampling method {method!r} of {model.name} runs only on {where}, not on "
-            f"{platform}; methods that run on {platform}: {', '.join(runnable)}"
+            f"{what} {method!r} of {model.name} runs only on {where}, not on "
+            f"{platform}; methods that run on {platform}: {', '.join(names)}"
         )
     return table[method]
 

@@ -1,4 +1,10 @@
-"""SMC completion: observed pixels kept, exact on suffix holes, better on middle holes."""
+"""SMC completion: observed pixels kept, exact on suffix holes, better on middle holes.
+
+The distribution tests run both particle filters of the PixelCNN: the one on its cached sampler
+(the default) and the reference that re-runs the network at every position. That every filter
+returns the reference's completions for the same key is tested for every model in
+test_samplers.py.
+"""
 
 import functools
 import itertools
@@ -11,13 +17,11 @@ from flax import nnx
 from scipy import stats
 
 import autoreg
+from autoreg.generate import smc_complete
 from autoreg.likelihood import log_prob_from_logits
-from autoreg.sampling.smc import (
-    effective_sample_size,
-    smc_complete,
-    smc_sampler,
-    systematic_resample,
-)
+from autoreg.sampling.smc import effective_sample_size, systematic_resample
+
+FILTERS = ["cached", "naive"]  # the PixelCNN's particle filters: on its cached sampler, reference
 
 
 def train(model, make_batch, steps: int, lr: float = 2e-2):
@@ -133,12 +137,13 @@ def test_one_particle_is_plain_completion():
     np.testing.assert_array_equal(one, plain)
 
 
-def test_suffix_hole_matches_exact_conditional_like_plain_completion():
+@pytest.mark.parametrize("method", FILTERS)
+def test_suffix_hole_matches_exact_conditional_like_plain_completion(method):
     model = copy_model()
     x = np.tile(np.array([1, 0, 0]).reshape(1, 1, 3, 1), (2000, 1, 1, 1))
     observed = np.array([[True, False, False]])  # a suffix hole: the exact case
     exact = exact_conditional(model, x[0], observed[..., None])
-    smc = smc_complete(model, jax.random.key(0), x, observed, particles=64)
+    smc = smc_complete(model, jax.random.key(0), x, observed, particles=64, method=method)
     plain = autoreg.complete(model, jax.random.key(1), x, observed, method="exact")
     assert goodness_of_fit(smc, exact) > 1e-3
     assert goodness_of_fit(plain, exact) > 1e-3
@@ -150,12 +155,13 @@ def test_suffix_hole_matches_exact_conditional_like_plain_completion():
     assert stats.chi2_contingency(table).pvalue > 1e-3
 
 
-def test_middle_hole_matches_exact_posterior_where_plain_does_not():
+@pytest.mark.parametrize("method", FILTERS)
+def test_middle_hole_matches_exact_posterior_where_plain_does_not(method):
     model = copy_model()
     x = np.tile(np.array([0, 0, 2]).reshape(1, 1, 3, 1), (2000, 1, 1, 1))
     observed = np.array([[True, False, True]])  # the last pixel follows the hole
     exact = exact_conditional(model, x[0], observed[..., None])
-    smc = smc_complete(model, jax.random.key(0), x, observed, particles=64)
+    smc = smc_complete(model, jax.random.key(0), x, observed, particles=64, method=method)
     plain = autoreg.complete(model, jax.random.key(0), x, observed, method="exact")
     assert goodness_of_fit(smc, exact) > 1e-3
     assert goodness_of_fit(plain, exact) < 1e-6  # the test can tell them apart
@@ -167,14 +173,15 @@ def test_middle_box_completions_are_more_likely_than_plain_ones():
     box = np.ones((6, 6), bool)
     box[2:4, 1:5] = False  # the stripes' first rows; the rows below reveal them
     plain = autoreg.complete(model, jax.random.key(0), x, box, method="exact")
-    smc = smc_complete(model, jax.random.key(0), x, box, particles=32)
+    smc = autoreg.complete(model, jax.random.key(0), x, box, particles=32)  # cached filter
     ll_plain = float(autoreg.log_prob(model, plain).mean())
     ll_smc = float(autoreg.log_prob(model, smc).mean())
     assert ll_smc > ll_plain + 10.0, (ll_smc, ll_plain)
     np.testing.assert_array_equal(np.asarray(smc)[:, box], x[:, box])
 
 
-def test_resampling_keeps_the_posterior_and_an_unbiased_evidence():
+@pytest.mark.parametrize("method", FILTERS)
+def test_resampling_keeps_the_posterior_and_an_unbiased_evidence(method):
     model = autoreg.create_model("pixelcnn", preset="tiny", levels=3, image_shape=(1, 5, 1))
     n = 2000
     x = np.tile(np.array([0, 2, 0, 1, 1]).reshape(1, 1, 5, 1), (n, 1, 1, 1))
@@ -185,7 +192,8 @@ def test_resampling_keeps_the_posterior_and_an_unbiased_evidence():
     graphdef, state = nnx.split(model)
     args = (jax.numpy.asarray(x), jax.numpy.asarray(np.broadcast_to(observed, x.shape)), None)
     # ess_threshold=1: resample after every observation that makes the weights uneven.
-    samples, log_ev = smc_sampler(graphdef, state, jax.random.key(0), *args, 1.0, 16, 1.0)
+    particle_filter = autoreg.MODELS["pixelcnn"].particle_filters[method]
+    samples, log_ev = particle_filter(graphdef, state, jax.random.key(0), *args, 1.0, 16, 1.0)
     assert goodness_of_fit(samples, exact) > 1e-3  # fails if resampling kept the old weights
     plain = autoreg.complete(model, jax.random.key(0), x, observed, method="exact")
     assert goodness_of_fit(plain, exact) < 1e-6
@@ -208,6 +216,7 @@ def test_systematic_resampling_follows_the_weights():
         (dict(particles=2.5), "particles must be a positive integer"),
         (dict(temperature=0.0), "temperature"),
         (dict(ess_threshold=1.5), "ess_threshold"),
+        (dict(method="fast"), "particle filter 'fast' is not available for pixelcnn"),
     ],
 )
 def test_bad_arguments_are_clear_errors(kwargs, match):

@@ -6,10 +6,14 @@
 - ``raster_loop`` and ``activation_cache``: the row / pixel / colour loop and rolling caches the
   cached image samplers share;
 - one module per fast sampler: ``pixelcnn_cached``, ``gated_pixelcnn_cached``,
-  ``row_lstm_incremental``, ``wavenet_queues``;
-- ``smc``: completion of arbitrary holes by sequential Monte Carlo.
+  ``pixelsnail_cached``, ``row_lstm_incremental``, ``diagonal_bilstm_incremental``,
+  ``video_cached``, ``wavenet_queues``, ``wavenet_native``;
+- ``smc``: completion of arbitrary holes by sequential Monte Carlo: the rules every particle
+  filter follows and the reference filter; ``smc_raster`` and ``video_smc``: the filter on the
+  cached samplers' loop, at about the cost of sampling the particles;
+- ``progress``: the loops' reports of finished rows, turned into a progress bar on the host.
 
-The registry (``autoreg.registry``) lists which of these samplers each model has, and
-``autoreg.generate`` (``autoreg.sample``, ``autoreg.complete``) runs them: the imports go
-models -> sampling -> registry -> generate, never back.
+The registry (``autoreg.registry``) lists which of these samplers and particle filters each
+model has, and ``autoreg.generate`` (``autoreg.sample``, ``autoreg.complete``) runs them: the
+imports go models -> sampling -> registry -> generate, never back.
 """

@@ -7,7 +7,8 @@ noise of a position depends only on the key and the position, any sampler that c
 logits draws the same values, whatever order it computes them in; that is what makes the fast
 samplers testable bit for bit against ``naive_sampler``.
 
-This module is the leaf of the sampling package: it imports nothing else of ``autoreg``.
+This module is the leaf of the sampling package: it imports nothing else of ``autoreg`` but the
+progress reports (``autoreg.sampling.progress``, itself a leaf).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from autoreg.sampling import progress
 
 __all__ = [
     "Sampler",
@@ -303,6 +306,7 @@ def naive_sampler(graphdef, state, key, x, observed, labels, temperature, *, fea
         logits = logits.reshape(batch, flat.shape[1], -1)  # (B, D, K)
         new = draw_categorical(key, i, logits[:, i], temperature)  # (B,)
         keep = observed.reshape(batch, -1)[:, i]
+        progress.report(i + 1)
         return flat.at[:, i].set(jnp.where(keep, flat[:, i], new))
 
     start, stop = unobserved_range(observed)

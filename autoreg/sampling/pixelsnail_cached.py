@@ -47,7 +47,7 @@ class Caches(NamedTuple):
     conv: tuple  # per block (B, 2, W + 2, F/2)
     keys: tuple  # per attention layer Kept(per colour group (B, heads / C, D, dk))
     values: tuple  # per attention layer Kept(per colour group (B, heads / C, D, dv))
-    streams: tuple  # per attention layer Kept((2, B, F)): its input at the pixel before / this
+    streams: tuple  # per attention layer Kept((B, 2, F)): its input at the pixel before / this
     attended: tuple  # per attention layer Kept((B, heads, dv)): the heads' outputs at this pixel
     pixel: activation_cache.Kept  # () int32, the position whose stream is in ``streams[:, 1]``
     colour: activation_cache.Kept  # () int32, the colour sub-step of ``pixel``
@@ -83,7 +83,7 @@ def empty_caches(model, batch: int, height: int, width: int) -> Caches:
         keys=kept(cfg.key_channels),
         values=kept(cfg.value_channels),
         streams=tuple(
-            activation_cache.Kept(jnp.zeros((2, batch, cfg.channels))) for _ in attentions
+            activation_cache.Kept(jnp.zeros((batch, 2, cfg.channels))) for _ in attentions
         ),
         attended=tuple(
             activation_cache.Kept(jnp.zeros((batch, cfg.heads, cfg.value_channels)))
@@ -113,12 +113,12 @@ def attend_at(attention, h, position, new_pixel, colour, kept: tuple, before: tu
       new_pixel: whether this is the pixel's first sub-step (the kept stream of "this pixel"
         is then the pixel before's).
       colour: () int32, the colour sub-step.
-      kept: (keys and values: per colour group (B, heads / C, D, dk or dv); streams (2, B, F):
+      kept: (keys and values: per colour group (B, heads / C, D, dk or dv); streams (B, 2, F):
         the input at the pixel before and at this pixel; attended (B, heads, dv): the heads'
         outputs at this pixel so far).
     """
     keys, values, streams, attended = kept
-    previous_stream = jnp.where(new_pixel, streams[1], streams[0])  # (B, F)
+    previous_stream = jnp.where(new_pixel, streams[:, 1], streams[:, 0])  # (B, F)
     k, v = attention.keys_values(previous_stream, *before)  # (B, heads, dk), (B, heads, dv)
     previous = jnp.maximum(position - 1, 0)  # slot 0 is rewritten at position 1
     group = attended.shape[1] // len(keys)  # heads of one colour group
@@ -143,7 +143,7 @@ def attend_at(attention, h, position, new_pixel, colour, kept: tuple, before: tu
     branches = [attend_group(g) for g in range(len(keys))]
     fresh = branches[0]() if len(branches) == 1 else jax.lax.switch(colour, branches)
     attended = jax.lax.dynamic_update_slice_in_dim(attended, fresh, colour * group, axis=1)
-    streams = jnp.stack([previous_stream, h])
+    streams = jnp.stack([previous_stream, h], axis=1)  # (B, 2, F)
     return attention.output(h, attended), (keys, values, streams, attended)
 
 

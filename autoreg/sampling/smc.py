@@ -1,4 +1,5 @@
-"""Completion of holes that are not a suffix of the data order, by sequential Monte Carlo.
+"""Completion of holes that are not a suffix of the data order, by sequential Monte Carlo: the
+rules every particle filter follows, and the reference filter that re-runs the network.
 
 Ancestral completion (``autoreg.complete(..., method="exact")``) samples the unobserved
 positions in data order from ``p(x_i | x_<i)``. That is exact when the observed positions form
@@ -15,12 +16,29 @@ of the observed positions that follow the sampled ones, ``prod_j p(x_j | x_<j)``
 ``ess_threshold * P``) its particles are resampled (systematic resampling), so particles that
 contradict the observations are dropped early, row by row, instead of only at the end. Each
 returned completion is one draw from the final weighted particle set.
+
+Every particle filter follows the rules of this module, so that all of them return the same
+completions for the same key (as every sampler returns ``naive_sampler``'s samples):
+
+- position ``i`` is drawn with ``draw_categorical(key, i, logits / temperature, 1.0)``, the noise
+  of the ancestral samplers (so one particle is plain ancestral completion);
+- at every position that some input leaves unobserved, after the weights of the observed
+  positions so far have been added, ``resample`` decides with ``fold_in(key, D)`` folded with
+  ``i`` which inputs resample and picks their ancestors (``systematic_resample``);
+- at the end ``choose_particles`` picks each input's completion with ``fold_in(key, D + 1)``.
+
+``smc_sampler`` here is the reference ("naive") filter: it runs the whole network on all
+``B * P`` particles at each position. The registry lists each model's particle filters
+(``ModelSpec.particle_filters``, the fastest first): the image and video families run theirs
+on their cached samplers (``autoreg.sampling.smc_raster``), at about the cost of sampling
+``B * P`` images. ``autoreg.complete`` and ``autoreg.generate.smc_complete`` pick one.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
@@ -28,17 +46,41 @@ from flax import nnx
 
 from autoreg.likelihood import log_prob_per_position
 from autoreg.models.functional import call_model
-from autoreg.sampling.ancestral import as_key, draw_categorical, unobserved_range
-from autoreg.validation import (
-    check_count,
-    check_data,
-    check_features,
-    check_labels,
-    check_observed,
-    check_temperature,
-)
+from autoreg.sampling import progress
+from autoreg.sampling.ancestral import draw_categorical, unobserved_range
 
-__all__ = ["effective_sample_size", "smc_complete", "smc_sampler", "systematic_resample"]
+__all__ = [
+    "ParticleFilter",
+    "choose_particles",
+    "effective_sample_size",
+    "resample",
+    "smc_sampler",
+    "systematic_resample",
+]
+
+
+class ParticleFilter(Protocol):
+    """The signature of every particle filter in ``ModelSpec.particle_filters`` (jit-compiled).
+
+    ``particle_filter(graphdef, state, key, x, observed, labels, temperature, particles,
+    ess_threshold, features=None) -> (samples, log_evidence)``, ``particles`` static: see
+    ``smc_sampler``, the reference every filter is tested against.
+    """
+
+    def __call__(
+        self,
+        graphdef,
+        state,
+        key,
+        x,
+        observed,
+        labels,
+        temperature,
+        particles: int,
+        ess_threshold,
+        features=None,
+    ) -> tuple[jax.Array, jax.Array]:
+        """(B, *event) int32 completions and (B,) float32 log-evidence estimates."""
 
 
 def effective_sample_size(log_w: jax.Array) -> jax.Array:
@@ -90,11 +132,79 @@ def systematic_resample(key: jax.Array, log_w: jax.Array) -> jax.Array:
     return jnp.minimum(idx, num - 1)
 
 
+def resample(key: jax.Array, position, log_w: jax.Array, ess_threshold) -> tuple:
+    """The resampling step at ``position``: which particles continue, and their weights.
+
+    Inputs whose effective sample size is below ``ess_threshold * P`` are resampled
+    (``systematic_resample`` with ``fold_in(key, position)``) and their weights reset to their
+    mean; the others keep their particles and weights.
+
+    Args:
+      key: the filter's resampling key (``fold_in(sampling key, D)``).
+      position: the flat position being visited (an int or int32 scalar).
+      log_w: (B, P) unnormalised log-weights.
+      ess_threshold: scalar in [0, 1].
+
+    Returns:
+      ``(ancestors, log_w, need)``: (B * P,) int32 indices into the flattened particles
+      (particle ``p`` of input ``b`` is row ``b * P + p``), the new (B, P) log-weights and the
+      (B,) bool inputs that resampled.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.smc import resample
+      >>> log_w = jnp.log(jnp.array([[1.0, 1, 1, 1], [1, 1e-9, 1e-9, 1e-9]]))
+      >>> ancestors, new, need = resample(jax.random.key(0), 3, log_w, 0.5)
+      >>> ancestors.tolist(), need.tolist()  # input 1 resampled: all copies of its particle 0
+      ([0, 1, 2, 3, 4, 4, 4, 4], [False, True])
+    """
+    batch, particles = log_w.shape
+    need = effective_sample_size(log_w) < ess_threshold * particles  # (B,)
+    idx = systematic_resample(jax.random.fold_in(key, position), log_w)  # (B, P)
+    idx = jnp.where(need[:, None], idx, jnp.arange(particles))
+    ancestors = (jnp.arange(batch)[:, None] * particles + idx).reshape(batch * particles)
+    mean_w = jax.scipy.special.logsumexp(log_w, -1, keepdims=True) - jnp.log(particles)
+    return ancestors, jnp.where(need[:, None], mean_w, log_w), need
+
+
+def choose_particles(key: jax.Array, flat: jax.Array, log_w: jax.Array) -> tuple:
+    """Each input's completion: one draw from its final weighted particles.
+
+    Args:
+      key: the filter's selection key (``fold_in(sampling key, D + 1)``).
+      flat: (B * P, D) the particles, input ``b``'s in rows ``b * P .. b * P + P - 1``.
+      log_w: (B, P) their final log-weights.
+
+    Returns:
+      (B, D) the chosen particles and (B,) float32 log-evidence estimates
+      ``log mean_p w_p``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from autoreg.sampling.smc import choose_particles
+      >>> flat = jnp.arange(4)[:, None]  # (B * P, D) = (4, 1): B = 2 inputs, P = 2
+      >>> log_w = jnp.log(jnp.array([[1.0, 1e-9], [1e-9, 1.0]]))
+      >>> chosen, log_evidence = choose_particles(jax.random.key(0), flat, log_w)
+      >>> chosen.tolist()
+      [[0], [3]]
+    """
+    batch, particles = log_w.shape
+    choice = jax.random.categorical(key, log_w, axis=-1)  # (B,)
+    samples = flat.reshape(batch, particles, -1)[jnp.arange(batch), choice]  # (B, D)
+    log_evidence = jax.scipy.special.logsumexp(log_w, -1) - jnp.log(particles)  # (B,)
+    return samples, log_evidence
+
+
 @functools.partial(jax.jit, static_argnums=(0, 7))
 def smc_sampler(
     graphdef, state, key, x, observed, labels, temperature, particles, ess_threshold, features=None
 ):
-    """One compiled particle filter over the data order; see the module docstring.
+    """The reference particle filter: the whole network on every particle at each position.
+
+    A ``ParticleFilter`` that works for every model (the registry's ``"naive"`` entry, as
+    ``naive_sampler`` is for sampling): each position that some input leaves unobserved costs
+    a forward pass of ``B * P`` inputs. The faster filters return its completions for the same
+    arguments (the registry-wide tests check this).
 
     Args:
       graphdef: ``nnx.split(model)[0]``, static.
@@ -142,7 +252,6 @@ def smc_sampler(
     positions = jnp.arange(dims)
     missing = ~observed.reshape(batch, dims).all(axis=0)  # (D,) some input samples here
     resample_key = jax.random.fold_in(key, dims)
-    select_key = jax.random.fold_in(key, dims + 1)
 
     def tempered_logits(flat):  # (N, D) -> (N, D, K)
         logits = call_model(model, flat.reshape((n, *event)), labels, features)
@@ -159,15 +268,11 @@ def smc_sampler(
         logits = tempered_logits(flat)  # (N, D, K)
         log_w = weigh(flat, log_w, logits, counted, i + 1)
         # Resample the inputs whose weights have become uneven, before extending the particles.
-        need = effective_sample_size(log_w) < ess_threshold * particles  # (B,)
-        idx = systematic_resample(jax.random.fold_in(resample_key, i), log_w)  # (B, P)
-        idx = jnp.where(need[:, None], idx, jnp.arange(particles))
-        ancestors = (jnp.arange(batch)[:, None] * particles + idx).reshape(n)  # (N,)
-        mean_w = jax.scipy.special.logsumexp(log_w, -1, keepdims=True) - jnp.log(particles)
-        log_w = jnp.where(need[:, None], mean_w, log_w)
+        ancestors, log_w, _ = resample(resample_key, i, log_w, ess_threshold)
         flat = flat[ancestors]
         new = draw_categorical(key, i, logits[ancestors, i], 1.0)  # (N,)
         flat = flat.at[:, i].set(jnp.where(obs[:, i], flat[:, i], new))
+        progress.report(i + 1)
         return flat, log_w, i + 1
 
     def step(i, carry):  # positions every input observes need no network pass
@@ -177,92 +282,5 @@ def smc_sampler(
     log_w = jnp.zeros((batch, particles), jnp.float32)
     flat, log_w, counted = jax.lax.fori_loop(start, stop, step, (flat, log_w, jnp.int32(0)))
     log_w = weigh(flat, log_w, tempered_logits(flat), counted, dims)  # the observed tail
-    choice = jax.random.categorical(select_key, log_w, axis=-1)  # (B,)
-    samples = flat.reshape(batch, particles, dims)[jnp.arange(batch), choice]  # (B, D)
-    log_evidence = jax.scipy.special.logsumexp(log_w, -1) - jnp.log(particles)  # (B,)
+    samples, log_evidence = choose_particles(jax.random.fold_in(key, dims + 1), flat, log_w)
     return samples.reshape(x.shape), log_evidence
-
-
-def smc_complete(
-    model,
-    key,
-    x,
-    observed,
-    *,
-    particles: int = 64,
-    labels=None,
-    temperature: float = 1.0,
-    ess_threshold: float = 0.5,
-    features=None,
-) -> jax.Array:
-    """Complete arbitrary holes (a box, a mask) with a sequential Monte Carlo sampler.
-
-    Which mode is exact:
-
-    - A hole that is a suffix of the data order (observed positions form a prefix) is completed
-      EXACTLY by plain ancestral completion, ``autoreg.complete``. Here no observed position
-      follows a sampled one, all particles keep equal weights, nothing is resampled, and this
-      function is exact too, for any number of particles (it returns one of P exact draws).
-    - Any other hole is APPROXIMATE: the target is ``p(hole | every observed position)``,
-      proportional to the model's ``p(x)``; the returned completion is one draw from a weighted
-      particle set (sampling-importance-resampling with resampling along the way). It is
-      biased for finite ``particles`` and consistent as ``particles -> infinity``; plain
-      completion, in contrast, ignores the observed positions after the hole at any cost.
-
-    The network runs once per data position that some input leaves unobserved, on a batch of
-    ``B * particles`` images, plus one final pass; memory grows with ``B * particles``.
-
-    Args:
-      model: a registry model.
-      key: a JAX PRNG key (or an int seed).
-      x: (B, H, W, C) integers in 0..K-1 (audio: (B, T)); values at unobserved positions ignored.
-        Repeat an input along B for several independent completions of it.
-      observed: bool mask, (H, W), (H, W, C) or (B, H, W, C) (audio: (T,) or (B, T)).
-      particles: P >= 1 particles per input; 1 reproduces ``complete(..., method="naive")``.
-      labels: (B,) or scalar class labels for class-conditional models.
-      temperature: divides the logits, for the proposal and the weights alike (the target is
-        the tempered model); 1.0 targets the model itself.
-      ess_threshold: in [0, 1]; an input's particles are resampled when their effective sample
-        size falls below ``ess_threshold * particles``. 0 never resamples (plain importance
-        sampling with one final weighting); 1 resamples whenever the weights are uneven.
-      features: (B, T // hop_length, F) local features of a locally conditioned model.
-
-    Returns:
-      (B, H, W, C) int32 completions (audio: (B, T)); observed positions are bit-identical to x.
-
-    Raises:
-      ValueError: bad data, mask, labels, temperature, particles or ess_threshold.
-
-    Examples:
-      >>> from autoreg.sampling.smc import smc_complete
-      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
-      >>> images = np.zeros((2, 4, 4, 1), np.int32)
-      >>> observed = np.ones((4, 4), bool)
-      >>> observed[1:3, 1:3] = False  # a hole in the middle: not a suffix of the raster order
-      >>> out = smc_complete(model, jax.random.key(0), images, observed, particles=4)
-      >>> out.shape, bool((np.asarray(out)[:, observed] == 0).all())  # observed pixels kept
-      ((2, 4, 4, 1), True)
-    """
-    particles = check_count(particles, "particles")
-    if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):
-        raise ValueError(f"ess_threshold must be a number in [0, 1], got {ess_threshold!r}")
-    temperature = check_temperature(temperature)
-    x = check_data(model, x)
-    observed = check_observed(observed, x.shape)
-    labels = check_labels(model, labels, x.shape[0])
-    features = check_features(model, features, x.shape)
-    key = as_key(key)
-    graphdef, state = nnx.split(model)
-    samples, _ = smc_sampler(
-        graphdef,
-        state,
-        key,
-        jnp.asarray(x),
-        jnp.asarray(observed),
-        None if labels is None else jnp.asarray(labels),
-        jnp.float32(temperature),
-        int(particles),
-        jnp.float32(ess_threshold),
-        None if features is None else jnp.asarray(features),
-    )
-    return samples

@@ -5,8 +5,9 @@ A frame's context (the convolutional LSTM's state after the frames before it) do
 on the frame itself, so the sampler computes it once, when the frame starts, with one encoder
 and one LSTM step over the finished frame before (``VideoPixelCNN.next_state``), and turns it
 into every decoder layer's gate-bias maps (``gate_biases``). Within the frame it runs the Gated
-PixelCNN's cached raster loop (``autoreg.sampling.gated_pixelcnn_cached``): the vertical stack
-once per row, with that row of the bias maps, the horizontal stack once per sub-pixel. Frames
+PixelCNN's cached raster loop (``autoreg.sampling.gated_pixelcnn_cached``; ``frame_plan``): the
+vertical stack once per row, with that row of the bias maps, the horizontal stack once per
+sub-pixel. Frames
 that are wholly observed (the clip a prediction starts from) draw nothing but still advance the
 context; frames after the last position to sample are not visited.
 
@@ -31,29 +32,65 @@ from autoreg.sampling.gated_pixelcnn_cached import (
     horizontal_pixel,
     vertical_row,
 )
-from autoreg.sampling.raster_loop import sample_raster
+from autoreg.sampling.raster_loop import RasterPlan, sample_raster
 from autoreg.validation import check_count
 
-__all__ = ["cached_video_sampler"]
+__all__ = ["cached_video_sampler", "frame_plan"]
 
 
-def frame_row(model, layout, biases, width: int, i, image, caches):
+def frame_plan(model, context: jax.Array, width: int) -> RasterPlan:
+    """The raster loop's plan for one frame of a clip, given the frame's context.
+
+    The caches are the Gated PixelCNN's, and two kept ones: every decoder layer's gate-bias
+    maps of the whole frame (from ``context``), and the current row's horizontal biases that
+    ``frame_row`` slices from them for ``frame_pixel``. Both are (B, ...) per clip, so a
+    particle filter that resamples mid-frame moves them with the rest.
+
+    Args:
+      model: the merged ``VideoPixelCNN``.
+      context: (B, H, W, context_channels), the frame's context.
+      width: W.
+
+    Returns:
+      The ``RasterPlan``.
+    """
+    batch = context.shape[0]
+    layers = model.step_layers()
+    layout = cache_layout(layers)
+    biases = tuple(model.gate_biases(context))  # per layer: (v, h) maps, each (B, H, W, 2F)
+    row_biases = tuple(jnp.zeros_like(h[:, :1]) for _, h in biases)  # each (B, 1, W, 2F)
+    caches = (
+        empty_caches(layout, len(layers), batch, width, model.config.features),
+        activation_cache.Kept(biases),
+        activation_cache.Kept(row_biases),
+    )
+    return RasterPlan(
+        image_pad=layout.image_pad,
+        caches=caches,
+        row_fn=functools.partial(frame_row, model, layout, width),
+        pixel_fn=functools.partial(frame_pixel, model, layout),
+    )
+
+
+def frame_row(model, layout, width: int, i, image, caches):
     """``row_fn`` of a frame: the vertical stack over row ``i`` with that row's gate biases.
 
-    Keeps the row's horizontal gate biases (``activation_cache.Kept``) for ``frame_pixel``.
+    Keeps the row's horizontal gate biases for ``frame_pixel``.
     """
-    gated_caches, _ = caches
-    row = [tuple(jax.lax.dynamic_slice_in_dim(b, i, 1, axis=1) for b in pair) for pair in biases]
+    gated_caches, biases, _ = caches
+    row = [
+        tuple(jax.lax.dynamic_slice_in_dim(b, i, 1, axis=1) for b in pair) for pair in biases.value
+    ]
     gated_caches = vertical_row(model.step_layers(), layout, row, width, i, image, gated_caches)
-    return gated_caches, activation_cache.Kept(tuple(h for _, h in row))  # each (B, 1, W, 2F)
+    return gated_caches, biases, activation_cache.Kept(tuple(h for _, h in row))
 
 
 def frame_pixel(model, layout, j, image, caches):
     """``pixel_fn`` of a frame: the horizontal stack at column ``j`` of the current row."""
-    gated_caches, kept = caches
-    pixel = [(None, jax.lax.dynamic_slice_in_dim(h, j, 1, axis=2)) for h in kept.value]
+    gated_caches, biases, row_biases = caches
+    pixel = [(None, jax.lax.dynamic_slice_in_dim(h, j, 1, axis=2)) for h in row_biases.value]
     logits, gated_caches = horizontal_pixel(model, layout, pixel, j, image, gated_caches)
-    return logits, (gated_caches, kept)  # (B, C, K)
+    return logits, (gated_caches, biases, row_biases)  # (B, C, K)
 
 
 def sample_frame(model, key, frame, observed, temperature, context, first, unroll):
@@ -72,25 +109,17 @@ def sample_frame(model, key, frame, observed, temperature, context, first, unrol
     Returns:
       (B, H, W, C) int32, the frame with its unobserved sub-pixels drawn.
     """
-    batch, _, width, _ = frame.shape
-    layers = model.step_layers()
-    layout = cache_layout(layers)
-    biases = model.gate_biases(context)  # per layer: (v, h) maps, each (B, H, W, 2F)
-    kept = tuple(jnp.zeros_like(h[:, :1]) for _, h in biases)  # (B, 1, W, 2F)
-    caches = (
-        empty_caches(layout, len(layers), batch, width, model.config.features),
-        activation_cache.Kept(kept),
-    )
+    image_pad, caches, row_fn, pixel_fn = frame_plan(model, context, frame.shape[2])
     return sample_raster(
         key,
         frame,
         observed,
         temperature,
         levels=model.levels,
-        image_pad=layout.image_pad,
+        image_pad=image_pad,
         caches=caches,
-        row_fn=functools.partial(frame_row, model, layout, biases, width),
-        pixel_fn=functools.partial(frame_pixel, model, layout),
+        row_fn=row_fn,
+        pixel_fn=pixel_fn,
         unroll=unroll,
         first_position=first,
     )
