@@ -6,7 +6,7 @@ A training run lives in a work directory (``autoreg.workdir``)::
                                   directory is also a plain model checkpoint for load_checkpoint
     WORKDIR/metrics.jsonl         one JSON object per log line (loss, test bits/dim, learning
                                   rate, speed)
-    WORKDIR/samples_<step>.png    sample grids (image models)
+    WORKDIR/samples_<step>.png    sample grids (image models; video models: samples_<step>.gif)
     WORKDIR/tensorboard/          the same metrics and grids as TensorBoard event files
                                   (``autoreg.tensorboard_log``): tensorboard --logdir WORKDIR
 
@@ -55,6 +55,7 @@ from autoreg.distributed import (
 from autoreg.likelihood import log_prob_from_logits, nats_to_bits_per_dim
 from autoreg.memory import check_training
 from autoreg.models.functional import call_model
+from autoreg.train_config import TrainConfig
 from autoreg.validation import check_training_inputs
 from autoreg.workdir import (
     ChangedSettings,
@@ -93,88 +94,11 @@ OPTIMISATION_FIELDS = (
 )
 
 
-COMPUTE_DTYPES = ("float32", "bfloat16")
-
-
 def cast_floats(tree, dtype):
     """``tree`` with its floating-point arrays cast to ``dtype`` (integers left alone)."""
     return jax.tree.map(
         lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and bookkeeping settings of a training run.
-
-    Attributes:
-      steps: total optimiser steps.
-      batch_size: the global batch (split across devices and processes).
-      learning_rate: peak Adam learning rate.
-      warmup_steps: steps of linear warm-up, followed by a cosine decay to 1% of the peak.
-      grad_clip: global gradient-norm clip (0: off).
-      ema_decay: decay of an exponential moving average of the parameters, which is then what
-        is evaluated, sampled and exported (0: off; e.g. 0.999).
-      seed: seed of the data order (and of the sample grids).
-      checkpoint_every: steps between checkpoints (and one at the end).
-      eval_every: steps between test evaluations (0: only at the end).
-      eval_examples: test examples per evaluation.
-      sample_every: steps between sample grids (0: only at the end; -1: never).
-      num_samples: samples per grid.
-      log_every: steps between metric lines.
-      keep_checkpoints: how many recent checkpoints to keep.
-      time_limit: stop, with a checkpoint, after this many seconds (0: no limit).
-      compute_dtype: dtype of the forward and backward pass: ``"float32"``, or ``"bfloat16"``
-        (mixed precision: the parameters, gradients and optimiser state stay float32; the loss
-        is taken in float32).
-
-    Raises:
-      ValueError: an unknown ``compute_dtype``, a count that must be positive and is not, a
-        learning rate that is not positive, or an ``ema_decay`` outside [0, 1) (the other
-        fields are checked when training starts).
-
-    Examples:
-      >>> config = autoreg.TrainConfig(steps=100, batch_size=16, ema_decay=0.999)
-      >>> config.learning_rate, config.compute_dtype
-      (0.001, 'float32')
-      >>> autoreg.TrainConfig(batch_size=0)
-      Traceback (most recent call last):
-      ...
-      ValueError: batch_size must be positive, got 0
-    """
-
-    steps: int = 10_000  # total optimiser steps
-    batch_size: int = 32  # global batch (split across devices)
-    learning_rate: float = 1e-3  # peak Adam learning rate
-    warmup_steps: int = 100  # linear warm-up, then cosine decay to 1% of the peak
-    grad_clip: float = 1.0  # global gradient-norm clip (0: off)
-    ema_decay: float = 0.0  # EMA of parameters for eval/export (0: off, e.g. 0.999)
-    seed: int = 0  # data order and sampling seed
-    checkpoint_every: int = 500  # steps between checkpoints (and one at the end)
-    eval_every: int = 500  # steps between test evaluations (0: only at the end)
-    eval_examples: int = 1000  # test examples per evaluation
-    sample_every: int = 0  # steps between sample grids (0: only at the end; -1: never)
-    num_samples: int = 16  # samples per grid
-    log_every: int = 20  # steps between metric lines
-    keep_checkpoints: int = 2  # how many recent checkpoints to keep
-    time_limit: float = 0.0  # stop (with a checkpoint) after this many seconds (0: no limit)
-    # dtype of the forward and backward pass: "float32", or "bfloat16" (mixed precision: the
-    # parameters, gradients and optimiser state stay float32; the loss is taken in float32)
-    compute_dtype: str = "float32"
-
-    def __post_init__(self):
-        if self.compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(
-                f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
-                f"got {self.compute_dtype!r}"
-            )
-        for name in ("steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 def learning_rate_schedule(config: TrainConfig) -> optax.Schedule:
@@ -711,18 +635,19 @@ class TrainLoop:
 MAX_VIDEO_SAMPLES = 4  # video models: clips in each samples_<step>.gif
 
 
-def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
-    """A ``write_samples`` for ``train``: ``fn(model, step)`` that writes a grid of
-    ``num_samples`` samples of an image model to ``workdir/samples_<step>.png`` and returns
-    its path (class labels cycling for a class-conditional model); a video model's are an
-    animated GIF ``samples_<step>.gif`` of at most ``MAX_VIDEO_SAMPLES`` clips side by side
-    (returned as None: TensorBoard shows images only); audio models write nothing and return
-    None.
+def sample_grid_writer(workdir, num_samples: int, seed: int, *, progress: bool = True) -> Callable:
+    """The ``write_samples`` that ``train`` uses unless given another: ``fn(model, step)``
+    that writes a grid of ``num_samples`` samples of an image model to
+    ``workdir/samples_<step>.png`` and returns its path (class labels cycling for a
+    class-conditional model); a video model's are an animated GIF ``samples_<step>.gif`` of at
+    most ``MAX_VIDEO_SAMPLES`` clips side by side (returned as None: TensorBoard shows images
+    only); audio models write nothing and return None.
 
     Args:
       workdir: the run's work directory.
       num_samples: images per grid.
       seed: the sampling key of step ``s`` is ``seed + s`` (modulo the largest seed).
+      progress: show a progress bar while sampling takes over a second.
 
     Returns:
       The writer.
@@ -740,11 +665,11 @@ def sample_grid_writer(workdir, num_samples: int, seed: int) -> Callable:
         if current.kind == "video":
             from autoreg.video.gif import write_samples_gif
 
-            clips = sample(current, key, min(num_samples, MAX_VIDEO_SAMPLES), progress=False)
+            clips = sample(current, key, min(num_samples, MAX_VIDEO_SAMPLES), progress=progress)
             write_samples_gif(Path(workdir) / f"samples_{step}.gif", clips, current.levels)
             return None
         labels = np.arange(num_samples) % current.num_classes if current.num_classes else None
-        samples = sample(current, key, num_samples, labels=labels)  # (N, H, W, C)
+        samples = sample(current, key, num_samples, labels=labels, progress=progress)
         path = Path(workdir) / f"samples_{step}.png"
         return save_grid(np.asarray(samples), current.levels, path)
 
@@ -757,7 +682,7 @@ def train(
     test_set: Dataset | None = None,
     *,
     workdir,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig = TrainConfig(),  # frozen, so one shared default is safe  # noqa: B008
     resume: bool = False,
     allow_changed_settings: bool = False,
     devices: list | None = None,
@@ -773,6 +698,11 @@ def train(
         test_set = autoreg.data.load("mnist.npz", split="test")
         autoreg.train(model, train_set, test_set, workdir="runs/x", config=TrainConfig(steps=100))
 
+    Sample grids go to ``workdir`` as ``config.sample_every`` says (every that many steps and
+    at the end; 0: at the end only; -1: never), written by ``sample_grid_writer``: an image
+    model's ``config.num_samples`` samples as ``samples_<step>.png``, a video model's as
+    ``samples_<step>.gif``, none for an audio model.
+
     Args:
       model: a registry model (its current parameters are the starting point).
       train_set: the training ``Dataset`` (``autoreg.data.load``), with the model's levels.
@@ -784,9 +714,10 @@ def train(
       allow_changed_settings: resume even with other optimisation settings than the run had.
       devices: devices to train on (default: all; the batch is split across them).
       progress: show a progress bar (in process 0).
-      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid:
-        ``sample_grid_writer``), or None; a path it returns is read back as a PNG and also
-        written as the TensorBoard image ``samples`` of that step.
+      write_samples: ``fn(model, step)`` called at sample steps instead of the default, or
+        None for the default: ``sample_grid_writer(workdir, config.num_samples,
+        config.seed)``; a path it returns is read back as a PNG and also written as the
+        TensorBoard image ``samples`` of that step.
 
     Returns:
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
@@ -810,6 +741,8 @@ def train(
       ... )
       >>> trained is model, sorted(p.name for p in Path("train_run/checkpoints").iterdir())
       (True, ['2'])
+      >>> sorted(p.name for p in Path("train_run").glob("samples_*"))  # sample_every=0: the end
+      ['samples_2.png']
       >>> for line in Path("train_run/metrics.jsonl").read_text().splitlines():
       ...     print(sorted(json.loads(line)))
       ['examples_per_sec', 'learning_rate', 'step', 'train_bits_per_dim']
@@ -824,6 +757,10 @@ def train(
         if dataset is not None:
             dataset.check_levels(model)
     labels = (lambda d: d.labels) if model.num_classes else (lambda d: None)
+    if write_samples is None:
+        write_samples = sample_grid_writer(
+            workdir, config.num_samples, config.seed, progress=progress
+        )
     test = {}
     if test_set is not None:
         test = dict(
@@ -851,7 +788,7 @@ def train_arrays(
     model,
     train_x: np.ndarray,
     workdir,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig = TrainConfig(),  # frozen, so one shared default is safe  # noqa: B008
     *,
     train_labels: np.ndarray | None = None,
     train_features: np.ndarray | None = None,
@@ -888,8 +825,9 @@ def train_arrays(
         (``OPTIMISATION_FIELDS``: batch size, learning rate, warm-up, clip, EMA decay, seed).
       devices: devices to train on (default: all; the batch is split across them).
       progress: show a progress bar (in process 0).
-      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid);
-        a path it returns is read back as a PNG and also written as the TensorBoard image
+      write_samples: ``fn(model, step)`` called at sample steps (e.g. to write a PNG grid:
+        ``sample_grid_writer``, which ``train`` passes by default), or None: no samples; a
+        path it returns is read back as a PNG and also written as the TensorBoard image
         ``samples`` of that step.
 
     Returns:

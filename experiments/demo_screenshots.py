@@ -7,6 +7,7 @@ headless Chromium through Playwright, and saves the page. Run by hand, not in CI
     pip install playwright            # the Python package; the browser is the system's
     apt-get install -y chromium       # Debian; or pass --chromium PATH
     python experiments/demo_screenshots.py [--out docs] [--chromium /usr/bin/chromium]
+    python experiments/demo_screenshots.py --tabs texture complete   # only these
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the PNGs")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per tab")
+    parser.add_argument("--tabs", nargs="+", choices=TABS, default=list(TABS), help="tabs to shoot")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -96,7 +98,7 @@ def main() -> None:
                 )
                 page = browser.new_page(viewport={"width": WIDTH, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/")
-                for tab in TABS:
+                for tab in args.tabs:
                     shoot(page, tab, out / f"demo_{tab}.png", args.timeout)
                 browser.close()
         finally:

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# One prepared command for a GPU window: figures, the registry tables on the GPU, and a better
-# Gated PixelCNN, all written under $OUT (default runs/device), within 9 minutes on one H100.
+# One command for a GPU: figures, the registry tables on the GPU, and a better Gated PixelCNN,
+# all written under $OUT (default runs/device), within 9 minutes on one H100.
 #
 # Preparation, here, from the project's root (../shared does not travel with the tree):
 #   mkdir -p .devdata && cp ../shared/data/mnist.npz .devdata/    # 11 MB, ignored by git
 #   bash experiments/device_wheels.sh                             # .whl/, about 2 MiB
-# The command to pass to the device tool's `run`, naming the carried (ignored) folders
-# (carry: [".devdata", ".whl"], timeout_s: 600):
+# On a GPU machine that has the tree with those two (ignored) folders copied along, within a
+# 10-minute limit:
 #   bash experiments/device_run.sh --minutes 3
 #
 # What comes back (8 files at most, each under 16 MiB):

@@ -11,6 +11,7 @@ import functools
 
 import jax
 import numpy as np
+import pytest
 from flax import nnx
 
 import autoreg
@@ -86,3 +87,18 @@ def setup(case):
     x = np.random.default_rng(1).integers(0, LEVELS, shape).astype(np.int32)
     labels = np.array([2, 0, 1, 2]) if model.num_classes else None
     return model, x, labels, length, features
+
+
+def in_fast_tier(case) -> bool:
+    """Whether a case runs in the fast tier (``pytest -m "not slow"``): images of one colour
+    and plain audio, not video; RGB, labels, features and video run with the whole suite."""
+    name, _, event, _ = case
+    return name != "video_pixelcnn" and event in ("5x5x1-taps", "audio")
+
+
+def params(cases, ids) -> list:
+    """Each case as a ``pytest.param`` with its id, marked ``slow`` outside the fast tier."""
+    return [
+        pytest.param(case, id=case_id, marks=() if in_fast_tier(case) else pytest.mark.slow)
+        for case, case_id in zip(cases, ids, strict=True)
+    ]

@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 
@@ -11,7 +13,10 @@ import soundfile
 from PIL import Image
 
 import autoreg
-from autoreg.cli import main
+from autoreg.cli import build_parser, main
+from autoreg.cli.common import BINARIZATIONS, OCCLUSIONS
+
+COMMANDS = ("train", "sample", "complete", "predict", "eval", "texture", "vocode", "demo")
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +211,8 @@ def test_a_large_sample_runs_in_batches_with_a_progress_bar(
     args = ["sample", "--checkpoint", str(checkpoint), "--num", "30", "--scale", "1"]
     assert main([*args, "--out", str(out)]) == 0
     out_text, err = capsys.readouterr()
-    assert "wrote 30 samples" in out_text and "sample:" in err and "/30 " in err  # the bar
+    assert "wrote 30 samples" in out_text and "sample:" in err
+    assert re.search(r"/(\d+) rows", err)  # the bar over the rows of every batch
     first = np.asarray(Image.open(out))
     assert first.shape == (2 + 5 * 10, 2 + 6 * 10)  # 6 columns, 5 rows of 8x8 tiles
     assert main([*args, "--out", str(out)]) == 0  # deterministic for a seed and a budget
@@ -260,3 +266,89 @@ def test_texture_from_a_checkpoint_needs_no_image(checkpoint, tmp_path, capsys):
     assert main([*args, "--scale", "1"]) == 0
     assert "pixelcnn texture" in capsys.readouterr().out
     assert np.asarray(Image.open(out)).shape == (10, 10)
+
+
+def run_python(code: str) -> str:
+    """The stdout of ``code`` run by a fresh Python (whose imports this process cannot mask)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--version"], *([command, "--help"] for command in COMMANDS)]
+)
+def test_help_and_version_load_no_jax(argv):
+    code = f"""
+import sys
+from autoreg.cli import main
+try:
+    main({argv!r})
+except SystemExit as stop:
+    assert stop.code == 0, stop.code
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("jax", "numpy")))
+"""
+    printed = run_python(code).splitlines()
+    assert printed[0].startswith(("usage: autoreg", "autoreg "))  # the help, or the version
+    assert printed[-1] == "[]"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"autoreg {autoreg.__version__}\n"
+    assert autoreg.__version__ == "0.1.0"
+
+
+def test_the_package_imports_its_names_when_first_used():
+    code = """
+import sys
+import autoreg
+assert "jax" not in sys.modules and "autoreg.generate" not in sys.modules
+assert set(autoreg.__all__) <= set(dir(autoreg))
+assert autoreg.TrainConfig().steps > 0 and "jax" not in sys.modules  # a config needs no JAX
+from autoreg import complete
+assert autoreg.complete is complete and complete.__module__ == "autoreg.generate"
+assert "pixelcnn" in autoreg.MODELS and autoreg.data.load is autoreg.data.sources.load
+try:
+    autoreg.no_such_name
+except AttributeError as error:
+    print(error)
+"""
+    assert run_python(code).strip() == "module 'autoreg' has no attribute 'no_such_name'"
+    assert all(getattr(autoreg, name) is not None for name in autoreg.__all__)
+
+
+def help_text(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--help"])
+    assert stop.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_examples_parse_and_read_mnist_from_the_working_directory(command, capsys):
+    text = help_text(capsys, *([command] if command else []))
+    examples = [line.strip() for line in text.splitlines() if line.strip().startswith("autoreg ")]
+    for example in examples:
+        build_parser().parse_args(shlex.split(example)[1:])  # a CLIError if not
+        assert "mnist" not in example or "mnist.npz" in example, example
+    assert "../" not in text  # no path that only exists beside this repository
+
+
+def test_the_help_copies_of_library_constants_agree():
+    from autoreg.data.images import BINARIZATIONS as binarizations
+    from autoreg.occlusion import OCCLUSIONS as occlusions
+
+    assert (binarizations, occlusions) == (BINARIZATIONS, OCCLUSIONS)
+
+
+def test_predict_of_moving_mnist_without_mnist_says_what_to_pass(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no mnist.npz here
+    monkeypatch.delenv("AUTOREG_MNIST", raising=False)
+    assert main(["predict", "--model", "video_pixelcnn", "--video", "moving_mnist"]) == 2
+    assert "--video: moving_mnist: no MNIST found" in one_line_error(capsys)
+    assert main(["predict", "--video", "clips.npy", "--method", "nearest"]) == 2
+    assert "--train-clips: moving_mnist: no MNIST found" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []

@@ -54,6 +54,7 @@ def labelled(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_class_conditional_training_learns_what_the_label_says(labelled, tmp_path, capsys):
     work = tmp_path / "run"
     out = run(
@@ -106,6 +107,7 @@ def test_a_time_limit_stops_the_run_early_with_a_final_checkpoint(tmp_path, caps
     assert bits_per_dim(model, test_x) == pytest.approx(final_test["test_bits_per_dim"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_train_texture_model_learns_the_example(tmp_path):
     from autoreg.texture.pixelcnn import train_texture_model
 

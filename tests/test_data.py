@@ -171,11 +171,45 @@ def test_train_bad_input_is_one_line_and_writes_nothing(
     assert not (tmp_path / "work" / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_train_cli_then_resume_and_foreign_workdir(tmp_path, small_npz, capsys):
     assert main(train_args(tmp_path, small_npz)) == 0
     assert main(train_args(tmp_path, small_npz, "--steps", "3", "--resume")) == 0
     assert main(train_args(tmp_path, small_npz, "--set", "channels=12", "--resume")) != 0
     assert "another model or config: channels 8 -> 12" in capsys.readouterr().err
+
+
+FIT = "its bits/dim measure the fit"  # the warning of a source used as its own test split
+
+
+def warnings_in(err: str) -> list:
+    return [line for line in err.splitlines() if line.startswith("autoreg: warning: ")]
+
+
+@pytest.mark.slow
+def test_eval_of_a_shipped_model_on_a_source_without_a_test_split_warns_of_no_fit(tmp_path, capsys):
+    one_set = tmp_path / "digits.npz"  # one array: the set is its own test split
+    np.savez(one_set, images=np.random.default_rng(0).integers(0, 256, (4, 28, 28), np.uint8))
+    # The shipped PixelCNN was trained on MNIST's training split, never on this set.
+    out = tmp_path / "r.json"
+    args = ["eval", "--model", "pixelcnn", "--data", str(one_set), "--limit", "2"]
+    assert main([*args, "--json", str(out)]) == 0
+    assert warnings_in(capsys.readouterr().err) == []
+    assert out.is_file()
+
+
+def test_eval_of_a_model_trained_on_a_source_without_a_test_split_warns_of_the_fit(
+    tmp_path, capsys
+):
+    one_set = tmp_path / "one_set.npz"
+    np.savez(one_set, images=np.random.default_rng(0).integers(0, 256, (6, 4, 4), np.uint8))
+    assert main(train_args(tmp_path, one_set, "--steps", "1", "--sample-every", "-1")) == 0
+    assert any(FIT in line for line in warnings_in(capsys.readouterr().err))  # so said training
+    # Its test bits/dim are on the data it was trained on: they measure the fit.
+    args = ["eval", "--checkpoint", str(tmp_path / "work"), "--data", str(one_set)]
+    assert main(args) == 0
+    (warning,) = warnings_in(capsys.readouterr().err)
+    assert f"{one_set} has no test split" in warning and FIT in warning
 
 
 def test_stochastic_binarization_is_bernoulli_and_fixed_per_split():

@@ -76,6 +76,7 @@ def test_load_mel_windows_with_speakers(voices):
     assert windows.take(2).features.shape == (2, 11, 8)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_a_class_conditional_image_model(npz, tmp_path):
     train_set = autoreg.data.load(npz, split="train", levels=4)
     test_set = autoreg.data.load(npz, split="test", levels=4)

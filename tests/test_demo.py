@@ -49,6 +49,8 @@ def files(tmp_path_factory):
     stripes[:, ::4] = (200, 80, 40)
     stripes += rng.integers(0, 30, stripes.shape, dtype=np.uint8)
     Image.fromarray(stripes).save(folder / "texture.png")
+    photo = rng.integers(60, 200, (28, 28), dtype=np.uint8)  # mid-grey noise: no digit
+    Image.fromarray(photo).save(folder / "photo.png")
     (folder / "notes.png").write_text("not an image, only text\n")
     t = np.arange(int(0.3 * RATE)) / RATE
     speech = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))
@@ -62,8 +64,13 @@ def files(tmp_path_factory):
 def client():
     """The page with the shipped models on 127.0.0.1 and a free port, and a client of it."""
     port = free_port()
-    page = launch(
-        DemoModels.shipped(), host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True
+    page = launch(  # no warm-up: a request measures its model's cost on first use
+        DemoModels.shipped(),
+        host="127.0.0.1",
+        port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        warm_up=False,
     )
     try:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=True)
@@ -141,6 +148,17 @@ def test_complete_tab_keeps_the_observed_pixels(
     assert (stats["method"] == "smc") == smc
 
 
+def test_complete_tab_limits_particles_by_the_measured_cost(client, files, monkeypatch):
+    from autoreg.demo import complete
+
+    args = ("pixelcnn", 0, editor(files / "digit.png"), True, "box", "8,6,20,22", EMPTY_EDITOR)
+    _, stats = client.predict(*args, "smc", 4, 2, 0, api_name="/complete")
+    assert stats["particle_limit"] >= 4  # measured on the model's first completion
+    monkeypatch.setattr(complete, "TIME_BUDGET", 1e-6)  # a machine far too slow for 4
+    with pytest.raises(AppError, match=r"particles must be in 1\.\.1 for 2 completions"):
+        client.predict(*args, "smc", 4, 2, 0, api_name="/complete")
+
+
 def test_complete_tab_refuses_a_missing_painting_and_a_bad_box(client, files):
     args = ("pixelcnn", 0, editor(files / "digit.png"), True)
     with pytest.raises(AppError, match="paint the region"):
@@ -158,6 +176,13 @@ def test_likelihood_tab(client, files):
     assert set(bits) == {"pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail"}
     assert all(0 < b < 8 for b in bits.values())
     assert 0 <= stats["labels"]["gated_pixelcnn"] <= 9
+
+
+def test_a_picture_that_is_no_digit_gets_a_note(client, files):
+    _, stats = client.predict(editor(files / "photo.png"), True, -1, api_name="/likelihood")
+    assert "does not look like a digit" in stats["note"]
+    _, stats = client.predict(editor(files / "digit.png"), True, -1, api_name="/likelihood")
+    assert "note" not in stats
 
 
 def test_likelihood_tab_refuses_a_text_file(client, files):

@@ -327,6 +327,7 @@ def on_a_full_disk(limit: int, argv: list) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_a_checkpoint_is_one_line_and_resume_is_exact(
     trained, data, tmp_path, capsys
 ):
@@ -353,6 +354,7 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_resume_is_exact(
     )
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_writing_a_wav_names_the_output(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "mel.npy", rng.normal(-4.0, 1.0, (40, 80)).astype(np.float32))

@@ -133,6 +133,7 @@ def test_stack_conv_paths_agree_on_gradients():
         np.testing.assert_allclose(kernel_grad("taps"), kernel_grad("conv"), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_dilated_layer_reads_every_dth_row_and_column():
     # The third layer (dilation 2) reads rows i - 2 and i, columns j - 2, j and j + 2; the model
     # stays causal (its cached sampler's equality with naive: the registry tables' kind, below).

@@ -82,6 +82,7 @@ def test_unconditional_model_rejects_labels(model, x):
         autoreg.log_prob(model, x, labels=np.zeros(3, np.int32))
 
 
+@pytest.mark.slow
 def test_log_prob_is_differentiable_for_training(model, x):
     def nll(m):
         return -autoreg.log_prob_from_logits(m(jnp.asarray(x)), jnp.asarray(x), 3).mean()

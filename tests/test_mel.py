@@ -1,10 +1,12 @@
 """Log-mel features (librosa), Griffin-Lim, and frame-aligned vocoder windows."""
 
+import logging
+
 import numpy as np
 import pytest
 import soundfile
 
-from autoreg.data.audio import mu_law_encode
+from autoreg.data.audio import audio_windows, mu_law_encode
 from autoreg.data.mel import MelAnalysis, check_mel_shape, log_mel, mel_to_audio
 from autoreg.data.mel_windows import mel_windows
 from autoreg.models.wavenet import WaveNetConfig
@@ -93,3 +95,24 @@ def test_heldout_windows_are_the_tails_with_their_own_mel(speakers):
     assert w.speaker_names == ("a",)
     with pytest.raises(ValueError, match="unknown to the model"):
         mel_windows(speakers, SMALL, 640, context=2, speaker_from="parent", speakers=("ann",))
+
+
+def test_heldout_windows_skip_clips_shorter_than_the_tail_as_plain_windows_do(tmp_path, caplog):
+    for i, (name, seconds) in enumerate((("ann", 0.5), ("bob", 2.0), ("cat", 1.5))):
+        (tmp_path / name).mkdir()
+        soundfile.write(tmp_path / name / "a.wav", tone(seconds, seed=i), 8000)
+    heldout = dict(split="heldout", holdout_seconds=1.0)
+    with caplog.at_level(logging.WARNING, logger="autoreg"):
+        mel = mel_windows(tmp_path, SMALL, None, context=2, speaker_from="parent", **heldout)
+        plain, files = audio_windows(tmp_path, 8000, None, return_sources=True, **heldout)
+    skipped = (
+        f"skipped 1 clip shorter than the 1.0 s held out: {tmp_path / 'ann' / 'a.wav'} (0.50 s)"
+    )
+    assert [record.getMessage() for record in caplog.records] == [skipped, skipped]
+    assert mel.speaker_names == ("ann", "bob", "cat") and list(mel.labels) == [1, 2]
+    assert list(files) == [1, 2]  # bob and cat, by their index among all the files
+    np.testing.assert_array_equal(mel.examples, plain)  # the same tails, 125 whole frames each
+    with pytest.raises(ValueError, match="every clip is shorter than the 2.5 s held out: .*ann"):
+        mel_windows(tmp_path, SMALL, None, context=2, split="heldout", holdout_seconds=2.5)
+    with pytest.raises(ValueError, match="too short for a 1.0 s held-out tail"):
+        mel_windows(tmp_path, SMALL, 640, context=2, holdout_seconds=1.0)  # training: refused

@@ -40,7 +40,20 @@ def impls(name: str) -> list:
 
 
 CASES = [(name, impl) for name in sorted(autoreg.MODELS) for impl in impls(name)]
-IDS = [name if impl is None else f"{name}-{impl}" for name, impl in CASES]
+
+
+def params(cases) -> list:
+    """``(name, impl)`` cases as ``pytest.param``s; XLA's convolution path and video run in the
+    whole suite only (``slow``), the fast tier keeps the taps path of the image and audio models."""
+    return [
+        pytest.param(
+            name,
+            impl,
+            id=name if impl is None else f"{name}-{impl}",
+            marks=pytest.mark.slow if impl == "conv" or name == "video_pixelcnn" else (),
+        )
+        for name, impl in cases
+    ]
 
 
 @functools.cache
@@ -66,7 +79,7 @@ def labels_for(model, n):
 
 
 @pytest.mark.device
-@pytest.mark.parametrize("name, impl", CASES, ids=IDS)
+@pytest.mark.parametrize("name, impl", params(CASES))
 def test_logits_at_p_ignore_positions_at_and_after_p(name, impl):
     model = tiny(name, 3, impl)
     x = example(model)
@@ -102,9 +115,7 @@ def unseen_earlier(model, positions) -> dict:
 NO_BLIND_SPOT_CASES = [(n, i) for n, i in CASES if n in NO_BLIND_SPOT]
 
 
-@pytest.mark.parametrize(
-    "name, impl", NO_BLIND_SPOT_CASES, ids=[f"{n}-{i}" for n, i in NO_BLIND_SPOT_CASES]
-)
+@pytest.mark.parametrize("name, impl", params(NO_BLIND_SPOT_CASES))
 def test_no_blind_spot_every_earlier_position_moves_the_logits(name, impl):
     model = tiny(name, 3, impl, **NO_BLIND_SPOT[name])  # 4x4x3: 48 positions a frame
     # The last sub-pixel, and the blue of pixel (1, 3), the last of a row. (A Diagonal BiLSTM

@@ -1,9 +1,14 @@
-"""The notebooks in docs/notebooks/ run top to bottom, with tiny settings, and are stored clean.
+"""The notebooks in docs/notebooks/ run top to bottom, with tiny settings, and are stored with
+small outputs.
 
 Each notebook's first code cell is tagged ``parameters`` (papermill's convention); the test
 replaces its source with the tiny settings of ``TINY`` and runs the notebook with nbclient in a
 temporary working directory (a python3 kernel from ipykernel), then looks for the outputs that
 show the notebook did its job: an image, a finite bits/dim, audio players.
+
+The stored notebooks carry the outputs of one run with their own parameters (the site shows
+them as stored; ``python tests/test_notebooks.py --mnist mnist.npz`` makes them), so they are
+checked too: one run top to bottom, no errors, nothing the site cannot show, and small.
 """
 
 from __future__ import annotations
@@ -39,22 +44,26 @@ TIMEOUT = 120  # seconds per cell
 KERNEL = "autoreg-test-python3"  # a kernelspec for this interpreter, made by ``kernel`` below
 
 
-@pytest.fixture
-def kernel(tmp_path_factory, monkeypatch) -> str:
-    """A kernelspec that starts ipykernel with this test's Python, found first on JUPYTER_PATH.
-
-    A user's own ``python3`` kernelspec may point at another Python; this one runs the
-    notebooks in the environment under test.
-
-    Returns:
-      The kernel name to pass to nbclient.
-    """
-    root = tmp_path_factory.mktemp("jupyter")
+def write_kernelspec(root: Path) -> None:
+    """Write the kernelspec ``KERNEL`` under ``root`` (a JUPYTER_PATH entry): ipykernel with this
+    Python, so that a user's own ``python3`` kernelspec, which may point at another Python, is
+    not the one that runs the notebooks."""
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     kernel_json = {"argv": argv, "display_name": "Python 3 (tests)", "language": "python"}
     (spec / "kernel.json").write_text(json.dumps(kernel_json))
+
+
+@pytest.fixture
+def kernel(tmp_path_factory, monkeypatch) -> str:
+    """The kernelspec ``KERNEL``, found first on JUPYTER_PATH.
+
+    Returns:
+      The kernel name to pass to nbclient.
+    """
+    root = tmp_path_factory.mktemp("jupyter")
+    write_kernelspec(root)
     monkeypatch.setenv("JUPYTER_PATH", str(root))
     return KERNEL
 
@@ -128,6 +137,7 @@ def check_ran(notebook) -> None:
             assert all(out.output_type != "error" for out in cell.outputs), cell.source[:80]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_notebook_runs(name, tmp_path, kernel):
     """Runs top to bottom with tiny settings and shows what it is about (images, bits, audio)."""
@@ -158,18 +168,106 @@ def test_notebook_runs(name, tmp_path, kernel):
         assert "log-mel distance" in text
 
 
+MAX_OUTPUT_CHARS = 200_000  # one stored output (a PNG or a 2 s audio player is well under)
+MAX_NOTEBOOK_BYTES = 800_000  # a whole stored notebook
+MAX_STREAM_LINES = 30  # printed text per output: results, not logs
+WIDGETS = "application/vnd.jupyter.widget-view+json"  # progress bars: not shown on the site
+
+
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_notebook_stored_clean(name):
-    """Stored without outputs (small repository, clean diffs), parameters first."""
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+def test_notebook_stored_with_small_outputs(name):
+    """Stored as one clean run: parameters first, every code cell run once in order, no errors
+    or widgets, small outputs, and the outputs that show what the notebook is about."""
+    path = NOTEBOOKS / f"{name}.ipynb"
+    assert path.stat().st_size <= MAX_NOTEBOOK_BYTES
+    notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     parameters_cell(notebook)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", cell.source[:80]
+            assert WIDGETS not in out.get("data", {}), cell.source[:80]
+            assert len(json.dumps(out)) <= MAX_OUTPUT_CHARS, cell.source[:80]
+            if out.output_type == "stream":
+                assert out.name == "stdout", out.text[:200]  # no warnings or progress bars
+                assert out.text.count("\n") <= MAX_STREAM_LINES, cell.source[:80]
+    assert bits_printed(printed(notebook)), "the stored run shows its bits/dim"
+    assert has_mime(notebook, "image/png")
     assert notebook.metadata.kernelspec.name == "python3"
+    assert "widgets" not in notebook.metadata
 
 
 def test_every_notebook_is_tested():
     """Every notebook in docs/notebooks/ has tiny settings here, so the tests above run it."""
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(TINY)
+
+
+def store_outputs(name: str, workdir: Path, kernel: str) -> float:
+    """Run a notebook with its own parameters and store its outputs in it (not a test).
+
+    Args:
+      name: the notebook's file name without ``.ipynb``.
+      workdir: the kernel's working directory, standing for ``docs/notebooks``.
+      kernel: the name of the kernelspec to run it with.
+
+    Returns:
+      Seconds the run took. Warnings and progress bars (stderr, widgets) are dropped, and the
+      notebook's metadata is kept as it was.
+    """
+    path = NOTEBOOKS / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    metadata = notebook.metadata
+    client = nbclient.NotebookClient(
+        notebook,
+        kernel_name=kernel,
+        timeout=600,
+        record_timing=False,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                out
+                for out in cell.outputs
+                if not (out.output_type == "stream" and out.name == "stderr")
+                and WIDGETS not in out.get("data", {})
+            ]
+    notebook.metadata = metadata
+    path.write_text(nbformat.writes(notebook) + "\n")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python tests/test_notebooks.py --mnist mnist.npz [NAME ...]``: store the notebooks'
+    outputs (all of them by default), each run in a fresh temporary folder that stands for
+    ``docs/notebooks``, with MNIST two folders up where the notebooks look for it."""
+    import argparse
+    import os
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("names", nargs="*", help=f"notebooks (default: all of {sorted(TINY)})")
+    parser.add_argument("--mnist", type=Path, help="MNIST as .npz (default: none, no digits)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(TINY))
+    if unknown:
+        parser.error(f"no such notebook: {', '.join(unknown)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_kernelspec(Path(tmp, "jupyter"))
+        os.environ["JUPYTER_PATH"] = str(Path(tmp, "jupyter"))
+        for name in args.names or sorted(TINY):
+            root = Path(tmp, name)
+            workdir = root / "docs" / "notebooks"
+            workdir.mkdir(parents=True)
+            if args.mnist is not None:
+                (root / "mnist.npz").symlink_to(args.mnist.resolve())
+            print(f"{name}: {store_outputs(name, workdir, KERNEL):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ from autoreg.optional import MissingExtraError
 AUDIO_PACKAGES = ("soundfile", "soxr", "librosa")
 
 
+@pytest.mark.slow
 def test_the_image_path_imports_no_audio_package():
     code = (
         "import sys, numpy as np, autoreg, autoreg.cli, autoreg.vocode\n"

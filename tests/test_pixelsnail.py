@@ -61,6 +61,7 @@ def test_heads_follow_colour_groups():
         autoreg.create_model("pixelsnail", preset="tiny", image_shape=(4, 4, 3), channels=8)
 
 
+@pytest.mark.slow
 def test_cached_sampler_attends_per_colour_group_exactly():
     # Two heads per colour group, so the cached sampler's one-group-per-sub-step attention
     # slices more than one head; a partly observed pixel starts completion mid-pixel.

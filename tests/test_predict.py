@@ -250,6 +250,7 @@ def test_predict_nearest_from_a_gif(saved, tmp_path, capsys):
     np.testing.assert_array_equal(predicted, clip[4, ..., 0])
 
 
+@pytest.mark.slow
 def test_predict_moving_mnist(saved, tmp_path, capsys, shared_data):
     mnist = f"moving_mnist:{shared_data / 'mnist.npz'}"
     out = tmp_path / "mm.gif"
@@ -299,6 +300,7 @@ def test_predict_refuses_image_models(saved, tmp_path, capsys):
     assert code == 2 and "pixelcnn is an image model; predict works on video models" in err
 
 
+@pytest.mark.slow
 def test_sample_writes_a_gif(saved, tmp_path, capsys):
     out = tmp_path / "samples.gif"
     argv = ["sample", "--checkpoint", saved["model"], "--num", 3, "--scale", 1]

@@ -20,6 +20,7 @@ SHIPPED = [*IMAGE_MODELS, "wavenet", "wavenet_vocoder", "video_pixelcnn"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.slow
 def test_pretrained_checkpoint_ships_small_and_loads(name):
     path = pretrained_path(name)
     assert path is not None, f"no shipped checkpoint for {name}"
@@ -99,6 +100,7 @@ def test_sample_needs_no_checkpoint_argument(tmp_path, capsys):
     assert out.exists()
 
 
+@pytest.mark.slow
 def test_gated_pixelcnn_samples_by_label(tmp_path):
     from PIL import Image
 

@@ -26,6 +26,7 @@ def test_checkpoint_gives_the_pinned_samples_and_likelihood(case):
     assert {k: got[k] for k in pinned} == pinned
 
 
+@pytest.mark.slow
 def test_shipped_checkpoints_give_the_pinned_likelihood():
     got = shipped_log_probs()
     # Every checkpoint shipped then still ships and gives the same likelihood; later versions

@@ -19,6 +19,7 @@ from registry_cases import (
     PLATFORM,
     TAPS_CASES,
     TAPS_IDS,
+    params,
     setup,
     tiny,
     variants,
@@ -62,7 +63,7 @@ def test_the_table_covers_every_fast_sampler_of_this_platform():
 
 
 @pytest.mark.device
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", params(CASES, IDS))
 def test_sample_equals_naive(case):
     model, _, labels, length, features = setup(case)
     method = case[1]
@@ -79,7 +80,7 @@ def test_sample_equals_naive(case):
         assert not np.array_equal(np.asarray(other), fast)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", params(CASES, IDS))
 def test_completion_equals_naive_and_keeps_observed(case):
     model, x, labels, _, features = setup(case)
     method = case[1]
@@ -96,7 +97,7 @@ def test_completion_equals_naive_and_keeps_observed(case):
     np.testing.assert_array_equal(fast[observed], x[observed])
 
 
-@pytest.mark.parametrize("case", TAPS_CASES, ids=TAPS_IDS)
+@pytest.mark.parametrize("case", params(TAPS_CASES, TAPS_IDS))
 def test_auto_completion_of_a_prefix_uses_the_default_sampler(case):
     model, x, labels, _, features = setup(case)
     observed = np.zeros(x.shape, bool).reshape(4, -1)

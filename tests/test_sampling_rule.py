@@ -71,6 +71,7 @@ def sample(sampler, model, batch: int = 2, length: int = 40):
 
 
 @pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.slow
 def test_every_wavenet_sampler_picks_the_first_nan(batch):
     model = nan_wavenet()
     samplers = {"naive": naive_sampler, "queues": wavenet_queues.fast_sampler}

@@ -75,6 +75,7 @@ def check_scalars_are_the_metrics(events: EventAccumulator, metrics: list) -> No
         )
 
 
+@pytest.mark.slow
 def test_the_scalars_are_the_lines_of_metrics_jsonl(trained):
     metrics = metrics_of(trained)
     assert {"train_bits_per_dim", "test_bits_per_dim", "learning_rate", "examples_per_sec"} == {

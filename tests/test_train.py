@@ -15,6 +15,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.checkpoint import is_checkpoint, param_tree
+from autoreg.image_io import save_grid
 from autoreg.training import TrainConfig, TrainingError, batch_indices, epoch_order, train_arrays
 
 SHAPE = (6, 6, 1)
@@ -116,6 +117,7 @@ def test_resume_continues_exactly(data, tmp_path):
     jax.tree.map(np.testing.assert_array_equal, params_of(loaded), params_of(resumed))
 
 
+@pytest.mark.slow
 def test_resume_with_ema_continues_exactly(data, tmp_path):
     cfg = dict(ema_decay=0.9)
     straight = train_arrays(fresh_model(), data, tmp_path / "a", config(**cfg), progress=False)
@@ -147,6 +149,7 @@ def test_batch_larger_than_dataset_is_an_error(data, tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
     model = fresh_model()
     train_arrays(model, data, tmp_path, config(steps=3), progress=False)
@@ -255,6 +258,7 @@ MULTI_DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_one_step_on_four_devices_matches_one_device(tmp_path):
     script = tmp_path / "multi.py"
     script.write_text(MULTI_DEVICE_SCRIPT.replace("WORK", str(tmp_path)))
@@ -271,6 +275,7 @@ def test_one_step_on_four_devices_matches_one_device(tmp_path):
     assert "max difference" in done.stdout
 
 
+@pytest.mark.slow
 def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
     initial = params_of(fresh_model())
     raw = train_arrays(fresh_model(), data, tmp_path / "raw", config(steps=20), progress=False)
@@ -289,6 +294,7 @@ def test_ema_forgets_the_initialisation_in_short_runs(data, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn"])
+@pytest.mark.slow
 def test_bfloat16_compute_keeps_float32_state_and_a_close_loss(name):
     import optax
 
@@ -308,6 +314,51 @@ def test_bfloat16_compute_keeps_float32_state_and_a_close_loss(name):
         assert optax.tree.norm(jax.tree.map(jnp.subtract, p, params)) > 0  # it learned
     f32, bf16 = float(losses["float32"]), float(losses["bfloat16"])
     assert bf16 != f32 and abs(bf16 - f32) < 0.02 * f32  # bfloat16 ran, and rounds, only
+
+
+def four_by_four(data):
+    """``data`` cut to 4x4 images, as a ``Dataset`` (the model and grids stay small)."""
+    return autoreg.data.Dataset(data[:, :4, :4], labels=None, levels=4, source="stripes")
+
+
+@pytest.mark.parametrize(
+    ("sample_every", "grids"),
+    [(2, ["samples_2.png", "samples_4.png"]), (0, ["samples_4.png"]), (-1, [])],
+)
+def test_train_writes_sample_grids_as_sample_every_says(data, tmp_path, sample_every, grids):
+    from PIL import Image
+
+    model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(4, 4, 1))
+    cfg = config(steps=4, checkpoint_every=4, sample_every=sample_every, num_samples=6)
+    autoreg.train(model, four_by_four(data), workdir=tmp_path, config=cfg, progress=False)
+    assert sorted(p.name for p in tmp_path.glob("samples_*")) == grids
+    for name in grids:
+        with Image.open(tmp_path / name) as picture:  # a grid of 6 upscaled 4x4 samples
+            assert picture.format == "PNG" and picture.width > picture.height > 4
+    if grids:  # the last grid: the trained model's samples with the key seed + step
+        samples = autoreg.sample(model, cfg.seed + 4, 6, progress=False)
+        expected = save_grid(np.asarray(samples), 4, tmp_path / "expected.png")
+        assert (tmp_path / "samples_4.png").read_bytes() == expected.read_bytes()
+
+
+def test_a_writer_of_the_caller_replaces_the_default_grids(data, tmp_path):
+    model = autoreg.create_model("pixelcnn", preset="tiny", levels=4, image_shape=(4, 4, 1))
+    calls = []
+
+    def write_samples(current, step):
+        calls.append((current.kind, step))
+
+    cfg = config(steps=4, checkpoint_every=4, sample_every=2)
+    autoreg.train(
+        model,
+        four_by_four(data),
+        workdir=tmp_path,
+        config=cfg,
+        progress=False,
+        write_samples=write_samples,
+    )
+    assert calls == [("image", 2), ("image", 4)]
+    assert list(tmp_path.glob("samples_*")) == []  # not written twice: the caller's writer only
 
 
 def test_an_unknown_compute_dtype_is_refused():

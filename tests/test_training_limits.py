@@ -163,6 +163,7 @@ def uninterrupted(images, tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.slow
 def test_a_signal_stops_training_with_a_checkpoint_and_resume_is_exact(
     images, uninterrupted, signum, tmp_path, capsys
 ):
@@ -212,6 +213,7 @@ def test_signal_handlers_are_restored_after_training(tmp_path):
 # --- distributed --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_coordinator_that_never_appears_times_out_in_one_line(images, tmp_path):
     import socket
 

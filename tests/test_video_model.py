@@ -39,6 +39,7 @@ def test_a_clip_is_frames_then_raster_then_colour(model):
     assert samples.shape == (2, 3, 4, 4, 1)
 
 
+@pytest.mark.slow
 def test_predicting_a_longer_clip_is_exact_completion_of_its_observed_frames(model, clips):
     observed = np.zeros(clips.shape, bool)
     observed[:, :2] = True  # two frames observed, three predicted
@@ -53,6 +54,7 @@ def test_predicting_a_longer_clip_is_exact_completion_of_its_observed_frames(mod
     assert (out[:, 2:] != clips[:, 2:]).any()  # the future was drawn, not copied
 
 
+@pytest.mark.slow
 def test_the_first_frame_is_a_frame_without_context(model, clips):
     # The context of frame 0 is the LSTM's zero state: its logits are the decoder's alone,
     # the same whatever follows; frame 1's depend on frame 0.

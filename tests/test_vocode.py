@@ -103,6 +103,26 @@ def test_train_eval_sample_and_vocode_a_speaker_vocoder(speakers, tmp_path, caps
     )
 
 
+def test_eval_of_a_vocoder_skips_clips_shorter_than_the_holdout(tmp_path, capsys):
+    model = autoreg.create_model("wavenet", preset="tiny", levels=16, **TINY)
+    checkpoint = autoreg.save_checkpoint(model, tmp_path / "voc")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i, (name, seconds) in enumerate((("long", 1.5), ("short", 0.5))):
+        soundfile.write(clips / f"{name}.wav", speech_like(seconds, i), 8000)
+    out = tmp_path / "r.json"
+    args = ["eval", "--checkpoint", str(checkpoint), "--data", str(clips), "--json", str(out)]
+    assert main([*args, "--holdout-seconds", "1"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"autoreg: warning: skipped 1 clip shorter than the 1.0 s held out: "
+        f"{clips / 'short.wav'} (0.50 s)"
+    ]
+    assert json.loads(out.read_text())["num_examples"] == 1  # the last second of long.wav
+    assert main([*args, "--holdout-seconds", "2"]) == 2  # no clip left: refused
+    assert "every clip is shorter than the 2.0 s held out" in capsys.readouterr().err
+
+
 def test_vocode_errors_are_one_line(speakers, tmp_path, capsys):
     silent = tmp_path / "silent.wav"
     soundfile.write(silent, np.zeros(8000, np.float32), 8000)
@@ -125,6 +145,7 @@ def test_vocode_errors_are_one_line(speakers, tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1 and message in err, err
 
 
+@pytest.mark.slow
 def test_shipped_vocoder_vocodes_real_speech(shared_data, tmp_path):
     from autoreg.pretrained import load_pretrained, pretrained_path
 

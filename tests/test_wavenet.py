@@ -197,6 +197,7 @@ def test_fast_sampler_matches_naive(options):
 
 
 @pytest.mark.parametrize("local", [{}, dict(local_features=3, hop_length=16)])
+@pytest.mark.slow
 def test_fast_generation_state_does_not_grow_with_length(local):
     model = model_with(**local)
     graphdef, state = nnx.split(model)
@@ -271,6 +272,7 @@ def test_native_kernel_matches_the_xla_queues_across_chunks():
     "hop, upsample, classes, batch",
     [(4, "transposed", 0, 1), (16, "nearest", 0, 1), (16, "nearest", 3, 2), (32, "nearest", 0, 2)],
 )
+@pytest.mark.slow
 def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
     model = model_with(local_features=3, hop_length=hop, upsample=upsample, num_classes=classes)
     length = hop * (-(-(2 * model.receptive_field + 5) // hop))
@@ -289,6 +291,7 @@ def test_conditioned_fast_sampler_matches_naive(hop, upsample, classes, batch):
 # Nearest-neighbour upsampling: per-step conditioning (hop 16), one value per chunk (hop 256);
 # a transposed convolution: per-step conditioning whatever the hop.
 @pytest.mark.parametrize("hop, upsample", [(16, "nearest"), (256, "nearest"), (16, "transposed")])
+@pytest.mark.slow
 def test_native_kernel_with_mel_conditioning_matches_the_xla_queues(hop, upsample):
     from autoreg.sampling import wavenet_native
 

@@ -58,6 +58,7 @@ def copy_of(trained, tmp_path):
     return copy
 
 
+@pytest.mark.slow
 def test_a_run_on_a_workdir_in_use_is_refused_and_a_killed_holder_blocks_nothing(
     data,
     trained,

@@ -1,10 +1,11 @@
-"""The ``autoreg`` command (train, sample, complete, predict, eval, texture, vocode): parses,
-calls the library.
+"""The ``autoreg`` command (train, sample, complete, predict, eval, texture, vocode, demo):
+parses, calls the library.
 
 One module per subcommand (``train``, ``sample``, ``complete``, ``predict``, ``evaluate`` for
-``eval``, ``texture``, ``vocode``), each with its ``add_*_parser`` and ``run_*``; ``common``
-holds what they share.
-Heavy libraries (JAX, the models) are imported inside functions so that ``--help`` stays fast.
+``eval``, ``texture``, ``vocode``, ``demo``), each with its ``add_*_parser`` and ``run_*``;
+``common`` holds what they share. Heavy libraries (JAX, NumPy, the models) are imported inside
+the ``run_*`` functions, never while the parser is built, so that ``--help`` and ``--version``
+are quick (a test checks that they load no JAX).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import signal
 import sys
 
+from autoreg import __version__
 from autoreg.cli.common import (
     EXIT_CODES,
     RUNTIME_ERROR,
@@ -37,12 +39,15 @@ __all__ = ["CLIError", "build_parser", "main"]
 
 DESCRIPTION = """Autoregressive generative models (PixelCNN, PixelRNN, WaveNet, video) in JAX.
 
-Examples:
+Examples, run where MNIST is saved as mnist.npz (--model NAME alone: the shipped pretrained
+model of that name; each command's --help says more):
   autoreg sample --model pixelcnn --num 16 --out samples.png
-  autoreg eval --model pixelcnn --data ../shared/data/mnist.npz --limit 1000
-  autoreg train --model pixelcnn --data ../shared/data/mnist.npz --workdir runs/mnist
+  autoreg eval --model pixelcnn --data mnist.npz --limit 1000
+  autoreg complete --model pixelcnn --data mnist.npz --occlude bottom --out completions.png
+  autoreg predict --model video_pixelcnn --video moving_mnist:mnist.npz --context 10 --frames 10
+  autoreg sample --model wavenet --seconds 2 --out speech.wav
   autoreg vocode --audio speech.wav --out resynthesised.wav
-  autoreg predict --model video_pixelcnn --video moving_mnist --context 10 --frames 10
+  autoreg train --model pixelcnn --data mnist.npz --workdir runs/mnist
 """
 
 
@@ -54,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"autoreg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     add_train_parser(sub)

@@ -1,11 +1,21 @@
 """What every subcommand shares: the one-line error, the parser class, option types, the model
-source and the model-kind check, and the printing of the library's warnings."""
+source and the model-kind check, and the printing of the library's warnings.
+
+Building the parser imports no JAX, NumPy or model code, so that ``--help`` is quick: what it
+needs from the library is copied here (``BINARIZATIONS``, ``OCCLUSIONS``; a test keeps the copies
+equal) or read from ``autoreg.train_config``, and each ``run_*`` imports the rest.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 import os
+
+# What --binarize and --occlude take: autoreg.data.images.BINARIZATIONS and
+# autoreg.occlusion.OCCLUSIONS, copied (those modules import NumPy).
+BINARIZATIONS = ("threshold", "stochastic")
+OCCLUSIONS = "bottom | right | box:Y0,X0,Y1,X1 | PATH.png (white = hidden)"
 
 USAGE_ERROR = 2  # bad options or input, found before any work (argparse's own code)
 RUNTIME_ERROR = 1  # a failure while working: I/O, out of memory, JAX
@@ -128,8 +138,6 @@ BINARIZE_HELP = (
 def add_binarize_option(parser, *, evaluating: bool) -> None:
     """``--binarize [threshold|stochastic]``; when evaluating, K = 2 models default to threshold
     (evaluate with the binarization the model was trained on)."""
-    from autoreg.data.images import BINARIZATIONS
-
     extra = (
         " (K = 2 models: default threshold; pass the one used in training)" if evaluating else ""
     )

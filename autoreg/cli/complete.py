@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autoreg.cli.common import (
+    OCCLUSIONS,
     CLIError,
     add_binarize_option,
     add_model_source,
@@ -20,8 +21,6 @@ DEFAULT_PARTICLES = 64  # SMC particles per completion
 
 def add_complete_parser(sub):
     """Add the ``complete`` subcommand to the subparsers ``sub``."""
-    from autoreg.occlusion import OCCLUSIONS
-
     p = sub.add_parser(
         "complete",
         help="complete occluded images; writes a grid, one row per input",

@@ -56,5 +56,4 @@ def run_demo(args) -> None:
     except MissingExtraError as error:  # a usage error: the extra is not installed
         raise CLIError(str(error)) from None
     models = DemoModels.from_checkpoints(args.checkpoint) if args.checkpoint else None
-    print(f"autoreg demo: serving on http://{args.host}:{args.port} (Ctrl-C stops it)")
-    launch(models or DemoModels.shipped(), host=args.host, port=args.port, quiet=True)
+    launch(models or DemoModels.shipped(), host=args.host, port=args.port)

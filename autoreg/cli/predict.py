@@ -25,10 +25,10 @@ prefix of the model's order, so each future is a draw from its distribution of t
 given the past. --method nearest continues the observed frames as their nearest windows in a
 database of training clips did (Yuen & Torralba 2010; no model needed, and no randomness).
 
-Examples:
-  autoreg predict --model video_pixelcnn --video moving_mnist --index 3 --out futures.gif
-  autoreg predict --model runs/video --video clip.gif --context 5 --frames 5 --num 8
-  autoreg predict --video moving_mnist:../shared/data/mnist.npz --method nearest
+Examples, run where MNIST is saved as mnist.npz (a clip of your own: --video clip.gif):
+  autoreg predict --model video_pixelcnn --video moving_mnist:mnist.npz --index 3 --out futures.gif
+  autoreg predict --model video_pixelcnn --video moving_mnist:mnist.npz --context 5 --num 8
+  autoreg predict --video moving_mnist:mnist.npz --method nearest
 """
 VIDEO_HELP = (
     "the clip: a .npy/.npz of (N, T, H, W[, C]) clips, an animated GIF, a folder of PNG/JPEG "
@@ -108,6 +108,9 @@ def run_predict(args) -> None:
         reject_options(args, ("temperature",), "is for --method model")
     else:
         reject_options(args, ("train_clips",), "is for --method nearest")
+    check_mnist_found("--video", args.video)  # before the model is loaded
+    if args.method == "nearest":
+        check_mnist_found("--train-clips", database_source(args))
     model = predict_model(args)
     levels = 256 if model is None else model.levels
     out = check_writable(args.out, (".gif",))
@@ -144,6 +147,36 @@ def run_predict(args) -> None:
         f"wrote {args.num} futures of {args.frames} frames after {args.context} observed "
         f"({args.method}{known}) to {out}"
     )
+
+
+def database_source(args) -> str:
+    """The source of the database of --method nearest: --train-clips, else the Moving MNIST
+    training split (of --video's MNIST when --video is Moving MNIST)."""
+    from autoreg.data.video import MOVING_MNIST, moving_mnist_path
+
+    if args.train_clips is not None:
+        return args.train_clips
+    return args.video if moving_mnist_path(args.video) else MOVING_MNIST
+
+
+def check_mnist_found(option: str, source) -> None:
+    """Refuse a Moving MNIST ``source`` (the value of ``option``) that names no MNIST, saying
+    what to pass: ``moving_mnist:`` with no path, or a bare ``moving_mnist`` where no MNIST is
+    found (``autoreg.data.video.find_mnist``).
+
+    Args:
+      option: the option's flag, for the message, e.g. ``"--video"``.
+      source: its value: a clip, ``moving_mnist[:PATH]``, or None (not given).
+
+    Raises:
+      CLIError: Moving MNIST, and no MNIST to make it of.
+    """
+    from autoreg.data.video import moving_mnist_path
+
+    try:
+        moving_mnist_path(source)
+    except ValueError as error:
+        raise CLIError(f"{option}: {error}") from None
 
 
 def predict_model(args):
@@ -185,9 +218,7 @@ def read_train_clips(args, model, frame_shape: tuple, levels: int):
     from autoreg.data import load
     from autoreg.data.video import STANDARD_FRAMES, moving_mnist_path
 
-    source = args.train_clips
-    if source is None:
-        source = args.video if moving_mnist_path(args.video) else "moving_mnist"
+    source = database_source(args)
     options = {}
     if moving_mnist_path(source) is not None:
         height, width, channels = frame_shape

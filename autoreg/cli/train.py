@@ -37,7 +37,7 @@ def add_train_parser(sub):
 def run_train(args) -> None:
     """``autoreg train``: train a model on --data, checkpointing to --workdir."""
     from autoreg.registry import create_model, get_spec
-    from autoreg.training import maybe_initialize_distributed, sample_grid_writer
+    from autoreg.training import maybe_initialize_distributed
     from autoreg.workdir import check_not_in_use
 
     maybe_initialize_distributed()
@@ -53,8 +53,7 @@ def run_train(args) -> None:
     )  # check_data_options refused --set of levels and seed
     if model.num_classes and train_set.labels is None:
         raise CLIError(f"--num-classes needs labels, and {args.data} has none")
-    writer = sample_grid_writer(args.workdir, config.num_samples, args.seed)
-    if train_or_explain(args, model, train_set, test_set, config, writer):
+    if train_or_explain(args, model, train_set, test_set, config):
         print(describe_end(model.name, args.workdir, config))
 
 
@@ -91,7 +90,7 @@ def load_data(args):
     )
 
 
-def train_or_explain(args, model, train_set, test_set, config, write_samples) -> bool:
+def train_or_explain(args, model, train_set, test_set, config) -> bool:
     """``autoreg.train`` with the CLI's options; False when a resumed run already
     reached --steps (said on stdout), a CLIError naming the options when --resume changes
     settings or asks for fewer steps than the run has done."""
@@ -107,7 +106,6 @@ def train_or_explain(args, model, train_set, test_set, config, write_samples) ->
             resume=args.resume,
             allow_changed_settings=args.allow_changed_settings,
             progress=not args.no_progress,
-            write_samples=write_samples,
         )
     except ChangedSettings as error:
         flags = {field: flag for group in CONFIG_OPTIONS.values() for flag, field, _ in group}

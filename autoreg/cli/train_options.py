@@ -15,6 +15,7 @@ from autoreg.cli.common import (
     reject_options,
     seed,
 )
+from autoreg.train_config import TrainConfig
 
 DEFAULT_LEVELS = 256
 DEFAULT_WINDOW = 8000  # audio models: samples per window
@@ -185,8 +186,6 @@ CONFIG_TYPES = {
 
 def add_config_options(parser) -> dict:
     """Add the ``CONFIG_OPTIONS`` in their groups; returns {title: argument group}."""
-    from autoreg.training import TrainConfig
-
     defaults = TrainConfig()
     groups = {}
     for title, options in CONFIG_OPTIONS.items():
@@ -200,8 +199,6 @@ def add_config_options(parser) -> dict:
 
 def config_from_args(args):
     """The ``TrainConfig`` that the parsed ``CONFIG_OPTIONS`` describe."""
-    from autoreg.training import TrainConfig
-
     fields = {
         field: getattr(args, flag[2:].replace("-", "_"))  # argparse's dest of the flag
         for options in CONFIG_OPTIONS.values()

@@ -3,9 +3,9 @@
 The pipeline is ``read_audio`` (soundfile; mixed down to mono; resampled with soxr) ->
 ``mu_law_encode`` (floats in [-1, 1] -> integer codes 0..K-1, K = 256 by default) -> windows:
 ``random_windows`` for training, ``heldout_tails`` for evaluation on the last seconds of each
-clip, which training never sees (``split_heldout``). ``audio_windows`` does all of it in one
-call (``audio_dataset``: the same as a ``Dataset``). ``write_wav`` writes codes or floats as a
-16-bit WAV atomically.
+clip, which training never sees (``split_heldout``; ``heldout_clip_index`` skips the clips
+shorter than that tail). ``audio_windows`` does all of it in one call (``audio_dataset``: the
+same as a ``Dataset``). ``write_wav`` writes codes or floats as a 16-bit WAV atomically.
 
 soundfile and soxr come with the ``audio`` extra and are imported when first used.
 """
@@ -171,35 +171,41 @@ def holdout_samples(sample_rate: int, holdout_seconds: float) -> int:
     return round(holdout_seconds * sample_rate)
 
 
-def skip_short_clips(
-    clips: dict[str, np.ndarray], sample_rate: int, length: int, why: str
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The clips of at least ``length`` samples, with one warning (the ``autoreg``
-    logger) naming the others.
+def heldout_clip_index(
+    lengths: dict[str, int], sample_rate: int, holdout_seconds: float
+) -> np.ndarray:
+    """Which clips the held-out split takes, for plain and mel windows alike: those at least as
+    long as the held-out tail. A shorter clip has no tail to evaluate: it is skipped, with one
+    warning (the ``autoreg`` logger) naming every such clip and its duration.
 
     Args:
-      clips: {name: (T,) codes}, in file order.
-      sample_rate: Hz, to give the skipped clips' durations.
-      length: the fewest samples a clip needs.
-      why: what the skipped clips are, e.g. ``"shorter than the 2.0 s held out"``.
+      lengths: {clip name: its samples}, in file order.
+      sample_rate: Hz of the samples.
+      holdout_seconds: the seconds held out at the end of each clip.
 
     Returns:
-      The kept clips, and (kept,) int32 index of each in ``clips``' order (a file's label).
+      (kept,) int32 index in ``lengths``' order of each clip kept (a file's label).
 
     Raises:
-      ValueError: every clip is too short.
+      ValueError: every clip is shorter than the tail (the message names them), or a negative
+        ``holdout_seconds``.
+
+    Examples:
+      >>> from autoreg.data.audio import heldout_clip_index
+      >>> heldout_clip_index({"a.wav": 8000, "b.wav": 32000, "c.wav": 16000}, 16000, 1.0)
+      array([1, 2], dtype=int32)
     """
-    short = [name for name, codes in clips.items() if len(codes) < length]
-    shown = ", ".join(f"{name} ({len(clips[name]) / sample_rate:.2f} s)" for name in short[:5])
+    tail = holdout_samples(sample_rate, holdout_seconds)
+    why = f"shorter than the {holdout_seconds} s held out"
+    short = [name for name, length in lengths.items() if length < tail]
+    shown = ", ".join(f"{name} ({lengths[name] / sample_rate:.2f} s)" for name in short[:5])
     shown += f" and {len(short) - 5} more" if len(short) > 5 else ""
-    if len(short) == len(clips):
+    if len(short) == len(lengths):
         raise ValueError(f"every clip is {why}: {shown}")
     if short:
         count = f"{len(short)} clip{'s' * (len(short) > 1)}"
         log.warning(f"skipped {count} {why}: {shown}")
-    kept = [i for i, codes in enumerate(clips.values()) if len(codes) >= length]
-    names = list(clips)
-    return {names[i]: clips[names[i]] for i in kept}, np.array(kept, np.int32)
+    return np.array([i for i, n in enumerate(lengths.values()) if n >= tail], np.int32)
 
 
 def split_heldout(
@@ -282,8 +288,8 @@ def audio_windows(
       window: samples per window; for ``split="heldout"``, None takes the whole tail.
       split: ``"train"``: ``num`` random windows from all but the last ``holdout_seconds``
         of every clip; ``"heldout"``: the last ``holdout_seconds`` of every clip, cut into
-        consecutive windows (clips shorter than that are skipped, with a
-        warning on the ``autoreg`` logger naming them).
+        consecutive windows (clips shorter than that are skipped, with a warning on the
+        ``autoreg`` logger naming them: ``heldout_clip_index``, the rule of mel windows too).
       num: number of training windows (default: as many as the training audio holds).
       holdout_seconds: seconds at the end of each clip kept out of training (0: none).
       seed: seed of the random windows.
@@ -310,9 +316,10 @@ def audio_windows(
         train, _ = split_heldout(clips, sample_rate, holdout_seconds, min_train=window)
         codes, sources = training_windows(train, window, num, seed)
     else:  # evaluation needs no training part: only clips shorter than the tail are skipped
-        tail = holdout_samples(sample_rate, holdout_seconds)
-        why = f"shorter than the {holdout_seconds} s held out"
-        clips, index = skip_short_clips(clips, sample_rate, tail, why)
+        lengths = {name: len(codes) for name, codes in clips.items()}
+        index = heldout_clip_index(lengths, sample_rate, holdout_seconds)
+        names = list(clips)
+        clips = {names[i]: clips[names[i]] for i in index}
         _, heldout = split_heldout(clips, sample_rate, holdout_seconds, min_train=0)
         codes, sources = heldout_windows(heldout, window, holdout_seconds)
         sources = index[sources]  # indices in the order of all the files

@@ -1,7 +1,8 @@
 """Audio windows aligned with their log-mel frames: the data of a mel-conditioned WaveNet.
 
 Each clip is read once (``read_audio``, at the analysis' rate), its last ``holdout_seconds`` are
-cut off for evaluation, and each part is trimmed to whole frames and analysed on its own
+cut off for evaluation (the held-out split skips a clip shorter than that, with a warning, as
+plain windows do), and each part is trimmed to whole frames and analysed on its own
 (``log_mel``), so the held-out frames never see training audio and vice versa. A window starts
 on a frame boundary: the window of frames ``k .. k + n - 1`` is samples ``k hop .. (k + n) hop
 - 1`` and comes with the features of frames ``k - context .. k + n - 1``, the frames its
@@ -16,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from autoreg.data.audio import audio_files, mu_law_encode, read_audio
+from autoreg.data.audio import (
+    audio_files,
+    heldout_clip_index,
+    holdout_samples,
+    mu_law_encode,
+    read_audio,
+)
 from autoreg.data.dataset import Dataset
 from autoreg.data.mel import MelAnalysis, log_mel
 
@@ -71,7 +78,9 @@ def mel_windows(
         ``upsample_context``).
       split: ``"train"``: ``num`` random windows (default: as many as the audio holds) from
         all but the last ``holdout_seconds`` of each clip; ``"heldout"``: those last seconds,
-        cut into consecutive windows.
+        cut into consecutive windows (clips shorter than that are skipped, with a warning on
+        the ``autoreg`` logger naming them: ``autoreg.data.audio.heldout_clip_index``, the
+        rule of plain windows too).
       holdout_seconds, seed, levels: as for ``autoreg.data.audio.audio_windows``.
       speaker_from: ``"none"``, ``"parent"`` (folder name) or ``"stem"`` (file name).
       speakers: speaker names in id order (a trained model's); default: the sorted names found.
@@ -82,20 +91,29 @@ def mel_windows(
       ids (None with ``speaker_from="none"``) and ``speaker_names``, the name of each id.
 
     Raises:
-      ValueError: bad files, clips too short, or a speaker the model does not know.
+      ValueError: bad files, training clips too short for the held-out tail plus one window,
+        only held-out clips shorter than the tail, a held-out tail shorter than one frame, or
+        a speaker the model does not know.
     """
     if split not in ("train", "heldout"):
         raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
     hop = analysis.hop_length
     if window is not None and window < hop:
         raise ValueError(f"window must hold at least one frame ({hop} samples), got {window}")
+    if split == "heldout" and holdout_samples(analysis.sample_rate, holdout_seconds) < hop:
+        raise ValueError("split='heldout' needs holdout_seconds of at least one frame")
     files = audio_files(paths)
     names = speaker_names(files, speaker_from)
     speakers = tuple(speakers) or tuple(sorted(set(names or ())))
     if names is not None and set(names) - set(speakers):
         raise ValueError(f"speakers {sorted(set(names) - set(speakers))} unknown to the model")
-    parts = [clip_part(f, analysis, holdout_seconds, split) for f in files]
-    parts = [analysed_part(audio, analysis, context, levels) for audio in parts]
+    parts = [clip_part(f, analysis, holdout_seconds, split) for f in files]  # (audio, length)
+    if split == "heldout":  # the held-out rule of plain windows: skip clips without a tail
+        lengths = {str(f): length for f, (_, length) in zip(files, parts, strict=True)}
+        kept = heldout_clip_index(lengths, analysis.sample_rate, holdout_seconds)
+        parts = [parts[i] for i in kept]
+        names = None if names is None else [names[i] for i in kept]
+    parts = [analysed_part(audio, analysis, context, levels) for audio, _ in parts]
     frames = None if window is None else window // hop
     if split == "train":
         picked = random_frames(parts, frames, num, hop, seed)
@@ -113,15 +131,24 @@ def mel_windows(
     )
 
 
-def clip_part(path, analysis: MelAnalysis, holdout_seconds: float, split: str) -> np.ndarray:
-    """The training part or the held-out tail of one clip, as float audio."""
+def clip_part(
+    path, analysis: MelAnalysis, holdout_seconds: float, split: str
+) -> tuple[np.ndarray | None, int]:
+    """The training part or the held-out tail of one clip, as float audio, and the clip's length
+    in samples. A clip shorter than the tail has no held-out tail (None: ``mel_windows`` skips
+    it); a training part shorter than one frame is an error.
+
+    Raises:
+      ValueError: for ``split="train"``, a clip too short to leave a training part of one
+        frame after its tail.
+    """
     audio = read_audio(path, analysis.sample_rate)
-    tail = round(holdout_seconds * analysis.sample_rate)
-    if split == "heldout" and tail < analysis.hop_length:
-        raise ValueError("split='heldout' needs holdout_seconds of at least one frame")
+    tail = holdout_samples(analysis.sample_rate, holdout_seconds)
+    if split == "heldout":
+        return (audio[len(audio) - tail :] if len(audio) >= tail else None), len(audio)
     if len(audio) - tail < analysis.hop_length:
         raise ValueError(f"{path} is too short for a {holdout_seconds} s held-out tail")
-    return audio[: len(audio) - tail] if split == "train" else audio[len(audio) - tail :]
+    return audio[: len(audio) - tail], len(audio)
 
 
 def random_frames(parts, frames: int, num: int | None, hop: int, seed: int) -> list:

@@ -88,7 +88,8 @@ def load(
         whole). Mel windows round it down to whole frames.
       num: audio: number of training windows (default: as many as the training audio holds);
         video: Moving MNIST sequences (default 10,000) or the first ``num`` clips (default all).
-      holdout_seconds: audio: seconds at the end of each clip kept out of training.
+      holdout_seconds: audio: seconds at the end of each clip kept out of training (the test
+        split skips a clip shorter than that, with a warning naming it).
       label_by_file: plain audio: label each window with its file's index in sorted order.
       mel: audio: the log-mel analysis of a mel-conditioned model (its ``config.mel``).
       context: mel windows: frames before each window its features include (the model's

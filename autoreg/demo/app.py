@@ -4,8 +4,11 @@
 
 Every event has an ``api_name`` (``sample``, ``complete``, ``likelihood``, ``texture``,
 ``vocode``), so that ``gradio_client.Client`` can drive the page as the tests do. Bad input is
-answered with the library's one-line message (a ``gradio.Error``) and the server keeps
-serving; one job runs at a time (``queue(default_concurrency_limit=1)``). Gradio is imported
+answered with the library's one-line message (a ``gradio.Error``, one line in the server's log
+too) and the server keeps serving; one job runs at a time
+(``queue(default_concurrency_limit=1)``). The models warm up when the page starts: the first
+(the one the lists show) before it serves, the others in the background, so that the first
+click does not wait for a compilation unexplained. Gradio is imported
 only through ``autoreg.demo.widgets.import_gradio``; analytics are off and the page loads no
 web fonts, so nothing leaves the machine.
 """
@@ -65,6 +68,7 @@ def launch(
     prevent_thread_lock: bool = False,
     quiet: bool = False,
     examples: dict | None = None,
+    warm_up: bool = True,
 ):
     """Build the page, queue it (one job at a time) and serve it at ``http://host:port``.
 
@@ -75,8 +79,10 @@ def launch(
       host: the address to listen on (default 127.0.0.1: this machine only).
       port: the port.
       prevent_thread_lock: return at once, serving from a thread (tests); else block.
-      quiet: print nothing when it starts.
+      quiet: print nothing (else: the warm-up and the address, one line each).
       examples: example inputs, as ``build_app`` takes them.
+      warm_up: compile and measure the image models (``DemoModels.warm_up``): the first before
+        serving, the others in the background once the page serves.
 
     Returns:
       The launched ``gradio.Blocks`` (``.close()`` stops it).
@@ -86,15 +92,24 @@ def launch(
       OSError: the port cannot be bound.
     """
     gr = import_gradio()
+    say = (lambda line: None) if quiet else (lambda line: print(f"autoreg demo: {line}"))
+    names = models.image_names
+    if warm_up and names:
+        say(f"warming up {names[0]} (compiling sampling and completion)")
+        models.warm_up(names[:1], report=say)
     page = build_app(models, examples).queue(default_concurrency_limit=1)
+    if warm_up and len(names) > 1:  # the others while the page serves (launch may block)
+        say(f"warming up {', '.join(names[1:])} in the background")
+        models.warm_up_in_background(report=say)
     theme = gr.themes.Default(font=SYSTEM_FONTS, font_mono=SYSTEM_MONO)
+    say(f"serving on http://{host}:{port} (Ctrl-C stops it)")
     page.launch(
         server_name=host,
         server_port=int(port),
         share=False,
         show_error=True,
         prevent_thread_lock=prevent_thread_lock,
-        quiet=quiet,
+        quiet=True,  # our own lines (say) instead of Gradio's banner
         theme=theme,
         ssr_mode=False,
         inbrowser=False,

@@ -3,11 +3,18 @@
 The hidden region is the bottom half, the right half, a box, or a painted region; the
 completion is exact when the hidden region is a suffix of the raster order, else sequential
 Monte Carlo (``autoreg.complete``). The observed pixels come back unchanged.
+
+How many particles a request may ask for is set from what a completion of the model costs on
+this machine, measured (``measure_completion_cost``, when the page warms up): at most
+``TIME_BUDGET`` seconds for the request (``particle_limit``).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -21,7 +28,8 @@ from autoreg.occlusion import occlusion_mask
 
 HIDDEN_REGIONS = ("bottom half", "right half", "box", "painted")
 MAX_COUNT = 16  # completions one request may ask for
-MAX_PARTICLES = 256  # SMC particles per completion one request may ask for
+MAX_PARTICLES = 256  # SMC particles per completion, whatever the machine
+TIME_BUDGET = 60.0  # seconds a completion request may be expected to take
 DISPLAY_WIDTH = 768  # pixels: the grid is upscaled to at least this width
 
 
@@ -76,6 +84,8 @@ def complete_image(
     particles: int = 16,
     seed: int = 0,
     label: int | None = None,
+    max_particles: int = MAX_PARTICLES,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> Completions:
     """Complete the hidden pixels of one image ``count`` times.
 
@@ -85,9 +95,11 @@ def complete_image(
       observed: (H, W) bool, the pixels kept.
       count: completions, 1..``MAX_COUNT``.
       method: ``"auto"``, ``"exact"`` or ``"smc"`` (see ``autoreg.complete``).
-      particles: SMC particles per completion, 1..``MAX_PARTICLES``.
+      particles: SMC particles per completion, 1..``max_particles``.
       seed: the PRNG seed.
       label: the class of a class-conditional model (ignored by an unconditional one).
+      max_particles: the most particles this request may use (``particle_limit``).
+      on_progress: called with ``(fraction done, text)`` after each row completed.
 
     Returns:
       The completions, the mask, the grid of the Complete tab, the method used and the time.
@@ -99,8 +111,11 @@ def complete_image(
     count, particles = int(count), int(particles)
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"count must be in 1..{MAX_COUNT}, got {count}")
-    if not 1 <= particles <= MAX_PARTICLES:
-        raise ValueError(f"particles must be in 1..{MAX_PARTICLES}, got {particles}")
+    if not 1 <= particles <= max_particles:
+        raise ValueError(
+            f"particles must be in 1..{max_particles} for {count} completions with "
+            f"{model.name} here (a request is kept to about {TIME_BUDGET:.0f} s), got {particles}"
+        )
     shape = model.event_shape()
     used = completion_method(model, observed[None, :, :, None], method)
     completion_plan(model, count, shape, used, particles)
@@ -116,9 +131,58 @@ def complete_image(
             method=method,
             particles=particles,
             progress=False,
+            on_progress=on_progress,
         )
     )
     seconds = time.perf_counter() - start
     grid = completion_grid(image[None], completions[None], observed, model.levels)
     scale = picture_scale(grid.shape, -(-DISPLAY_WIDTH // grid.shape[1]))
     return Completions(completions, observed, upscale(grid, scale), scale, used, seconds)
+
+
+def measure_completion_cost(model, *, count: int = 4, particles: int = 16) -> float:
+    """Seconds per chain and row that SMC completion of ``model`` takes on this machine.
+
+    Completes a blank image with the right half hidden, ``count`` times with ``particles``
+    particles each, twice: the first run compiles (and warms up the page's default request),
+    the second is timed.
+
+    Args:
+      model: an image model.
+      count: completions per request.
+      particles: particles per completion.
+
+    Returns:
+      The measured seconds divided by ``count * particles`` chains and H rows.
+    """
+    height, width, _ = model.event_shape()
+    image = np.zeros(model.event_shape(), np.int32)
+    observed = occlusion_mask("right", height, width)
+    label = 0 if model.num_classes else None
+    run = functools.partial(
+        complete_image,
+        model,
+        image,
+        observed,
+        count=count,
+        method="smc",
+        particles=particles,
+        label=label,
+    )
+    run()
+    return run().seconds / (count * particles * height)
+
+
+def particle_limit(seconds_per_chain_row: float, count: int, rows: int) -> int:
+    """The most particles per completion that keep ``count`` completions of ``rows`` rows
+    within ``TIME_BUDGET`` seconds at the measured cost (1..``MAX_PARTICLES``).
+
+    Examples:
+      >>> from autoreg.demo.complete import particle_limit
+      >>> particle_limit(1e-4, count=4, rows=28)  # 60 s / (4 * 28 * 1e-4 s) = 5357: capped
+      256
+      >>> particle_limit(0.01, count=4, rows=28)
+      53
+    """
+    chains = TIME_BUDGET / (seconds_per_chain_row * max(1, count) * rows)
+    return int(min(MAX_PARTICLES, max(1, math.floor(chains))))

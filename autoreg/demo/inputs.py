@@ -14,6 +14,9 @@ from PIL import Image
 from autoreg.data.images import quantise, resize_image
 
 MAX_PIXELS = 4096 * 4096  # a larger picture from the page is refused before it is resized
+# An MNIST digit is light strokes on black: at most 11% of its pixels are mid-grey (48..207),
+# against 78-100% for photographs of scenes and textures resized to 28x28.
+MAX_MID_GREY = 0.3
 
 
 def editor_picture(value) -> np.ndarray | None:
@@ -98,6 +101,41 @@ def model_image(picture, model, *, light_on_dark: bool = True) -> np.ndarray:
     if light_on_dark and image.mean() > 127.5:
         image = 255 - image
     return quantise(image, model.levels, binarize=model.levels == 2)
+
+
+def digit_note(image: np.ndarray, levels: int) -> str | None:
+    """A note when a model-sized picture does not look like an MNIST digit, else None.
+
+    The shipped models know digits only: light strokes on a dark background, few grey pixels.
+    A photograph resized into 28x28 grey is mostly mid-grey; its likelihood and completions say
+    little, and the page says so instead of hiding it.
+
+    Args:
+      image: (H, W, C) integers in 0..K-1, as ``model_image`` gives them.
+      levels: K.
+
+    Returns:
+      The note, or None for a digit-like picture.
+
+    Examples:
+      >>> from autoreg.demo.inputs import digit_note
+      >>> digit = np.zeros((28, 28, 1), np.uint8)
+      >>> digit[5:23, 12:16] = 255  # a "1"
+      >>> digit_note(digit, 256) is None
+      True
+      >>> photo = np.random.default_rng(0).integers(60, 200, (28, 28, 1))
+      >>> digit_note(photo, 256)[:39]
+      'This picture does not look like a digit'
+    """
+    grey = np.asarray(image, np.float64) * (255.0 / max(levels - 1, 1))
+    mid = float(((grey >= 48) & (grey <= 207)).mean())
+    if levels == 2 or mid <= MAX_MID_GREY:
+        return None
+    return (
+        f"This picture does not look like a digit ({mid:.0%} of its pixels are mid-grey; an "
+        "MNIST digit has at most 11%): the models were trained on MNIST digits only, so their "
+        "likelihoods and completions of it say little."
+    )
 
 
 def region_mask(region: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -1,7 +1,10 @@
-"""The models a demo page serves: the shipped ones or given checkpoints, loaded on first use."""
+"""The models a demo page serves: the shipped ones or given checkpoints, loaded on first use,
+compiled and measured when the page warms up."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,15 +15,26 @@ SHIPPED_VOCODER = "wavenet_vocoder"
 class DemoModels:
     """Image models by name and at most one vocoder, each loaded the first time it is used.
 
+    A model is warmed up (``warm_up``) by compiling what the page's default requests run and
+    measuring what a completion costs (``completion_cost``), from which the Complete tab sets
+    how many particles a request may use.
+
     Args:
       images: name -> function returning the image model (called once, then cached).
       vocoder: function returning the mel-conditioned WaveNet, or None for no Vocoder tab work.
+      digits: the image models know MNIST digits only (the shipped ones): pictures that do
+        not look like one get a note.
     """
 
-    def __init__(self, images: dict[str, Callable], vocoder: Callable | None = None):
+    def __init__(
+        self, images: dict[str, Callable], vocoder: Callable | None = None, *, digits=False
+    ):
         self._loaders = dict(images)
         self._vocoder = vocoder
         self._loaded: dict = {}
+        self.digits = digits
+        self._costs: dict[str, float] = {}  # name -> seconds per chain and row of SMC
+        self._locks = {name: threading.Lock() for name in self._loaders}
 
     @property
     def image_names(self) -> list[str]:
@@ -38,6 +52,52 @@ class DemoModels:
         if name not in self._loaded:
             self._loaded[name] = self._loaders[name]()
         return self._loaded[name]
+
+    def is_warm(self, name: str) -> bool:
+        """Whether ``name`` has been compiled and measured (``warm_up``)."""
+        return name in self._costs
+
+    def completion_cost(self, name: str) -> float:
+        """Seconds per chain and row of SMC completion with ``name``, measured on first use.
+
+        Raises:
+          ValueError: no image model of that name.
+        """
+        if name not in self._costs:
+            self.warm_up([name])
+        return self._costs[name]
+
+    def warm_up(self, names=None, report: Callable[[str], None] | None = None) -> None:
+        """Load, compile and measure image models, so that the first request does not wait.
+
+        Each model draws the Sample tab's default grid and completes the Complete tab's default
+        request (``autoreg.demo.complete.measure_completion_cost``), which compiles both
+        programs and measures the cost of a completion. A request for a model being warmed up
+        waits for it.
+
+        Args:
+          names: the models (default: all image models, in the page's order).
+          report: called with one line per model (e.g. ``print``).
+        """
+        from autoreg.demo.complete import measure_completion_cost
+        from autoreg.demo.sample import DEFAULT_COUNT, sample_grid
+
+        for name in names or self.image_names:
+            with self._locks[name]:
+                if name in self._costs:
+                    continue
+                start = time.perf_counter()
+                model = self.image(name)
+                sample_grid(model, count=DEFAULT_COUNT, label=0 if model.num_classes else None)
+                self._costs[name] = measure_completion_cost(model)
+                if report is not None:
+                    report(f"warmed up {name} in {time.perf_counter() - start:.0f} s")
+
+    def warm_up_in_background(self, report: Callable[[str], None] | None = None):
+        """``warm_up`` of every image model in a daemon thread; returns the thread."""
+        thread = threading.Thread(target=self.warm_up, args=(None, report), daemon=True)
+        thread.start()
+        return thread
 
     def vocoder(self):
         """The vocoder (a mel-conditioned WaveNet).
@@ -57,7 +117,7 @@ class DemoModels:
         from autoreg.pretrained import load_pretrained
 
         images = {name: (lambda n=name: load_pretrained(n)) for name in SHIPPED_IMAGE_MODELS}
-        return cls(images, lambda: load_pretrained(SHIPPED_VOCODER))
+        return cls(images, lambda: load_pretrained(SHIPPED_VOCODER), digits=True)
 
     @classmethod
     def from_checkpoints(cls, paths) -> DemoModels:

@@ -14,6 +14,7 @@ from autoreg.image_io import make_grid, picture_scale, to_rgb, upscale
 from autoreg.likelihood import log_prob, nats_to_bits_per_dim
 
 MAX_COUNT = 64  # samples one request may ask for (the page's slider stops at 16)
+DEFAULT_COUNT = 16  # the page's default request
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Samples:
 def sample_grid(
     model,
     *,
-    count: int = 16,
+    count: int = DEFAULT_COUNT,
     temperature: float = 1.0,
     seed: int = 0,
     label: int | None = None,

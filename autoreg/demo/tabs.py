@@ -111,7 +111,12 @@ def complete_handler(w: Widgets, models: DemoModels):
             picture_from(picture, "an image"), model, light_on_dark=light_on_dark
         )
         observed = observed_region(model, hidden, box, mask)
-        progress(0.1, desc=f"completing with {name}")
+        if not models.is_warm(name):
+            progress(0.0, desc=f"{name}: compiling (the first request of a model waits for it)")
+        limit = complete.particle_limit(
+            models.completion_cost(name), int(count), model.event_shape()[0]
+        )
+        progress(0.0, desc=f"completing with {name}")
         result = complete.complete_image(
             model,
             image,
@@ -121,6 +126,8 @@ def complete_handler(w: Widgets, models: DemoModels):
             particles=particles,
             seed=seed,
             label=class_label(model, label),
+            max_particles=limit,
+            on_progress=lambda fraction, text: progress(fraction, desc=text),
         )
         summary = {
             "model": name,
@@ -128,10 +135,39 @@ def complete_handler(w: Widgets, models: DemoModels):
             "hidden_pixels": int((~result.observed).sum()),
             "scale": result.scale,
             "seconds": round(result.seconds, 3),
+            "particle_limit": limit,
         }
-        return result.grid, summary
+        return result.grid, noted(summary, models, image, model.levels)
 
     return run_complete
+
+
+DEFAULT_COUNT = 4  # completions of the Complete tab's default request
+PARTICLES_HELP = (
+    "SMC particles (the most a request may use is set from what a completion costs here)"
+)
+
+
+def particle_maximum(models: DemoModels, name: str | None, count: int) -> int:
+    """The particle slider's maximum for ``count`` completions with model ``name``: measured
+    where the model has warmed up, ``complete.MAX_PARTICLES`` until then (a request is checked
+    against the measured limit either way)."""
+    if name is None or not models.is_warm(name):
+        return complete.MAX_PARTICLES
+    rows = models.image(name).event_shape()[0]
+    return complete.particle_limit(models.completion_cost(name), int(count), rows)
+
+
+def noted(summary: dict, models: DemoModels, image, levels: int) -> dict:
+    """``summary`` with a ``note`` (also shown as a warning on the page) when the models know
+    digits and ``image`` does not look like one."""
+    note = inputs.digit_note(image, levels) if models.digits else None
+    if note is None:
+        return summary
+    from autoreg.demo.widgets import import_gradio
+
+    import_gradio().Warning(note)
+    return {**summary, "note": note}
 
 
 def complete_tab(w: Widgets, models: DemoModels) -> None:
@@ -165,13 +201,27 @@ def complete_tab(w: Widgets, models: DemoModels) -> None:
                     value="auto",
                     label="method (auto: exact for a bottom hole)",
                 )
-                c_particles = gr.Slider(1, 256, 16, step=1, label="SMC particles")
-                c_count = gr.Slider(1, 8, 4, step=1, label="completions")
+                c_particles = gr.Slider(
+                    1,
+                    particle_maximum(models, w.names[0] if w.names else None, DEFAULT_COUNT),
+                    16,
+                    step=1,
+                    label=PARTICLES_HELP,
+                )
+                c_count = gr.Slider(1, 8, DEFAULT_COUNT, step=1, label="completions")
                 c_seed = gr.Number(0, precision=0, label="seed")
                 c_go = gr.Button("Complete", variant="primary")
                 c_stats = gr.JSON(label="method and time")
         c_grid = w.png("occluded input (hidden in magenta), completions, original")
         c_copy.click(mask_canvas, c_picture, c_mask, api_visibility="private")
+        for changed in (c_model, c_count):  # the particle limit follows the model and count
+            changed.change(
+                lambda name, count: gr.Slider(maximum=particle_maximum(models, name, count)),
+                [c_model, c_count],
+                c_particles,
+                api_visibility="private",
+                queue=False,
+            )
         c_go.click(
             surfaced(run_complete),
             [
@@ -223,7 +273,7 @@ def likelihood_tab(w: Widgets, models: DemoModels) -> None:
             "colour_scale_bits": [0.0, round(vmax, 3)],
             "seconds": {r.name: round(r.seconds, 3) for r in results},
         }
-        return list(zip(tiles, captions, strict=True)), summary
+        return list(zip(tiles, captions, strict=True)), noted(summary, models, image, levels)
 
     with gr.Tab("Likelihood"):
         with gr.Row():

@@ -5,12 +5,15 @@ the components every tab builds the same way (``Widgets``)."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import numpy as np
 
 from autoreg.demo import inputs
 from autoreg.optional import MissingExtraError, require
+
+logger = logging.getLogger("autoreg")
 
 
 def import_gradio():
@@ -30,7 +33,12 @@ def one_line(error: BaseException) -> str:
 
 
 def surfaced(function):
-    """Wrap a page handler so that the library's errors become a message on the page."""
+    """Wrap a page handler so that the library's errors become a message on the page.
+
+    A refused request (bad input, a missing extra, too little memory) is one line on the page
+    and one line in the server's log (the ``autoreg`` logger), not a traceback; anything else
+    (a bug) keeps its traceback, so that it can be reported.
+    """
     gr = import_gradio()
 
     @functools.wraps(function)
@@ -38,11 +46,20 @@ def surfaced(function):
         try:
             return function(*args, **kwargs)
         except (ValueError, TypeError, MissingExtraError) as error:
-            raise gr.Error(one_line(error)) from None
+            raise refused(gr, one_line(error)) from None
         except MemoryError as error:
-            raise gr.Error(f"out of memory ({one_line(error)})") from None
+            raise refused(gr, f"out of memory ({one_line(error)})") from None
 
     return handler
+
+
+def refused(gr, message: str):
+    """The ``gradio.Error`` that shows ``message`` on the page; the server logs one line."""
+    logger.warning("demo request refused: %s", message)
+    try:
+        return gr.Error(message, print_exception=False)
+    except TypeError:  # a Gradio without print_exception prints the traceback itself
+        return gr.Error(message)
 
 
 def class_label(model, label) -> int | None:

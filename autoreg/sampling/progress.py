@@ -60,6 +60,7 @@ class RowProgress:
       on_update: called with ``(fraction done, text)`` after each report (the demo's bar).
       announce: called with the one-line estimate of long work (default: above the bar).
       unit: what a row is called ("row"; "sample" for audio, one position per row).
+      delay: seconds before the bar shows (work that ends sooner shows none).
 
     Examples:
       >>> from autoreg.sampling.progress import RowProgress
@@ -80,12 +81,14 @@ class RowProgress:
         on_update: Callable[[float, str], None] | None = None,
         announce: Callable[[str], None] | None = None,
         unit: str = "row",
+        delay: float = 1.0,
     ):
         self.per_row = max(1, int(per_row))
         self.rows_per_run = max(1, math.ceil(int(positions) / self.per_row))
         self.total = self.rows_per_run * max(1, int(runs))
         self.desc = desc
         self.unit = unit
+        self.delay = delay
         self.enabled = enabled
         self.on_update = on_update
         self.announce = announce or (lambda line: tqdm.write(line))
@@ -108,7 +111,7 @@ class RowProgress:
             unit=self.unit,
             disable=not self.enabled,
             leave=False,
-            delay=1.0,  # work that ends within a second shows no bar
+            delay=self.delay,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
             + self.unit
             + "s [{elapsed}{postfix}]",

@@ -60,7 +60,6 @@ def video_particle_filter(
 
     Examples:
       >>> from flax import nnx
-      >>> from autoreg.sampling.smc import smc_sampler
       >>> from autoreg.sampling.video_smc import video_particle_filter
       >>> model = autoreg.create_model("video_pixelcnn", preset="tiny", levels=4,
       ...                              image_shape=(3, 3, 1))
@@ -69,9 +68,9 @@ def video_particle_filter(
       >>> observed = np.ones(x.shape, bool)
       >>> observed[:, 1, 1:] = False  # the middle frame's lower rows: later frames observed
       >>> args = (graphdef, state, jax.random.key(0), x, observed, None, np.float32(1), 4, 0.5)
-      >>> fast, _ = video_particle_filter(*args)
-      >>> bool((fast == smc_sampler(*args)[0]).all())
-      True
+      >>> completed, log_evidence = video_particle_filter(*args)
+      >>> completed.shape, bool((completed[observed] == x[observed]).all())
+      ((1, 3, 3, 3, 1), True)
     """
     model = nnx.merge(graphdef, state)
     model.check_labels(labels)

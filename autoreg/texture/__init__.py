@@ -6,8 +6,8 @@
 - ``pixelcnn``: a small Gated PixelCNN trained on random patches of the image
   (``train_texture_model``), then sampled on a canvas larger than the patches
   (``pixelcnn_texture``).
-- ``source``: what both methods share, bringing the example to the working resolution
-  (``downscale``).
+- ``source``: what both methods share, bringing the example to the working resolution, grey
+  when its colours are equal (``working_source``, ``downscale``).
 """
 
 from autoreg.texture.efros_leung import efros_leung, gaussian_window
@@ -16,7 +16,7 @@ from autoreg.texture.pixelcnn import (
     pixelcnn_texture,
     train_texture_model,
 )
-from autoreg.texture.source import downscale
+from autoreg.texture.source import downscale, working_source
 
 __all__ = [
     "check_texture_request",
@@ -25,4 +25,5 @@ __all__ = [
     "gaussian_window",
     "pixelcnn_texture",
     "train_texture_model",
+    "working_source",
 ]

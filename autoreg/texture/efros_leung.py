@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from autoreg.memory import check_fits, efros_leung_bytes
-from autoreg.texture.source import downscale
+from autoreg.texture.source import working_source
 from autoreg.validation import check_count
 
 
@@ -127,7 +127,7 @@ class Canvas(NamedTuple):
 
 def _working_source(source: np.ndarray, window: int, source_size: int | None) -> np.ndarray:
     """(H, W[, C]) uint8 -> (h, w, C) downscaled source, checked to hold a whole window."""
-    src = downscale(source if source.ndim == 3 else source[..., None], source_size)  # (h, w, C)
+    src = working_source(source, source_size)  # (h, w, C)
     if min(src.shape[:2]) < window:
         raise ValueError(
             f"the source ({src.shape[0]}x{src.shape[1]} after downscaling) is smaller than the "

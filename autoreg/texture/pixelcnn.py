@@ -14,7 +14,7 @@ from autoreg.generate import sample
 from autoreg.image_io import to_uint8
 from autoreg.memory import texture_plan
 from autoreg.registry import create_model, make_config
-from autoreg.texture.source import downscale
+from autoreg.texture.source import working_source
 from autoreg.training import TrainConfig, train_arrays
 
 # A small Gated PixelCNN: enough for stationary textures, trainable on a laptop CPU in minutes.
@@ -55,7 +55,7 @@ def train_texture_model(
     image = np.asarray(source)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"source must be a uint8 (H, W) or (H, W, C) image, got {image.shape}")
-    image = downscale(image if image.ndim == 3 else image[..., None], source_size)
+    image = working_source(image, source_size)
     if min(image.shape[:2]) < patch_size:
         raise ValueError(
             f"{name} ({image.shape[0]}x{image.shape[1]} after downscaling to at most "
