@@ -6,20 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from autoreg.errors import InputError
+
 
 def check_writable(path, suffixes: tuple = (".png",)) -> Path:
     """The output file ``path``, checked before any work: its suffix, its folder, and that we
     may write there (``check_folder_writable``).
 
     Raises:
-      ValueError: an unsupported suffix, a missing or unwritable folder, or a path that is a
+      InputError: an unsupported suffix, a missing or unwritable folder, or a path that is a
         folder.
     """
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
-        raise ValueError(f"{path}: output must end in {' or '.join(suffixes)}")
+        raise InputError(f"{path}: output must end in {' or '.join(suffixes)}")
     if path.is_dir():
-        raise ValueError(f"{path} is a folder; name a file")
+        raise InputError(f"{path} is a folder; name a file")
     return check_folder_writable(path)
 
 
@@ -30,15 +32,15 @@ def check_folder_writable(path) -> Path:
     read-only folder or file system fails before the work, not after it.
 
     Raises:
-      ValueError: the folder is missing or not writable.
+      InputError: the folder is missing or not writable.
     """
     path = Path(path)
     folder = path.parent
     if not folder.resolve().is_dir():
-        raise ValueError(f"{path}: folder {folder} does not exist")
+        raise InputError(f"{path}: folder {folder} does not exist")
     reason = why_unwritable(folder, prefix=f".{path.name}.")
     if reason:
-        raise ValueError(f"{path}: cannot write in {folder} ({reason})")
+        raise InputError(f"{path}: cannot write in {folder} ({reason})")
     return path
 
 

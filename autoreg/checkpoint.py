@@ -25,7 +25,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from autoreg.checkpoint_checks import (
-    CheckpointDamaged,
+    DamagedCheckpointError,
     abstract_model,
     check_files,
     check_fits,
@@ -41,6 +41,7 @@ from autoreg.checkpoint_checks import (
     verify_checksums,
     verify_finite,
 )
+from autoreg.errors import InputError
 from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
 from autoreg.registry import get_spec
 from autoreg.registry import model_from_config as _model_from_config
@@ -94,7 +95,7 @@ def save_checkpoint(
       The absolute path written.
 
     Raises:
-      ValueError: ``path`` exists (without ``overwrite``), or is something other than an
+      InputError: ``path`` exists (without ``overwrite``), or is something other than an
         autoreg checkpoint (a file, a link, another directory), or ``extra`` is not JSON.
       OSError: the checkpoint could not be written (a full disk); nothing is left of it.
 
@@ -106,16 +107,16 @@ def save_checkpoint(
       >>> autoreg.save_checkpoint(model, "saved_ckpt")
       Traceback (most recent call last):
       ...
-      ValueError: .../saved_ckpt already exists (pass overwrite=True to replace it)
+      autoreg.errors.InputError: .../saved_ckpt already exists (pass overwrite=True to replace it)
       >>> path == autoreg.save_checkpoint(model, "saved_ckpt", overwrite=True)
       True
     """
     path = Path(path).absolute()
     replacing = os.path.lexists(path)
     if replacing and not overwrite:
-        raise ValueError(f"{path} already exists (pass overwrite=True to replace it)")
+        raise InputError(f"{path} already exists (pass overwrite=True to replace it)")
     if replacing and not is_replaceable(path):
-        raise ValueError(
+        raise InputError(
             f"{path} is not an autoreg checkpoint; overwrite=True replaces only a checkpoint "
             "(a real directory with our metadata record), so it is left as it is"
         )
@@ -150,7 +151,7 @@ def is_replaceable(path: Path) -> bool:
         return False
     try:
         metadata = read_json(path / "metadata" / "metadata")
-    except CheckpointDamaged:
+    except DamagedCheckpointError:
         return False
     return isinstance(metadata, dict) and metadata.get("format") == FORMAT
 
@@ -202,7 +203,7 @@ def latest_in_workdir(path) -> Path:
     if not is_checkpoint(path) and steps.is_dir():
         done = [p for p in steps.iterdir() if p.name.isdigit() and is_checkpoint(p)]
         if not done:
-            raise ValueError(f"{path}: training work directory without a complete checkpoint")
+            raise InputError(f"{path}: training work directory without a complete checkpoint")
         return max(done, key=lambda p: int(p.name))
     return path
 
@@ -220,8 +221,8 @@ def read_metadata(path) -> dict:
       ``train``, the ``TrainConfig``).
 
     Raises:
-      ValueError: ``path`` is missing or not an autoreg checkpoint, of another version, or a
-        work directory without a complete checkpoint (``CheckpointDamaged``, a ValueError,
+      InputError: ``path`` is missing or not an autoreg checkpoint, of another version, or a
+        work directory without a complete checkpoint (``DamagedCheckpointError``, a ValueError,
         when its record cannot be read).
 
     Examples:
@@ -234,16 +235,16 @@ def read_metadata(path) -> dict:
     """
     path = latest_in_workdir(path)
     if not path.is_dir():
-        raise ValueError(f"no checkpoint at {path}: not a directory")
+        raise InputError(f"no checkpoint at {path}: not a directory")
     metadata_file = path / "metadata" / "metadata"
     if not os.path.lexists(metadata_file):
-        raise ValueError(f"{path} is not an autoreg checkpoint (no metadata/metadata file)")
+        raise InputError(f"{path} is not an autoreg checkpoint (no metadata/metadata file)")
     check_files(path)
     metadata = read_json(metadata_file)
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an autoreg checkpoint (unknown format)")
+        raise InputError(f"{path} is not an autoreg checkpoint (unknown format)")
     if metadata.get("version") != VERSION:
-        raise ValueError(
+        raise InputError(
             f"{path} has checkpoint version {metadata.get('version')}, expected {VERSION}"
         )
     return metadata
@@ -256,7 +257,7 @@ def spec_and_config(metadata: dict, path: Path):
         spec = get_spec(metadata["model"])
         return spec, config_from_dict(spec.config_cls, metadata["config"])
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"checkpoint {path} records an invalid model: {error}") from None
+        raise InputError(f"checkpoint {path} records an invalid model: {error}") from None
 
 
 def model_from_metadata(metadata: dict) -> AutoregressiveModel:
@@ -269,7 +270,7 @@ def model_from_metadata(metadata: dict) -> AutoregressiveModel:
 def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
     """The orbax items of the checkpoint at ``path`` that ``targets`` names, each read into the
     structure (and shardings) of its target tree and checked against the CRC32s in
-    ``metadata`` and to be finite. CheckpointDamaged, naming the damaged file or array, if one
+    ``metadata`` and to be finite. DamagedCheckpointError, naming the damaged file or array, if one
     is not (its files are checked first: no links, at most the bytes its target could need)."""
     for item, target in targets.items():
         check_item_files(path / item, data_limit(target))
@@ -296,8 +297,8 @@ def restore_params(model: AutoregressiveModel, path, metadata: dict | None = Non
       metadata: the checkpoint's record if already read (``read_metadata``).
 
     Raises:
-      ValueError: ``path`` is not an autoreg checkpoint, or its arrays do not fit ``model``
-        (``CheckpointDamaged``, a ValueError, when they cannot be read as written).
+      InputError: ``path`` is not an autoreg checkpoint, or its arrays do not fit ``model``
+        (``DamagedCheckpointError``, a ValueError, when they cannot be read as written).
 
     Examples:
       >>> from flax import nnx
@@ -346,9 +347,9 @@ def load_checkpoint(path, *, memory_budget: int | None = None) -> Autoregressive
       The model, its parameters restored.
 
     Raises:
-      ValueError: ``path`` is missing, not an autoreg checkpoint, damaged, or describes a model
-        out of bounds (``CheckpointDamaged`` when its files cannot be read as written).
-      autoreg.memory.MemoryBudgetError: (a ValueError) the model it describes would not fit
+      InputError: ``path`` is missing, not an autoreg checkpoint, damaged, or describes a model
+        out of bounds (``DamagedCheckpointError`` when its files cannot be read as written).
+      autoreg.errors.MemoryBudgetError: (a ValueError) the model it describes would not fit
         in ``memory_budget`` bytes.
 
     Examples:
@@ -360,7 +361,7 @@ def load_checkpoint(path, *, memory_budget: int | None = None) -> Autoregressive
       >>> autoreg.load_checkpoint("no_such_ckpt")
       Traceback (most recent call last):
       ...
-      ValueError: no checkpoint at .../no_such_ckpt: not a directory
+      autoreg.errors.InputError: no checkpoint at .../no_such_ckpt: not a directory
     """
     path = latest_in_workdir(path).absolute()
     metadata = read_metadata(path)

@@ -7,7 +7,7 @@ shapes (read from orbax's metadata files) and need at most the memory budget
 (``autoreg.memory.memory_budget()`` unless a budget is given) for its parameters and one
 example's activations. While reading, orbax's JSON files are parsed here
 first so that a damaged one is named, a failure inside orbax or TensorStore becomes one line
-(``CheckpointDamaged``), and every array read back is compared with the CRC32 recorded when it
+(``DamagedCheckpointError``), and every array read back is compared with the CRC32 recorded when it
 was written and must be finite. Nothing here unpickles or executes anything from the checkpoint.
 
 Before anything reads a checkpoint, ``check_files`` walks it without following links: every
@@ -36,6 +36,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from autoreg.distributed import host_copy
+from autoreg.errors import DamagedCheckpointError, InputError
 from autoreg.memory import format_bytes, memory_budget
 
 # orbax's JSON files inside an item directory (``array_metadatas`` holds one per process).
@@ -47,10 +48,6 @@ METADATA_FILE_LIMIT = 8 * 2**20
 # Adam's two moments and an EMA.
 PARAMETER_COPIES = 5
 MAX_FILES = 100_000  # entries of one checkpoint directory (a real one has a few dozen)
-
-
-class CheckpointDamaged(ValueError):
-    """A checkpoint's files cannot be read back as they were written."""
 
 
 def first_line(error: BaseException) -> str:
@@ -78,21 +75,21 @@ def checksums(tree) -> dict:
 
 
 def verify_checksums(tree, recorded: dict, where: Path) -> None:
-    """A CheckpointDamaged naming the first array of ``tree`` whose CRC32 differs from
+    """A DamagedCheckpointError naming the first array of ``tree`` whose CRC32 differs from
     ``recorded`` (the data at ``where`` changed after it was written)."""
     for name, value in checksums(tree).items():
         if recorded.get(name, value) != value:
-            raise CheckpointDamaged(
+            raise DamagedCheckpointError(
                 f"{where} is damaged: {name} does not match the checksum recorded when it was "
                 "written"
             )
 
 
 def verify_finite(tree, where: Path) -> None:
-    """A CheckpointDamaged naming the first array of ``tree`` that holds NaN or inf."""
+    """A DamagedCheckpointError naming the first array of ``tree`` that holds NaN or inf."""
     for name, leaf in named_leaves(tree):
         if not np.isfinite(host_copy(leaf)).all():
-            raise CheckpointDamaged(f"{where}: {name} holds NaN or inf values")
+            raise DamagedCheckpointError(f"{where}: {name} holds NaN or inf values")
 
 
 def data_limit(arrays) -> int:
@@ -109,9 +106,9 @@ def data_limit_unknown_model() -> int:
     return PARAMETER_COPIES * memory_budget()
 
 
-def linked(path) -> CheckpointDamaged:
+def linked(path) -> DamagedCheckpointError:
     """The error for a symbolic link met in a checkpoint."""
-    return CheckpointDamaged(
+    return DamagedCheckpointError(
         f"{path} is a symbolic link; a checkpoint is read only from its own regular files"
     )
 
@@ -124,37 +121,37 @@ def check_files(directory: Path, limit: int | None = None) -> None:
     ``data_limit_unknown_model()``). Links are never followed.
 
     Raises:
-      CheckpointDamaged: naming the first entry that is not as above, or ``directory`` if it is
+      DamagedCheckpointError: naming the first entry that is not as above, or ``directory`` if it is
         missing or holds too much.
     """
     directory = Path(directory)
     if not directory.is_dir():  # itself reached through a link, when a caller names one
-        raise CheckpointDamaged(f"{directory} is missing")
+        raise DamagedCheckpointError(f"{directory} is missing")
     folders, entries, data = [directory], 0, 0
     while folders:
         with os.scandir(folders.pop()) as scan:
             for entry in scan:
                 entries += 1
                 if entries > MAX_FILES:
-                    raise CheckpointDamaged(f"{directory} holds over {MAX_FILES} files")
+                    raise DamagedCheckpointError(f"{directory} holds over {MAX_FILES} files")
                 if entry.is_symlink():
                     raise linked(entry.path)
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry.path)
                     continue
                 if not entry.is_file(follow_symlinks=False):
-                    raise CheckpointDamaged(f"{entry.path} is not a regular file")
+                    raise DamagedCheckpointError(f"{entry.path} is not a regular file")
                 size = entry.stat(follow_symlinks=False).st_size
                 if os.path.basename(os.path.dirname(entry.path)) == "d":
                     data += size
                 elif size > METADATA_FILE_LIMIT:
-                    raise CheckpointDamaged(
+                    raise DamagedCheckpointError(
                         f"{entry.path} has {size} bytes, over the {METADATA_FILE_LIMIT >> 20} MiB "
                         "a checkpoint's metadata file may have"
                     )
     limit = data_limit_unknown_model() if limit is None else limit
     if data > limit:
-        raise CheckpointDamaged(
+        raise DamagedCheckpointError(
             f"{directory} holds {data} bytes of array data, more than the {limit} bytes that the "
             "arrays it records could need"
         )
@@ -165,48 +162,50 @@ def read_json(path: Path):
     ``METADATA_FILE_LIMIT`` bytes).
 
     Raises:
-      CheckpointDamaged: naming the file if it is missing, a link, not a regular file, too
+      DamagedCheckpointError: naming the file if it is missing, a link, not a regular file, too
         large, or not JSON (nested too deeply included).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise CheckpointDamaged(f"{path} is missing") from None
+        raise DamagedCheckpointError(f"{path} is missing") from None
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise linked(path) from None
-        raise CheckpointDamaged(f"{path} is damaged ({error.strerror})") from None
+        raise DamagedCheckpointError(f"{path} is damaged ({error.strerror})") from None
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise CheckpointDamaged(f"{path} is not a regular file")
+            raise DamagedCheckpointError(f"{path} is not a regular file")
         try:
             text = f.read(METADATA_FILE_LIMIT + 1)
         except OSError as error:
-            raise CheckpointDamaged(f"{path} is damaged ({error.strerror})") from None
+            raise DamagedCheckpointError(f"{path} is damaged ({error.strerror})") from None
     if len(text) > METADATA_FILE_LIMIT:
-        raise CheckpointDamaged(
+        raise DamagedCheckpointError(
             f"{path} is over the {METADATA_FILE_LIMIT >> 20} MiB a checkpoint's metadata file "
             "may have"
         )
     try:
         return json.loads(text.decode("utf-8"))
     except RecursionError:
-        raise CheckpointDamaged(f"{path} is damaged (nested too deeply)") from None
+        raise DamagedCheckpointError(f"{path} is damaged (nested too deeply)") from None
     except ValueError as error:
-        raise CheckpointDamaged(f"{path} is damaged ({first_line(error)})") from None
+        raise DamagedCheckpointError(f"{path} is damaged ({first_line(error)})") from None
 
 
 def check_item_files(item_dir: Path, limit: int | None = None) -> None:
     """The files of the orbax item directory ``item_dir`` pass ``check_files`` (with a data
-    ``limit``) and its JSON files parse; else CheckpointDamaged naming the first one that does
+    ``limit``) and its JSON files parse; else DamagedCheckpointError naming the first one that does
     not (orbax's own message does not say which file)."""
     if item_dir.is_symlink():
         raise linked(item_dir)
     if not item_dir.is_dir():
-        raise CheckpointDamaged(f"{item_dir} is missing")
+        raise DamagedCheckpointError(f"{item_dir} is missing")
     check_files(item_dir, limit)
     if (item_dir / "checkpoint").exists():  # orbax would read it as an old-style msgpack tree
-        raise CheckpointDamaged(f"{item_dir / 'checkpoint'} is not part of an autoreg checkpoint")
+        raise DamagedCheckpointError(
+            f"{item_dir / 'checkpoint'} is not part of an autoreg checkpoint"
+        )
     per_process = sorted((item_dir / "array_metadatas").glob("process_*"))
     for path in [item_dir / name for name in ITEM_JSON_FILES] + per_process:
         if path.exists():
@@ -215,17 +214,17 @@ def check_item_files(item_dir: Path, limit: int | None = None) -> None:
 
 @contextlib.contextmanager
 def reading(where: Path):
-    """Run an orbax read of ``where``: any failure becomes one CheckpointDamaged line naming
+    """Run an orbax read of ``where``: any failure becomes one DamagedCheckpointError line naming
     ``where`` and TensorStore's reason (not its page of spec), and the reports that the reads
     it abandons print, during the failure and later, are dropped."""
     drop_orbax_unraisable_reports()
     try:
         yield
-    except CheckpointDamaged:
+    except DamagedCheckpointError:
         raise
     except Exception as error:  # orbax and TensorStore raise many types for damaged files
         reason = re.sub(r"\s*\[tensorstore_spec.*$", "", first_line(innermost(error)))
-        raise CheckpointDamaged(f"{where} is damaged: {reason}") from None
+        raise DamagedCheckpointError(f"{where} is damaged: {reason}") from None
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -279,13 +278,13 @@ def abstract_model(model_cls, config):
 
 
 def check_fits(model, item_dir: Path) -> None:
-    """A CheckpointDamaged naming the first parameter whose saved shape (in ``item_dir``)
+    """A DamagedCheckpointError naming the first parameter whose saved shape (in ``item_dir``)
     differs from the (abstract) ``model``'s: read from metadata files only."""
     saved = saved_shapes(item_dir)
     wanted = shapes_by_name(nnx.to_pure_dict(nnx.state(model, nnx.Param)))
     for name in sorted(saved.keys() | wanted.keys()):
         if saved.get(name) != wanted.get(name):
-            raise CheckpointDamaged(
+            raise DamagedCheckpointError(
                 f"{item_dir} does not fit its metadata: {name} has shape {saved.get(name)} "
                 f"there but {wanted.get(name)} in the model the metadata describes"
             )
@@ -312,12 +311,12 @@ def check_memory(model, where: Path, budget: int | None = None) -> None:
       budget: bytes the model may need; None: ``autoreg.memory.memory_budget()``.
 
     Raises:
-      ValueError: the model's parameters and one example's forward pass need more.
+      InputError: the model's parameters and one example's forward pass need more.
     """
     budget = memory_budget() if budget is None else budget
     needed = memory_needed(model)
     if needed > budget:
-        raise ValueError(
+        raise InputError(
             f"{where} describes a model that needs {format_bytes(needed)} for its parameters "
             f"and one example, over the {format_bytes(budget)} budget"
         )

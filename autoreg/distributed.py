@@ -16,11 +16,13 @@ import time
 import jax
 import numpy as np
 
+from autoreg.errors import InputError
+
 TIMEOUT_ENV = "AUTOREG_COORDINATOR_TIMEOUT"  # seconds to wait for the coordinator
 DEFAULT_TIMEOUT = 300  # seconds, when TIMEOUT_ENV is unset (JAX's own default)
 
 
-class DistributedSetupError(ValueError):
+class DistributedSetupError(InputError):
     """The environment asks for a multi-process run but does not describe one, or the run's
     coordinator cannot be reached."""
 

@@ -9,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from autoreg.data.dataset import Dataset
+from autoreg.errors import InputError
 from autoreg.likelihood import log_prob_unchecked, nats_to_bits_per_dim
 from autoreg.memory import evaluation_batch
 from autoreg.validation import check_count, check_data, check_features, check_labels
@@ -73,7 +74,7 @@ def evaluate(
       An ``Evaluation`` (bits per dim, nats per example, counts).
 
     Raises:
-      ValueError: a dataset with other levels than the model's, a non-positive ``limit``, or
+      InputError: a dataset with other levels than the model's, a non-positive ``limit``, or
         as for ``evaluate_arrays``.
 
     Examples:
@@ -118,9 +119,9 @@ def evaluate_arrays(
       An ``Evaluation`` (bits per dim, nats per example, counts).
 
     Raises:
-      ValueError: bad data or labels, no examples, a batch size that is not positive, or a
+      InputError: bad data or labels, no examples, a batch size that is not positive, or a
         non-finite result (a model with NaN or infinite parameters).
-      autoreg.memory.MemoryBudgetError: (a ValueError) not even one example's forward pass fits
+      autoreg.errors.MemoryBudgetError: (a ValueError) not even one example's forward pass fits
         in memory.
 
     Examples:
@@ -137,7 +138,7 @@ def evaluate_arrays(
     features = check_features(model, features, data.shape)
     n = len(data)
     if n == 0:
-        raise ValueError("no examples to evaluate")
+        raise InputError("no examples to evaluate")
     check_count(batch_size, "batch_size")
     batch_size = min(n, evaluation_batch(model, n, data.shape[1:], batch_size))
     total = 0.0
@@ -157,7 +158,7 @@ def evaluate_arrays(
     bar.close()
     nats = total / n
     if not math.isfinite(nats):
-        raise ValueError(
+        raise InputError(
             f"bits/dim is {nats_to_bits_per_dim(nats, _dims(data))}: the model gives non-finite "
             "log-likelihoods (are its parameters finite?)"
         )

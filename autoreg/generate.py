@@ -27,6 +27,7 @@ import numpy as np
 from flax import nnx
 from tqdm.auto import tqdm
 
+from autoreg.errors import InputError
 from autoreg.memory import BatchPlan, completion_plan, sample_plan
 from autoreg.registry import particle_filter, samplers_for, sampling_method, sampling_methods
 from autoreg.sampling.ancestral import as_key, observed_is_prefix
@@ -104,9 +105,9 @@ def sample(
       (num, H, W, C) int32 samples (audio: (num, T)).
 
     Raises:
-      ValueError: bad arguments (a count that is not positive, labels a model does not take or
+      InputError: bad arguments (a count that is not positive, labels a model does not take or
         out of range, a method that does not exist or does not run here, a bad temperature).
-      autoreg.memory.MemoryBudgetError: (a ValueError) a request that does not fit in
+      autoreg.errors.MemoryBudgetError: (a ValueError) a request that does not fit in
         ``autoreg.memory.memory_budget()``.
 
     Examples:
@@ -262,7 +263,7 @@ def completion_method(model, observed, method: str = "auto") -> str:
       The method's name: one of ``autoreg.sampling_methods(model)``, or ``"smc"``.
 
     Raises:
-      ValueError: a method the model does not have, or one that does not run on the platform
+      InputError: a method the model does not have, or one that does not run on the platform
         of its parameters.
 
     Examples:
@@ -284,7 +285,7 @@ def completion_method(model, observed, method: str = "auto") -> str:
     if method == "smc":
         return method
     if method not in samplers_for(model):
-        raise ValueError(
+        raise InputError(
             f"completion method {method!r} is not available for {model.name}; "
             f"available: {', '.join([*COMPLETION_POLICIES, *methods])}"
         )
@@ -339,10 +340,10 @@ def complete(
       (B, H, W, C) int32 completions (audio: (B, T)).
 
     Raises:
-      ValueError: bad arguments (data out of range or of the wrong shape, a mask that does not
+      InputError: bad arguments (data out of range or of the wrong shape, a mask that does not
         broadcast, labels a model does not take, an unknown method, a bad temperature or
         particle count).
-      autoreg.memory.MemoryBudgetError: (a ValueError) a request that cannot fit.
+      autoreg.errors.MemoryBudgetError: (a ValueError) a request that cannot fit.
 
     Examples:
       >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
@@ -475,7 +476,7 @@ def smc_complete(
       (B, H, W, C) int32 completions (audio: (B, T)); observed positions are bit-identical to x.
 
     Raises:
-      ValueError: bad data, mask, labels, temperature, particles, ess_threshold or method.
+      InputError: bad data, mask, labels, temperature, particles, ess_threshold or method.
 
     Examples:
       >>> from autoreg.generate import smc_complete
@@ -491,7 +492,7 @@ def smc_complete(
     """
     particles = check_count(particles, "particles")
     if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):
-        raise ValueError(f"ess_threshold must be a number in [0, 1], got {ess_threshold!r}")
+        raise InputError(f"ess_threshold must be a number in [0, 1], got {ess_threshold!r}")
     temperature = check_temperature(temperature)
     x = check_data(model, x)
     observed = check_observed(observed, x.shape)

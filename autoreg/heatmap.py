@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autoreg.errors import InputError
 from autoreg.figures import figure_pixels, new_figure
 from autoreg.image_io import check_scale, check_writable, save_png, to_rgb
 from autoreg.likelihood import log_prob_per_position, nats_to_bits_per_dim
@@ -40,13 +41,13 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
       ``-log2 p(x)``, i.e. ``-autoreg.log_prob(model, x) / ln 2``.
 
     Raises:
-      ValueError: as for ``autoreg.log_prob``, or ``MemoryBudgetError`` when not even one
+      InputError: as for ``autoreg.log_prob``, or ``MemoryBudgetError`` when not even one
         example's forward pass fits in memory (more examples run in batches).
     """
     x = check_data(model, x)
     labels = check_labels(model, labels, x.shape[0])
     if len(x) == 0:
-        raise ValueError("x holds no examples")
+        raise InputError("x holds no examples")
     batch = evaluation_batch(model, len(x), x.shape[1:], len(x))
     picked = []
     for start in range(0, len(x), batch):
@@ -100,7 +101,7 @@ def render_heatmap(
       The path written.
 
     Raises:
-      ValueError: shapes that do not match, values out of range, a bad scale or vmax, or a
+      InputError: shapes that do not match, values out of range, a bad scale or vmax, or a
         path that is not a .png in an existing, writable folder.
     """
     images, bits = _check_images_and_bits(images, bits, levels)  # (B, H, W, C), (B, H, W)
@@ -173,17 +174,17 @@ def _check_images_and_bits(images, bits, levels: int) -> tuple[np.ndarray, np.nd
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"images must be (B, H, W) or (B, H, W, C) with C 1 or 3: {images.shape}")
+        raise InputError(f"images must be (B, H, W) or (B, H, W, C) with C 1 or 3: {images.shape}")
     if bits.shape != images.shape[:3]:
-        raise ValueError(f"bits must have shape {images.shape[:3]} (B, H, W), got {bits.shape}")
+        raise InputError(f"bits must have shape {images.shape[:3]} (B, H, W), got {bits.shape}")
     if not np.issubdtype(images.dtype, np.integer) or images.dtype == np.bool_:
-        raise ValueError(f"images must hold integers 0..{levels - 1}, got dtype {images.dtype}")
+        raise InputError(f"images must hold integers 0..{levels - 1}, got dtype {images.dtype}")
     if images.size and (images.min() < 0 or images.max() >= levels):
-        raise ValueError(f"images have values outside 0..{levels - 1}")
+        raise InputError(f"images have values outside 0..{levels - 1}")
     if not np.isfinite(bits).all() or (bits < 0).any():
-        raise ValueError("bits must be finite and non-negative")
+        raise InputError("bits must be finite and non-negative")
     if images.shape[0] == 0:
-        raise ValueError("no images to render")
+        raise InputError("no images to render")
     return images, bits
 
 
@@ -202,7 +203,7 @@ def heatmap_scale(count: int, height: int, width: int, scale: int | None = None)
         its heatmap side by side (``2 * width``).
 
     Raises:
-      ValueError: a scale that is not a positive integer, or a figure too large for memory.
+      InputError: a scale that is not a positive integer, or a figure too large for memory.
     """
     scale = check_scale(scale, 2 * width)
     check_picture(figure_shape(count, height, width, scale), "the heatmap")
@@ -214,5 +215,5 @@ def _check_vmax(vmax, bits: np.ndarray) -> float:
     if vmax is None:
         vmax = float(bits.max()) if bits.max() > 0 else 1.0
     if not (isinstance(vmax, int | float) and vmax > 0):
-        raise ValueError(f"vmax must be a positive number, got {vmax!r}")
+        raise InputError(f"vmax must be a positive number, got {vmax!r}")
     return vmax

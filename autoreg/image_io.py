@@ -72,8 +72,8 @@ def picture_scale(shape: tuple, scale: int | None = None, what: str = "the pictu
       what: the picture, for the message.
 
     Raises:
-      ValueError: a scale that is not a positive integer, or an upscaled picture that would not
-        fit in memory (``autoreg.memory.MemoryBudgetError``).
+      InputError: a scale that is not a positive integer, or an upscaled picture that would not
+        fit in memory (``autoreg.errors.MemoryBudgetError``).
     """
     scale = check_scale(scale, shape[1])
     channels = shape[2] if len(shape) > 2 else 1

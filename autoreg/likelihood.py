@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from autoreg.errors import InputError
 from autoreg.models.functional import logits as model_logits
 from autoreg.validation import check_data, check_features, check_labels
 
@@ -84,7 +85,7 @@ def log_prob(model, x, labels=None, *, features=None) -> jax.Array:
       (B,) float32 log p(x) in nats.
 
     Raises:
-      ValueError: float data, the wrong rank or shape, values outside 0..K-1, no examples;
+      InputError: float data, the wrong rank or shape, values outside 0..K-1, no examples;
         labels a model does not take or out of range; missing or mis-shaped features.
 
     Examples:
@@ -95,11 +96,11 @@ def log_prob(model, x, labels=None, *, features=None) -> jax.Array:
       >>> autoreg.log_prob(model, np.full((1, 4, 4, 1), 4))
       Traceback (most recent call last):
       ...
-      ValueError: x has values in 4..4, outside 0..3 (the model has K=4 levels)
+      autoreg.errors.InputError: x has values in 4..4, outside 0..3 (the model has K=4 levels)
     """
     x = check_data(model, x)
     if len(x) == 0:
-        raise ValueError("x is empty: no examples to compute the likelihood of")
+        raise InputError("x is empty: no examples to compute the likelihood of")
     labels = check_labels(model, labels, x.shape[0])
     return log_prob_unchecked(model, x, labels, check_features(model, features, x.shape))
 
@@ -147,7 +148,7 @@ def bits_per_dim(model, x, labels=None, *, features=None) -> float:
       The mean over the B examples, in bits per dimension (a Python float).
 
     Raises:
-      ValueError: as for ``log_prob``.
+      InputError: as for ``log_prob``.
 
     Examples:
       >>> import math

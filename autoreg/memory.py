@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from autoreg import platforms
+from autoreg.errors import InputError, MemoryBudgetError
 
 __all__ = [
     "BatchPlan",
@@ -50,22 +51,6 @@ STREAM_BYTES = 24  # per time step of a streaming (queue) sampler: data, mask, p
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 
 
-class MemoryBudgetError(ValueError):
-    """A request that needs more memory than ``memory_budget()`` allows (a ``ValueError``).
-
-    Its message says what the request needs, the limit and where the limit comes from, and,
-    where there is one, what to do instead.
-
-    Examples:
-      >>> from autoreg.memory import MemoryBudgetError, check_fits
-      >>> try:
-      ...     check_fits("sampling 16 images", 2**40, budget=2**30)
-      ... except MemoryBudgetError as error:
-      ...     print(error)
-      sampling 16 images needs 1.00 TiB, more than the memory limit of 1.00 GiB (...)
-    """
-
-
 def parse_size(text: str) -> int:
     """A memory size as ``$AUTOREG_MEMORY_LIMIT`` takes it, in bytes (binary units).
 
@@ -78,7 +63,7 @@ def parse_size(text: str) -> int:
       The number of bytes (rounded down).
 
     Raises:
-      ValueError: anything else, or a size that is not positive.
+      InputError: anything else, or a size that is not positive.
 
     Examples:
       >>> from autoreg.memory import parse_size
@@ -87,11 +72,12 @@ def parse_size(text: str) -> int:
       >>> parse_size("lots")
       Traceback (most recent call last):
       ...
-      ValueError: AUTOREG_MEMORY_LIMIT='lots' is not a memory size (e.g. 8G, 512M or bytes)
+      autoreg.errors.InputError: AUTOREG_MEMORY_LIMIT='lots' is not a memory size (e.g. 8G,
+      512M or bytes)
     """
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgtp]?)(i?b)?\s*", str(text), re.IGNORECASE)
     if not match or float(match[1]) <= 0:
-        raise ValueError(f"{ENV}={text!r} is not a memory size (e.g. 8G, 512M or bytes)")
+        raise InputError(f"{ENV}={text!r} is not a memory size (e.g. 8G, 512M or bytes)")
     return int(float(match[1]) * UNITS[match[2].lower()])
 
 
@@ -149,7 +135,7 @@ def memory_budget(device=None) -> int:
       The budget in bytes.
 
     Raises:
-      ValueError: ``$AUTOREG_MEMORY_LIMIT`` is set but is not a memory size (``parse_size``).
+      InputError: ``$AUTOREG_MEMORY_LIMIT`` is set but is not a memory size (``parse_size``).
 
     Examples:
       >>> from autoreg.memory import format_bytes, memory_budget
@@ -213,7 +199,7 @@ def check_fits(what: str, needed: int, budget: int | None = None, advice: str = 
       >>> check_fits("sampling 16 images", 2**40, budget=2**30, advice="sample fewer")
       Traceback (most recent call last):
       ...
-      autoreg.memory.MemoryBudgetError: sampling 16 images needs 1.00 TiB, more than the
+      autoreg.errors.MemoryBudgetError: sampling 16 images needs 1.00 TiB, more than the
       memory limit of 1.00 GiB (...); sample fewer
     """
     budget = memory_budget() if budget is None else budget
@@ -415,7 +401,7 @@ def check_training(
       >>> check_training(model, 10**12, (4, 4, 1))
       Traceback (most recent call last):
       ...
-      autoreg.memory.MemoryBudgetError: training pixelcnn with a batch of 1000000000000
+      autoreg.errors.MemoryBudgetError: training pixelcnn with a batch of 1000000000000
       images of 4x4x1 needs ...; use a batch size of at most ... (--batch-size)
     """
     options = dict(ema=ema, compute_bytes=compute_bytes)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoreg.errors import InputError
+
 OCCLUSIONS = "bottom | right | box:Y0,X0,Y1,X1 | PATH.png (white = hidden)"
 
 
@@ -16,7 +18,7 @@ def occlusion_mask(spec: str, height: int, width: int) -> np.ndarray:
         image's size whose white (non-zero) pixels are hidden.
 
     Raises:
-      ValueError: an unknown spec, a box outside the image, or a mask of another size.
+      InputError: an unknown spec, a box outside the image, or a mask of another size.
     """
     observed = np.ones((height, width), bool)
     if spec == "bottom":
@@ -27,21 +29,21 @@ def occlusion_mask(spec: str, height: int, width: int) -> np.ndarray:
         try:
             y0, x0, y1, x1 = (int(v) for v in spec[4:].split(","))
         except ValueError:
-            raise ValueError(f"box occlusion must be box:Y0,X0,Y1,X1, got {spec!r}") from None
+            raise InputError(f"box occlusion must be box:Y0,X0,Y1,X1, got {spec!r}") from None
         if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
-            raise ValueError(f"box {spec[4:]} is empty or outside the {height}x{width} image")
+            raise InputError(f"box {spec[4:]} is empty or outside the {height}x{width} image")
         observed[y0:y1, x0:x1] = False
     elif spec.lower().endswith(".png"):
         from autoreg.data.images import read_image
 
         mask = read_image(spec)
         if mask.shape[:2] != (height, width):
-            raise ValueError(
+            raise InputError(
                 f"mask {spec} is {mask.shape[0]}x{mask.shape[1]}, images are {height}x{width}"
             )
         observed = mask.max(axis=-1) == 0
     else:
-        raise ValueError(f"unknown occlusion {spec!r}; use {OCCLUSIONS}")
+        raise InputError(f"unknown occlusion {spec!r}; use {OCCLUSIONS}")
     if observed.all():
-        raise ValueError(f"occlusion {spec!r} hides nothing")
+        raise InputError(f"occlusion {spec!r} hides nothing")
     return observed

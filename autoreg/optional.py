@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from autoreg.errors import AutoregError
 
-class MissingExtraError(ImportError):
+
+class MissingExtraError(AutoregError, ImportError):
     """A package of an optional extra is not installed; the message says what to install."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
+from autoreg.errors import InputError
+
 PLATFORMS = ("cpu", "gpu", "tpu")
 EVERYWHERE = frozenset(PLATFORMS)  # what a sampler written in JAX alone runs on
 _ALIASES = {"cuda": "gpu", "rocm": "gpu", "metal": "gpu"}
@@ -19,11 +21,11 @@ def normalise_platform(name: str) -> str:
     """``"cuda"`` or ``"rocm"`` -> ``"gpu"``; ``"cpu"``, ``"gpu"``, ``"tpu"`` unchanged.
 
     Raises:
-      ValueError: any other name.
+      InputError: any other name.
     """
     platform = _ALIASES.get(str(name).lower(), str(name).lower())
     if platform not in PLATFORMS:
-        raise ValueError(f"unknown platform {name!r}; platforms: {', '.join(PLATFORMS)}")
+        raise InputError(f"unknown platform {name!r}; platforms: {', '.join(PLATFORMS)}")
     return platform
 
 

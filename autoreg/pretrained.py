@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from autoreg.checkpoint import is_checkpoint, load_checkpoint
+from autoreg.errors import InputError
 from autoreg.registry import MODELS, get_spec
 
 # shipped name -> registry family of its checkpoint (the directory is the shipped name)
@@ -26,11 +27,11 @@ SHIPPED = {
 
 
 def shipped_family(name: str) -> str:
-    """The registry family of a shipped or registry name; ValueError listing both if neither."""
+    """The registry family of a shipped or registry name; an InputError listing both if neither."""
     if name in SHIPPED:
         return SHIPPED[name]
     if name not in MODELS:
-        raise ValueError(
+        raise InputError(
             f"unknown model {name!r}; registry models: {', '.join(sorted(MODELS))}; "
             f"shipped models: {', '.join(SHIPPED)}"
         )
@@ -45,11 +46,11 @@ def pretrained_path(name: str) -> Path | None:
 
 
 def load_pretrained(name: str):
-    """The shipped pretrained model ``name``; ValueError if none ships under that name."""
+    """The shipped pretrained model ``name``; an InputError if none ships under that name."""
     path = pretrained_path(name)
     if path is None:
         family = shipped_family(name)
-        raise ValueError(
+        raise InputError(
             f"no pretrained checkpoint ships for {name!r}; pass --checkpoint DIR "
             f"(train one with: autoreg train --model {family} ...)"
         )

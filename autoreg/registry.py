@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models import (
     diagonal_bilstm,
     gated_pixelcnn,
@@ -88,7 +89,7 @@ class SamplingMethod:
           True when ``platform`` is one of ``platforms``.
 
         Raises:
-          ValueError: an unknown platform.
+          InputError: an unknown platform.
         """
         return normalise_platform(platform) in self.platforms
 
@@ -275,7 +276,7 @@ def get_spec(name: str) -> ModelSpec:
       Its ``ModelSpec``.
 
     Raises:
-      ValueError: an unknown name (the message lists the known models).
+      InputError: an unknown name (the message lists the known models).
 
     Examples:
       >>> from autoreg.registry import get_spec
@@ -284,10 +285,11 @@ def get_spec(name: str) -> ModelSpec:
       >>> get_spec("pixelcnnn")
       Traceback (most recent call last):
       ...
-      ValueError: unknown model 'pixelcnnn'; known models: diagonal_bilstm, gated_pixelcnn, ...
+      autoreg.errors.InputError: unknown model 'pixelcnnn'; known models: diagonal_bilstm,
+      gated_pixelcnn, ...
     """
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 
@@ -333,7 +335,7 @@ def sampling_methods(model, platform: str | None = None) -> list[str]:
       Method names for ``autoreg.sample(..., method=...)``; the first is the default there.
 
     Raises:
-      ValueError: an unknown platform.
+      InputError: an unknown platform.
 
     Examples:
       >>> autoreg.sampling_methods("wavenet", platform="gpu")
@@ -357,7 +359,7 @@ def sampling_method(model, method: str | None, platform: str | None = None) -> S
       The ``SamplingMethod``; calling it samples.
 
     Raises:
-      ValueError: a method the model does not have, or one that does not run on the platform
+      InputError: a method the model does not have, or one that does not run on the platform
         (the message names the methods that do), or an unknown platform.
 
     Examples:
@@ -368,7 +370,8 @@ def sampling_method(model, method: str | None, platform: str | None = None) -> S
       >>> sampling_method(model, "fast")
       Traceback (most recent call last):
       ...
-      ValueError: sampling method 'fast' is not available for pixelcnn; available: cached, naive
+      autoreg.errors.InputError: sampling method 'fast' is not available for pixelcnn; available:
+      cached, naive
     """
     return pick(samplers_for(model), model, method, platform, "sampling method")
 
@@ -385,7 +388,7 @@ def particle_filters(model, platform: str | None = None) -> list[str]:
       Names for ``autoreg.generate.smc_complete(..., method=...)``; the first is the default.
 
     Raises:
-      ValueError: an unknown platform.
+      InputError: an unknown platform.
 
     Examples:
       >>> from autoreg.registry import particle_filters
@@ -408,7 +411,7 @@ def particle_filter(model, method: str | None, platform: str | None = None) -> S
       The ``SamplingMethod`` of an ``autoreg.sampling.smc.ParticleFilter``.
 
     Raises:
-      ValueError: a filter the model does not have, or one that does not run on the platform.
+      InputError: a filter the model does not have, or one that does not run on the platform.
 
     Examples:
       >>> from autoreg.registry import particle_filter
@@ -418,8 +421,8 @@ def particle_filter(model, method: str | None, platform: str | None = None) -> S
       >>> particle_filter(model, "incremental")
       Traceback (most recent call last):
       ...
-      ValueError: particle filter 'incremental' is not available for pixelcnn; available: cached,
-      naive
+      autoreg.errors.InputError: particle filter 'incremental' is not available for pixelcnn;
+      available: cached, naive
     """
     return pick(filters_for(model), model, method, platform, "particle filter")
 
@@ -444,12 +447,12 @@ def pick(table, model, method: str | None, platform: str | None, what: str) -> S
     names = runnable(table, model, platform)
     method = method or names[0]
     if method not in table:
-        raise ValueError(
+        raise InputError(
             f"{what} {method!r} is not available for {model.name}; available: {', '.join(names)}"
         )
     if method not in names:
         where = ", ".join(sorted(table[method].platforms))
-        raise ValueError(
+        raise InputError(
             f"{what} {method!r} of {model.name} runs only on {where}, not on "
             f"{platform}; methods that run on {platform}: {', '.join(names)}"
         )
@@ -468,7 +471,7 @@ def make_config(name: str, preset: str | None = None, **fields):
       An instance of the family's ``config_cls``.
 
     Raises:
-      ValueError: an unknown model, preset or field, or a field out of its bounds.
+      InputError: an unknown model, preset or field, or a field out of its bounds.
 
     Examples:
       >>> from autoreg.registry import make_config
@@ -478,7 +481,7 @@ def make_config(name: str, preset: str | None = None, **fields):
     spec = get_spec(name)
     preset = preset or spec.default_preset
     if preset not in spec.presets:
-        raise ValueError(
+        raise InputError(
             f"unknown preset {preset!r} for {name}; presets: {', '.join(sorted(spec.presets))}"
         )
     values = {**spec.presets[preset], **{k: v for k, v in fields.items() if v is not None}}
@@ -509,7 +512,7 @@ def create_model(
       The model; ``model(x)`` maps ``(B, H, W, C)`` integers to ``(B, H, W, C, K)`` logits.
 
     Raises:
-      ValueError: an unknown model, preset or config field, or a field out of its bounds.
+      InputError: an unknown model, preset or config field, or a field out of its bounds.
 
     Examples:
       >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
@@ -537,7 +540,7 @@ def model_from_config(name: str, config, *, seed: int = 0) -> AutoregressiveMode
       The model.
 
     Raises:
-      ValueError: an unknown model.
+      InputError: an unknown model.
 
     Examples:
       >>> from autoreg.registry import make_config, model_from_config

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from autoreg.data.mel import MelAnalysis, check_mel_shape
+from autoreg.errors import InputError
 from autoreg.figures import figure_pixels, new_figure
 from autoreg.image_io import check_writable, save_png
 from autoreg.memory import check_picture
@@ -72,7 +73,7 @@ def spectrogram_figure(
       spectrogram, ``fig.axes[1]`` its colour bar.
 
     Raises:
-      ValueError: ``log_mel`` not of shape (frames, n_mels), or a bad width.
+      InputError: ``log_mel`` not of shape (frames, n_mels), or a bad width.
     """
     return spectrogram_comparison_figure({title: log_mel}, analysis, width_px=width_px)
 
@@ -93,18 +94,18 @@ def spectrogram_comparison_figure(
       label only on the lowest), then one colour bar in dB for all of them.
 
     Raises:
-      ValueError: no spectrograms, one not of shape (frames, n_mels), or a bad width.
+      InputError: no spectrograms, one not of shape (frames, n_mels), or a bad width.
     """
     librosa_display = require("librosa.display", "audio", "drawing spectrograms")
     if not named:
-        raise ValueError("no spectrograms to draw")
+        raise InputError("no spectrograms to draw")
     width_px = check_count(width_px, "width_px")
     features = {}
     for name, values in named.items():
         try:
             features[name] = check_mel_shape(values, analysis.n_mels)
         except ValueError as error:
-            raise ValueError(f"{name or 'spectrogram'}: {error}") from None
+            raise InputError(f"{name or 'spectrogram'}: {error}") from None
     panel = round(PANEL_RATIO * width_px)
     height_px = len(features) * panel + (40 if title else 0)
     check_picture((height_px, width_px, 3), "the spectrogram")
@@ -178,7 +179,7 @@ def save_spectrogram(
     """Write ``spectrogram_image`` as a PNG, atomically (``autoreg.image_io.save_png``).
 
     Raises:
-      ValueError: bad features (see ``spectrogram_figure``), or a path that is not a .png in
+      InputError: bad features (see ``spectrogram_figure``), or a path that is not a .png in
         an existing, writable folder (checked before drawing).
     """
     return save_spectrogram_comparison({title: log_mel}, analysis, path, width_px=width_px)
@@ -190,7 +191,7 @@ def save_spectrogram_comparison(
     """Write ``spectrogram_comparison_image`` as a PNG, atomically.
 
     Raises:
-      ValueError: bad features (see ``spectrogram_comparison_figure``), or a bad path
+      InputError: bad features (see ``spectrogram_comparison_figure``), or a bad path
         (checked before drawing).
     """
     path = check_writable(path)

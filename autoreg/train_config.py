@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from autoreg.errors import InputError
+
 COMPUTE_DTYPES = ("float32", "bfloat16")  # the dtypes a forward and backward pass may take
 
 
@@ -34,7 +36,7 @@ class TrainConfig:
         is taken in float32).
 
     Raises:
-      ValueError: an unknown ``compute_dtype``, a count that must be positive and is not, a
+      InputError: an unknown ``compute_dtype``, a count that must be positive and is not, a
         learning rate that is not positive, or an ``ema_decay`` outside [0, 1) (the other
         fields are checked when training starts).
 
@@ -45,7 +47,7 @@ class TrainConfig:
       >>> autoreg.TrainConfig(batch_size=0)
       Traceback (most recent call last):
       ...
-      ValueError: batch_size must be positive, got 0
+      autoreg.errors.InputError: batch_size must be positive, got 0
     """
 
     steps: int = 10_000  # total optimiser steps
@@ -69,14 +71,14 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(
+            raise InputError(
                 f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
                 f"got {self.compute_dtype!r}"
             )
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
         if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+            raise InputError(f"ema_decay must be in [0, 1), got {self.ema_decay}")

@@ -43,7 +43,7 @@ from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from autoreg.checkpoint import model_metadata, param_tree
-from autoreg.checkpoint_checks import CheckpointDamaged
+from autoreg.checkpoint_checks import DamagedCheckpointError
 from autoreg.data.dataset import Dataset
 from autoreg.distributed import (
     agree,
@@ -52,6 +52,7 @@ from autoreg.distributed import (
     local_copy,
     maybe_initialize_distributed,
 )
+from autoreg.errors import Preempted
 from autoreg.likelihood import log_prob_from_logits, nats_to_bits_per_dim
 from autoreg.memory import check_training
 from autoreg.models.functional import call_model
@@ -206,7 +207,7 @@ def check_step_memory(model, config: TrainConfig, event_shape: tuple, mesh: Mesh
     an accelerator holds its own part of the batch and a copy of the state.
 
     Raises:
-      autoreg.memory.MemoryBudgetError: it does not fit; the message names a batch that does.
+      autoreg.errors.MemoryBudgetError: it does not fit; the message names a batch that does.
     """
     devices = list(mesh.devices.flat)
     local = [d for d in devices if d.process_index == jax.process_index()]
@@ -298,7 +299,7 @@ def start_state(run: Run, model, state: LoopState, config, resume: bool, allow_c
             saved_config = check_resumable(run, saved, model, config, allow_changes)
             restored = run.restore(step, resume_targets(state, saved_config), saved)
             damage = None
-        except CheckpointDamaged as error:
+        except DamagedCheckpointError as error:
             damage = error
         if agree(damage is None):
             if step >= config.steps:
@@ -327,7 +328,9 @@ def check_resumable(run: Run, saved: dict, model, config, allow_changes: bool):
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         saved_config = TrainConfig(**{k: v for k, v in saved["train"].items() if k in fields})
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointDamaged(f"{run.workdir}: unreadable training settings ({error})") from None
+        raise DamagedCheckpointError(
+            f"{run.workdir}: unreadable training settings ({error})"
+        ) from None
     changes = differences(
         dataclasses.asdict(saved_config), dataclasses.asdict(config), OPTIMISATION_FIELDS
     )
@@ -418,36 +421,6 @@ class Throughput:
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what SLURM, Kubernetes, docker send
-
-
-class Preempted(TrainingError):
-    """Training stopped by a signal at the end of a step, after checkpointing that step.
-
-    ``train`` and ``train_arrays`` raise it on SIGINT or SIGTERM; ``resume=True`` continues.
-
-    Args:
-      signum: the signal received.
-      step: the step checkpointed.
-      workdir: the run's work directory.
-
-    Attributes:
-      signum: the signal received.
-      step: the step checkpointed.
-      workdir: the run's work directory.
-
-    Examples:
-      >>> import signal
-      >>> from autoreg.training import Preempted
-      >>> print(Preempted(signal.SIGTERM, 500, "runs/mnist"))
-      stopped by SIGTERM at step 500; checkpoint saved in runs/mnist, continue with resume=True
-    """
-
-    def __init__(self, signum: int, step: int, workdir):
-        self.signum, self.step, self.workdir = signum, step, workdir
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint saved in "
-            f"{workdir}, continue with resume=True"
-        )
 
 
 class StopSignals:
@@ -723,10 +696,10 @@ def train(
       The trained model (EMA parameters if ``config.ema_decay``), also in ``model``.
 
     Raises:
-      ValueError: a dataset with other levels than the model's, a class-conditional model and
+      InputError: a dataset with other levels than the model's, a class-conditional model and
         a dataset without labels, or any input ``train_arrays`` refuses.
       TrainingError: as for ``train_arrays``.
-      autoreg.memory.MemoryBudgetError: as for ``train_arrays``.
+      autoreg.errors.MemoryBudgetError: as for ``train_arrays``.
 
     Examples:
       >>> import json
@@ -838,13 +811,13 @@ def train_arrays(
     restored after it.
 
     Raises:
-      ValueError: bad inputs (``autoreg.validation.check_training_inputs``): a bad config
+      InputError: bad inputs (``autoreg.validation.check_training_inputs``): a bad config
         field, data of the wrong dtype, shape or range, labels or features that do not fit
         the model or the data.
       TrainingError: workdir in use (WorkdirInUse) or of another model, resume settings changed
         (ChangedSettings) or already done (NothingToTrain), batch larger than the data or not
         divisible by the devices, non-finite loss, stopped by a signal (Preempted).
-      autoreg.memory.MemoryBudgetError: a step on this batch would not fit in
+      autoreg.errors.MemoryBudgetError: a step on this batch would not fit in
         ``autoreg.memory.memory_budget()`` (checked before anything is compiled or written).
 
     Examples:

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from autoreg.errors import InputError
+
 MAX_SEED = 2**63 - 1  # the largest seed a JAX key takes (a signed 64-bit integer)
 
 
@@ -13,17 +15,17 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
     """Validate integer data for ``model`` and return it as an int32 NumPy array.
 
     Raises:
-      ValueError: a float or bool dtype, the wrong rank or shape, or values outside 0..K-1.
+      InputError: a float or bool dtype, the wrong rank or shape, or values outside 0..K-1.
     """
     x = np.asarray(x)
     if x.dtype == np.bool_ or not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(
+        raise InputError(
             f"{what} must hold integers 0..{model.levels - 1}, got dtype {x.dtype} "
             "(quantise floats first, e.g. np.uint8 images)"
         )
     expected = model.event_shape(None if model.fixed_shape else 1)
     if x.ndim != len(expected) + 1:
-        raise ValueError(
+        raise InputError(
             f"{what} must have rank {len(expected) + 1} (batch, {', '.join(_axis_names(model))}), "
             f"got shape {x.shape}"
         )
@@ -31,9 +33,9 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
     fixed = 2 if model.kind == "video" else 1
     if model.fixed_shape and x.shape[fixed:] != expected[fixed - 1 :]:
         wanted = f"frames of {expected[1:]}" if model.kind == "video" else f"{expected}"
-        raise ValueError(f"{what} has shape {x.shape[1:]} per example, the model expects {wanted}")
+        raise InputError(f"{what} has shape {x.shape[1:]} per example, the model expects {wanted}")
     if x.size and (x.min() < 0 or x.max() >= model.levels):
-        raise ValueError(
+        raise InputError(
             f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
             f"(the model has K={model.levels} levels)"
         )
@@ -53,7 +55,7 @@ def check_labels(model, labels, batch: int, *, what: str = "labels") -> np.ndarr
       (B,) int32 labels, or None for an unconditional model.
 
     Raises:
-      ValueError: missing or unexpected labels, non-integers, the wrong shape, or values outside
+      InputError: missing or unexpected labels, non-integers, the wrong shape, or values outside
         0..num_classes-1.
     """
     model.check_labels(labels)
@@ -61,14 +63,14 @@ def check_labels(model, labels, batch: int, *, what: str = "labels") -> np.ndarr
         return None
     labels = np.asarray(labels)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{what} must be integers, got dtype {labels.dtype}")
+        raise InputError(f"{what} must be integers, got dtype {labels.dtype}")
     labels = np.broadcast_to(labels, (batch,)) if labels.ndim == 0 else labels
     if labels.ndim == 1 and len(labels) != batch:
-        raise ValueError(f"{what} has {len(labels)} labels for {batch} examples")
+        raise InputError(f"{what} has {len(labels)} labels for {batch} examples")
     if labels.shape != (batch,):
-        raise ValueError(f"{what} must have shape ({batch},), got {labels.shape}")
+        raise InputError(f"{what} must have shape ({batch},), got {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= model.num_classes):
-        raise ValueError(
+        raise InputError(
             f"{what} must be in 0..{model.num_classes - 1}, got values in "
             f"{labels.min()}..{labels.max()}"
         )
@@ -82,19 +84,19 @@ def check_features(model, features, shape: tuple[int, ...]) -> np.ndarray | None
     features; every other model takes none.
 
     Raises:
-      ValueError: missing, unexpected, non-float, non-finite or mis-shaped features (the
+      InputError: missing, unexpected, non-float, non-finite or mis-shaped features (the
         message names the expected shape).
     """
     if not getattr(model.config, "local_features", 0):
         if features is not None:
-            raise ValueError(f"{model.name} takes no features (it is not locally conditioned)")
+            raise InputError(f"{model.name} takes no features (it is not locally conditioned)")
         return None
     if features is not None:
         features = np.asarray(features)
         if not np.issubdtype(features.dtype, np.floating):
-            raise ValueError(f"features must be floats, got dtype {features.dtype}")
+            raise InputError(f"features must be floats, got dtype {features.dtype}")
         if not np.isfinite(features).all():
-            raise ValueError("features contain NaN or infinite values")
+            raise InputError("features contain NaN or infinite values")
         features = features.astype(np.float32)
     model.check_features(features, shape[0], shape[1])
     return features
@@ -104,17 +106,17 @@ def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
     """A boolean mask of (H, W), (H, W, C) or the full data shape, broadcast to ``shape``.
 
     Raises:
-      ValueError: a non-boolean mask or one that does not broadcast to ``shape``.
+      InputError: a non-boolean mask or one that does not broadcast to ``shape``.
     """
     observed = np.asarray(observed)
     if observed.dtype != np.bool_:
-        raise ValueError(f"observed must be a boolean mask, got dtype {observed.dtype}")
+        raise InputError(f"observed must be a boolean mask, got dtype {observed.dtype}")
     if observed.ndim == 2 and len(shape) == 4:
         observed = observed[..., None]
     try:
         return np.broadcast_to(observed, shape)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"observed has shape {observed.shape}, which does not fit data of shape {shape}"
         ) from None
 
@@ -122,7 +124,7 @@ def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
 def check_count(value, name: str) -> int:
     """A positive integer (not a bool) as an int, or a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -130,13 +132,13 @@ def check_temperature(temperature) -> float:
     """A finite positive sampling temperature (a Python or NumPy real scalar) as a float.
 
     Raises:
-      ValueError: a bool, an array, a string, or a number that is not finite and positive.
+      InputError: a bool, an array, a string, or a number that is not finite and positive.
     """
     real = isinstance(temperature, int | float | np.integer | np.floating)
     if isinstance(temperature, bool | np.bool_) or not (
         real and math.isfinite(temperature) and temperature > 0
     ):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+        raise InputError(f"temperature must be a positive number, got {temperature!r}")
     return float(temperature)
 
 
@@ -147,7 +149,7 @@ def check_seed(seed, name: str = "seed") -> int:
         or not isinstance(seed, int | np.integer)
         or not 0 <= seed <= MAX_SEED
     ):
-        raise ValueError(f"{name} must be an integer in 0..{MAX_SEED}, got {seed!r}")
+        raise InputError(f"{name} must be an integer in 0..{MAX_SEED}, got {seed!r}")
     return int(seed)
 
 
@@ -155,18 +157,18 @@ def check_train_config(config) -> None:
     """Check the fields of a ``TrainConfig`` that its constructor leaves open.
 
     Raises:
-      ValueError: naming the field: a learning rate, gradient clip or time limit that is not
+      InputError: naming the field: a learning rate, gradient clip or time limit that is not
         finite, a negative count, or no test examples per evaluation.
     """
     if not math.isfinite(config.learning_rate):
-        raise ValueError(f"learning_rate must be a finite number, got {config.learning_rate}")
+        raise InputError(f"learning_rate must be a finite number, got {config.learning_rate}")
     for name in ("grad_clip", "time_limit"):
         value = getattr(config, name)
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+            raise InputError(f"{name} must be a finite number >= 0, got {value}")
     for name, least in (("warmup_steps", 0), ("eval_every", 0), ("sample_every", -1)):
         if getattr(config, name) < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {getattr(config, name)}")
+            raise InputError(f"{name} must be an integer >= {least}, got {getattr(config, name)}")
     check_count(config.eval_examples, "eval_examples")
     check_count(config.num_samples, "num_samples")
     check_seed(config.seed)
@@ -195,7 +197,7 @@ def check_training_inputs(
       test_features: as ``train_features`` for ``test_x``.
 
     Raises:
-      ValueError: a bad config field, data of the wrong dtype, shape or range, class labels that
+      InputError: a bad config field, data of the wrong dtype, shape or range, class labels that
         are not integers in 0..num_classes-1 or not one per example, features a model does not
         take or of the wrong shape, test data whose example shape differs from the training
         data's, or test labels or features without test data.
@@ -206,10 +208,10 @@ def check_training_inputs(
     check_features(model, train_features, np.shape(train_x))
     if test_x is None:
         if test_labels is not None or test_features is not None:
-            raise ValueError("test_labels or test_features were given without test_x")
+            raise InputError("test_labels or test_features were given without test_x")
         return
     if np.shape(test_x)[1:] != np.shape(train_x)[1:]:
-        raise ValueError(
+        raise InputError(
             f"test_x has examples of shape {np.shape(test_x)[1:]}, train_x of "
             f"{np.shape(train_x)[1:]}"
         )
@@ -223,7 +225,7 @@ def check_examples(model, x, what: str) -> None:
     x = np.asarray(x)
     check_data(model, x[:0], what=what)  # dtype and shape
     if x.size and (x.min() < 0 or x.max() >= model.levels):
-        raise ValueError(
+        raise InputError(
             f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
             f"(the model has K={model.levels} levels)"
         )

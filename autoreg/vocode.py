@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from autoreg import memory
 from autoreg.data.audio import mu_law_decode, read_audio, write_wav
 from autoreg.data.mel import MelAnalysis, check_mel_shape, log_mel, mel_to_audio
+from autoreg.errors import InputError
 from autoreg.generate import complete, sample
 from autoreg.image_io import check_writable, save_png
 from autoreg.optional import require
@@ -36,7 +37,7 @@ def vocoder_analysis(model) -> MelAnalysis:
     """The mel analysis a vocoder was trained on; ValueError for any other model."""
     mel = getattr(model.config, "mel", None)
     if model.name != "wavenet" or mel is None:
-        raise ValueError(
+        raise InputError(
             f"this {model.name} checkpoint is not a mel-conditioned vocoder (no mel analysis "
             "in its config); use --model wavenet_vocoder or train one with --preset vocoder"
         )
@@ -102,14 +103,14 @@ def analyse(path, analysis: MelAnalysis) -> np.ndarray:
     """Log-mel frames (frames, n_mels) of an audio file, resampled to the analysis rate.
 
     Raises:
-      ValueError: an unreadable or empty file, audio shorter than one frame, or silence only.
+      InputError: an unreadable or empty file, audio shorter than one frame, or silence only.
       MemoryBudgetError: (a ValueError) the file's analysis would not fit in memory (known from
         its header, before it is read).
     """
     check_analysis_memory(path, analysis)
     audio = read_audio(path, analysis.sample_rate)
     if np.abs(audio).max() < SILENCE:
-        raise ValueError(f"{path} is silent (peak below -60 dBFS): nothing to vocode")
+        raise InputError(f"{path} is silent (peak below -60 dBFS): nothing to vocode")
     return log_mel(audio, analysis)
 
 
@@ -118,7 +119,7 @@ def load_mel(path, analysis: MelAnalysis) -> np.ndarray:
     try:
         features = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read mel spectrogram {path}: {error}") from None
+        raise InputError(f"cannot read mel spectrogram {path}: {error}") from None
     if features.ndim == 3 and features.shape[0] == 1:
         features = features[0]
     return check_mel_shape(features, analysis.n_mels)
@@ -128,16 +129,16 @@ def speaker_id(model, speaker) -> np.ndarray | None:
     """(1,) class id of ``speaker`` (a name from the model's config or an id), or None."""
     if model.num_classes == 0:
         if speaker is not None:
-            raise ValueError("this vocoder has no speakers: drop --speaker")
+            raise InputError("this vocoder has no speakers: drop --speaker")
         return None
     names = list(model.config.speakers)
     if speaker is None:
-        raise ValueError(f"this vocoder is speaker-conditioned: pass --speaker ({names})")
+        raise InputError(f"this vocoder is speaker-conditioned: pass --speaker ({names})")
     if str(speaker) in names:
         return np.array([names.index(str(speaker))], np.int32)
     if str(speaker).isdigit() and int(speaker) < model.num_classes:
         return np.array([int(speaker)], np.int32)
-    raise ValueError(f"unknown speaker {speaker!r}; known: {names or model.num_classes}")
+    raise InputError(f"unknown speaker {speaker!r}; known: {names or model.num_classes}")
 
 
 def vocode(
@@ -169,7 +170,7 @@ def vocode(
       (frames * hop_length,) float32 audio in [-1, 1] at the model's rate.
 
     Raises:
-      ValueError: a model that is not a vocoder, features of the wrong shape, a bad speaker.
+      InputError: a model that is not a vocoder, features of the wrong shape, a bad speaker.
       MemoryBudgetError: (a ValueError) the audio would not fit in memory.
     """
     analysis = vocoder_analysis(model)
@@ -218,7 +219,7 @@ def griffin_lim(features, analysis: MelAnalysis, *, seed: int = 0) -> np.ndarray
     """The Griffin-Lim baseline from the same frames: (frames * hop_length,) float32 audio.
 
     Raises:
-      ValueError: features of the wrong shape.
+      InputError: features of the wrong shape.
       MemoryBudgetError: (a ValueError) it would not fit in memory.
     """
     features = check_mel_shape(features, analysis.n_mels)
@@ -247,16 +248,16 @@ def vocode_file(
     each file is written atomically: an error leaves neither half-written.
 
     Raises:
-      ValueError: neither or both of audio and mel, an unknown method, a model that is not a
+      InputError: neither or both of audio and mel, an unknown method, a model that is not a
         vocoder, bad input (see ``analyse``, ``load_mel``, ``speaker_id``), or a
         ``spectrogram`` path that is not a .png in a writable folder.
       MemoryBudgetError: (a ValueError) the analysis or the resynthesis would not fit in
         memory, refused before it starts.
     """
     if (audio is None) == (mel is None):
-        raise ValueError("pass exactly one of --audio FILE or --mel FILE.npy")
+        raise InputError("pass exactly one of --audio FILE or --mel FILE.npy")
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
     analysis = vocoder_analysis(model)
     if spectrogram is not None:  # before any work
         spectrogram = check_writable(spectrogram, (".png",))

@@ -41,34 +41,17 @@ from PIL import Image
 from autoreg.atomic import atomic_write, why_unwritable
 from autoreg.checkpoint import remove_partial, restore_items, save_failure
 from autoreg.checkpoint_checks import (
-    CheckpointDamaged,
+    DamagedCheckpointError,
     check_files,
     checksums,
     drop_orbax_unraisable_reports,
     read_json,
 )
 from autoreg.distributed import agree, barrier, is_primary
+from autoreg.errors import TrainingError
 from autoreg.tensorboard_log import TensorBoardLog
 
 log = logging.getLogger(__name__)
-
-
-class TrainingError(ValueError):
-    """Training cannot start or continue (bad workdir, non-finite loss, ...).
-
-    The base class of the errors of ``autoreg.train`` and ``autoreg.training.train_arrays``
-    (and a ``ValueError``).
-
-    Examples:
-      >>> from autoreg.training import TrainingError, train_arrays
-      >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
-      >>> config = autoreg.TrainConfig(batch_size=4)
-      >>> try:
-      ...     train_arrays(model, np.zeros((2, 4, 4, 1), np.int32), "small_run", config)
-      ... except TrainingError as error:
-      ...     print(error)
-      batch size 4 is larger than the dataset (2 examples)
-    """
 
 
 class WorkdirInUse(TrainingError):
@@ -343,12 +326,14 @@ class Run:
         return next(iter(self.steps()), None)
 
     def metadata(self, step: int) -> dict:
-        """The JSON record of the checkpoint of ``step``; CheckpointDamaged if unreadable (or
+        """The JSON record of the checkpoint of ``step``; DamagedCheckpointError if unreadable (or
         if any file of the checkpoint is a link or too large: ``check_files``)."""
         check_files(self.checkpoint_dir / str(step))
         metadata = read_json(self.checkpoint_dir / str(step) / "metadata" / "metadata")
         if not isinstance(metadata, dict):
-            raise CheckpointDamaged(f"{self.checkpoint_dir / str(step)}: metadata is not a record")
+            raise DamagedCheckpointError(
+                f"{self.checkpoint_dir / str(step)}: metadata is not a record"
+            )
         return metadata
 
     def save(self, step: int, params, train_state, metadata: dict) -> None:
@@ -381,7 +366,8 @@ class Run:
 
     def restore(self, step: int, targets: dict, metadata: dict) -> dict:
         """The items of the checkpoint of ``step`` that ``targets`` names, in the structures
-        (and shardings) of their targets; CheckpointDamaged if one cannot be read as written."""
+        (and shardings) of their targets; DamagedCheckpointError if one cannot be read as
+        written."""
         return restore_items(self.checkpoint_dir / str(step), targets, metadata)
 
     def set_aside(self, step: int) -> Path:

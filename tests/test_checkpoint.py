@@ -14,7 +14,7 @@ import pytest
 
 import autoreg
 from autoreg.checkpoint import read_metadata
-from autoreg.checkpoint_checks import CheckpointDamaged
+from autoreg.checkpoint_checks import DamagedCheckpointError
 from autoreg.cli import main
 
 
@@ -205,7 +205,7 @@ def test_damaged_file_is_named_in_one_line(saved, tmp_path, damage, message):
     copy = tmp_path / "copy"
     shutil.copytree(saved, copy)
     damage(copy)
-    with pytest.raises(CheckpointDamaged, match=message) as caught:
+    with pytest.raises(DamagedCheckpointError, match=message) as caught:
         autoreg.load_checkpoint(copy)
     assert "\n" not in str(caught.value) and "tensorstore_spec" not in str(caught.value)
 

@@ -12,6 +12,7 @@ import autoreg  # noqa: E402
 from autoreg.demo import complete, inputs, texture  # noqa: E402
 from autoreg.demo.models import DemoModels  # noqa: E402
 from autoreg.demo.widgets import surfaced  # noqa: E402
+from autoreg.errors import InputError  # noqa: E402
 
 
 def tiny_models() -> DemoModels:
@@ -91,7 +92,7 @@ def test_a_refused_request_is_one_line_in_the_log(caplog):
     import gradio as gr
 
     def handler():
-        raise ValueError("gated_pixelcnn takes labels 0..9, got 12\nmore detail")
+        raise InputError("gated_pixelcnn takes labels 0..9, got 12\nmore detail")
 
     with caplog.at_level(logging.WARNING, logger="autoreg"), pytest.raises(gr.Error) as refused:
         surfaced(handler)()

@@ -19,7 +19,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.checkpoint import read_metadata, restore_items
-from autoreg.checkpoint_checks import CheckpointDamaged, named_leaves, saved_shapes
+from autoreg.checkpoint_checks import DamagedCheckpointError, named_leaves, saved_shapes
 from autoreg.cli import main
 from autoreg.workdir import Run
 
@@ -225,7 +225,7 @@ def test_a_linked_file_in_a_checkpoint_is_refused_before_it_is_read(
     link_out(copy, member, target, tmp_path)
     named = f"{copy / member} is a symbolic link"
     for read in (autoreg.load_checkpoint, read_metadata):
-        with pytest.raises(CheckpointDamaged, match=named):
+        with pytest.raises(DamagedCheckpointError, match=named):
             read(copy)
 
 
@@ -234,17 +234,17 @@ def test_every_reader_checks_the_files_first(saved, model, tmp_path):
     checkpoint = workdir / "checkpoints" / "5"
     shutil.copytree(saved, checkpoint)
     link_out(checkpoint, "metadata/metadata", None, tmp_path)
-    with pytest.raises(CheckpointDamaged, match="metadata/metadata is a symbolic link"):
+    with pytest.raises(DamagedCheckpointError, match="metadata/metadata is a symbolic link"):
         Run(workdir, keep=2).metadata(5)
     member = first_data_file(checkpoint)
     link_out(checkpoint, member, None, tmp_path)
-    with pytest.raises(CheckpointDamaged, match=f"{member} is a symbolic link"):
+    with pytest.raises(DamagedCheckpointError, match=f"{member} is a symbolic link"):
         saved_shapes(checkpoint / "params")
     target = jax.tree.map(
         lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
         nnx.to_pure_dict(nnx.state(model, nnx.Param)),
     )
-    with pytest.raises(CheckpointDamaged, match=f"{member} is a symbolic link"):
+    with pytest.raises(DamagedCheckpointError, match=f"{member} is a symbolic link"):
         restore_items(checkpoint, {"params": target}, {})
 
 
@@ -274,7 +274,7 @@ def test_an_oversized_file_in_a_checkpoint_is_refused_before_it_is_read(
     copy = copy_of(saved, tmp_path)
     member = first_data_file(copy) if member == "data file" else member
     grow(copy / member, 9 * 2**20 if grow is pad_json else 64 * 2**20)
-    with pytest.raises(CheckpointDamaged, match=message):
+    with pytest.raises(DamagedCheckpointError, match=message):
         autoreg.load_checkpoint(copy)
 
 
@@ -282,7 +282,8 @@ def test_an_oversized_file_in_a_checkpoint_is_refused_before_it_is_read(
 def test_deeply_nested_json_is_a_damaged_checkpoint(saved, tmp_path, capsys, member):
     copy = copy_of(saved, tmp_path)
     (copy / member).write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(CheckpointDamaged, match=f"{copy / member} is damaged .nested too deep"):
+    too_deep = f"{copy / member} is damaged .nested too deep"
+    with pytest.raises(DamagedCheckpointError, match=too_deep):
         autoreg.load_checkpoint(copy)
     argv = ["sample", "--checkpoint", str(copy), "--out", str(tmp_path / "s.png")]
     assert main(argv) == 2
@@ -303,7 +304,7 @@ def test_non_finite_parameters_are_refused_on_load(tmp_path):
     nnx.replace_by_pure_dict(params, pure)
     nnx.update(model, params)
     autoreg.save_checkpoint(model, tmp_path / "nan")  # the checksums record the NaN
-    with pytest.raises(CheckpointDamaged, match=f"{name} holds NaN or inf values") as caught:
+    with pytest.raises(DamagedCheckpointError, match=f"{name} holds NaN or inf values") as caught:
         autoreg.load_checkpoint(tmp_path / "nan")
     assert "\n" not in str(caught.value)
 

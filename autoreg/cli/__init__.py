@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
 
 from autoreg import __version__
 from autoreg.cli.common import (
@@ -32,7 +33,7 @@ from autoreg.cli.sample import add_sample_parser
 from autoreg.cli.texture import add_texture_parser
 from autoreg.cli.train import add_train_parser
 from autoreg.cli.vocode import add_vocode_parser
-from autoreg.optional import MissingExtraError
+from autoreg.errors import INTERNAL_ERROR, AutoregError, Preempted
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -80,33 +81,28 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except (CLIError, ValueError, TypeError) as error:  # found before the work starts
-        if stopped_by_signal(error):
-            return report_stop(error)
+    except CLIError as error:  # bad options, found before the work starts
         return report(error, USAGE_ERROR)
-    except MissingExtraError as error:  # says which extra to install
-        return report(error, RUNTIME_ERROR)
+    except Preempted as error:  # training stopped by a signal, with a checkpoint
+        return report_stop(error)
+    except AutoregError as error:  # refused on purpose (bad input, memory, a missing extra)
+        return report(error, error.exit_status)
     except ImportError as error:
         name = getattr(error, "name", None) or str(error)
         return report(f"missing package {name} (pip install autoreg's dependencies)", RUNTIME_ERROR)
     except MemoryError as error:
         return report(f"out of memory ({error or 'allocation failed'})", RUNTIME_ERROR)
-    except (OSError, RuntimeError) as error:  # I/O and JAX failures during the work
+    except OSError as error:  # I/O failures during the work: a full disk, a lost file
         return report(error, RUNTIME_ERROR)
     except KeyboardInterrupt:
         print("autoreg: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug, or an unexpected failure inside JAX: keep what it said
+        return report_internal_error()
     return 0
 
 
-def stopped_by_signal(error) -> bool:
-    """True for ``autoreg.training.Preempted``: training stopped by SIGINT or SIGTERM (the module
-    is looked up, not imported: no training ran if it was never loaded)."""
-    training = sys.modules.get("autoreg.training")
-    return training is not None and isinstance(error, training.Preempted)
-
-
-def report_stop(error) -> int:
+def report_stop(error: Preempted) -> int:
     """Say at which step a signal stopped training; return 128 + the signal's number."""
     name = signal.Signals(error.signum).name
     print(
@@ -114,7 +110,18 @@ def report_stop(error) -> int:
         "--resume",
         file=sys.stderr,
     )
-    return 128 + error.signum
+    return error.exit_status
+
+
+def report_internal_error() -> int:
+    """Print the traceback of the exception being handled and ask for a report; return 70."""
+    traceback.print_exc()
+    print(
+        "autoreg: internal error: this is a bug in autoreg or a failure it did not expect; "
+        "please report it with the traceback above and the command that led to it",
+        file=sys.stderr,
+    )
+    return INTERNAL_ERROR
 
 
 def report(error, code: int) -> int:

@@ -23,7 +23,9 @@ EXIT_CODES = f"""exit status:
   0    success
   {USAGE_ERROR}    usage or validation error (bad options, bad input, a request over the memory
        limit), reported before any work starts
-  {RUNTIME_ERROR}    runtime failure (I/O error, out of memory, an error inside JAX)
+  {RUNTIME_ERROR}    runtime failure (I/O error, a full disk, out of memory, a missing extra)
+  70   internal error (a bug, or a failure inside JAX that autoreg did not expect): the
+       traceback is printed; please report it
   130  interrupted (Ctrl-C); training stops at the end of its step, with a checkpoint
        (continue with --resume)
   143  stopped by SIGTERM (SLURM, Kubernetes, docker), as training does on Ctrl-C"""

@@ -21,6 +21,7 @@ import numpy as np
 
 from autoreg.atomic import atomic_write
 from autoreg.data.dataset import Dataset
+from autoreg.errors import InputError, InputTypeError
 from autoreg.optional import require
 from autoreg.validation import check_count
 
@@ -43,21 +44,21 @@ def mu_law_encode(audio, levels: int = 256) -> np.ndarray:
       int32 codes of the same shape.
 
     Raises:
-      TypeError: integer or boolean audio (convert PCM to floats first).
-      ValueError: non-finite values, values outside [-1, 1], or fewer than 2 levels.
+      InputTypeError: integer or boolean audio (convert PCM to floats first).
+      InputError: non-finite values, values outside [-1, 1], or fewer than 2 levels.
     """
     mu = _mu(levels)
     x = np.asarray(audio)
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(
+        raise InputTypeError(
             f"mu_law_encode takes float audio in [-1, 1], got dtype {x.dtype} "
             "(divide PCM integers by their full scale first)"
         )
     x = x.astype(np.float64)
     if x.size and not np.isfinite(x).all():
-        raise ValueError("audio contains NaN or infinite values")
+        raise InputError("audio contains NaN or infinite values")
     if x.size and (x.min() < -1.0 or x.max() > 1.0):
-        raise ValueError(f"audio must lie in [-1, 1], got {x.min():.4g}..{x.max():.4g}")
+        raise InputError(f"audio must lie in [-1, 1], got {x.min():.4g}..{x.max():.4g}")
     y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
     return np.clip(np.floor((y + 1.0) / 2.0 * mu + 0.5), 0, mu).astype(np.int32)
 
@@ -66,22 +67,22 @@ def mu_law_decode(codes, levels: int = 256) -> np.ndarray:
     """Inverse of ``mu_law_encode``: codes 0..K-1 -> float32 audio in [-1, 1] (0 -> -1, K-1 -> 1).
 
     Raises:
-      TypeError: non-integer codes.
-      ValueError: codes outside 0..K-1.
+      InputTypeError: non-integer codes.
+      InputError: codes outside 0..K-1.
     """
     mu = _mu(levels)
     c = np.asarray(codes)
     if c.dtype == np.bool_ or not np.issubdtype(c.dtype, np.integer):
-        raise TypeError(f"mu_law_decode takes integer codes, got dtype {c.dtype}")
+        raise InputTypeError(f"mu_law_decode takes integer codes, got dtype {c.dtype}")
     if c.size and (c.min() < 0 or c.max() > mu):
-        raise ValueError(f"codes must lie in 0..{mu}, got {c.min()}..{c.max()}")
+        raise InputError(f"codes must lie in 0..{mu}, got {c.min()}..{c.max()}")
     y = 2.0 * c.astype(np.float64) / mu - 1.0
     return (np.sign(y) * np.expm1(np.abs(y) * np.log1p(mu)) / mu).astype(np.float32)
 
 
 def _mu(levels) -> int:
     if isinstance(levels, bool) or not isinstance(levels, int | np.integer) or levels < 2:
-        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+        raise InputError(f"levels must be an integer >= 2, got {levels!r}")
     return int(levels) - 1
 
 
@@ -89,7 +90,7 @@ def audio_files(paths) -> list[Path]:
     """Expand files and directories (searched recursively for WAV/FLAC/Ogg) into sorted files.
 
     Raises:
-      ValueError: a path that does not exist, or no audio files at all.
+      InputError: a path that does not exist, or no audio files at all.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -98,14 +99,14 @@ def audio_files(paths) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
             if not found:
-                raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) in {path}")
+                raise InputError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) in {path}")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise ValueError(f"audio file not found: {path}")
+            raise InputError(f"audio file not found: {path}")
     if not files:
-        raise ValueError("no audio files given")
+        raise InputError("no audio files given")
     return files
 
 
@@ -123,30 +124,30 @@ def read_audio(path, sample_rate: int, *, resample: bool = True) -> np.ndarray:
       (T,) float32.
 
     Raises:
-      ValueError: a missing, unreadable, corrupt or empty file, or the wrong rate with
+      InputError: a missing, unreadable, corrupt or empty file, or the wrong rate with
         ``resample=False``.
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"audio file not found: {path}")
+        raise InputError(f"audio file not found: {path}")
     check_count(sample_rate, "sample_rate")
     soundfile = require("soundfile", "audio", "reading audio")
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)  # (T, channels)
     except (RuntimeError, soundfile.SoundFileError) as error:
-        raise ValueError(f"cannot read audio file {path}: {error}") from None
+        raise InputError(f"cannot read audio file {path}: {error}") from None
     if data.shape[0] == 0:
-        raise ValueError(f"audio file {path} is empty (no samples)")
+        raise InputError(f"audio file {path} is empty (no samples)")
     mono = data.mean(axis=1)  # (T,)
     if rate != sample_rate:
         if not resample:
-            raise ValueError(
+            raise InputError(
                 f"{path} is at {rate} Hz, not {sample_rate} Hz (allow resampling or convert it)"
             )
         soxr = require("soxr", "audio", "resampling audio")
         mono = soxr.resample(mono, rate, sample_rate).astype(np.float32)
     if not np.isfinite(mono).all():
-        raise ValueError(f"audio file {path} contains NaN or infinite samples")
+        raise InputError(f"audio file {path} contains NaN or infinite samples")
     return np.clip(mono, -1.0, 1.0)  # resampling may overshoot full scale slightly
 
 
@@ -167,7 +168,7 @@ def load_clips(
 def holdout_samples(sample_rate: int, holdout_seconds: float) -> int:
     """The number of samples in the last ``holdout_seconds`` of a clip."""
     if not holdout_seconds >= 0:
-        raise ValueError(f"holdout_seconds must be >= 0, got {holdout_seconds!r}")
+        raise InputError(f"holdout_seconds must be >= 0, got {holdout_seconds!r}")
     return round(holdout_seconds * sample_rate)
 
 
@@ -187,7 +188,7 @@ def heldout_clip_index(
       (kept,) int32 index in ``lengths``' order of each clip kept (a file's label).
 
     Raises:
-      ValueError: every clip is shorter than the tail (the message names them), or a negative
+      InputError: every clip is shorter than the tail (the message names them), or a negative
         ``holdout_seconds``.
 
     Examples:
@@ -201,7 +202,7 @@ def heldout_clip_index(
     shown = ", ".join(f"{name} ({lengths[name] / sample_rate:.2f} s)" for name in short[:5])
     shown += f" and {len(short) - 5} more" if len(short) > 5 else ""
     if len(short) == len(lengths):
-        raise ValueError(f"every clip is {why}: {shown}")
+        raise InputError(f"every clip is {why}: {shown}")
     if short:
         count = f"{len(short)} clip{'s' * (len(short) > 1)}"
         log.warning(f"skipped {count} {why}: {shown}")
@@ -214,13 +215,13 @@ def split_heldout(
     """Cut the last ``holdout_seconds`` off every clip: (training parts, held-out tails).
 
     Raises:
-      ValueError: a clip that leaves fewer than ``min_train`` training samples.
+      InputError: a clip that leaves fewer than ``min_train`` training samples.
     """
     tail = holdout_samples(sample_rate, holdout_seconds)
     train, heldout = {}, {}
     for name, codes in clips.items():
         if len(codes) - tail < min_train:
-            raise ValueError(
+            raise InputError(
                 f"{name} is too short: {len(codes) / sample_rate:.2f} s, holding out "
                 f"{holdout_seconds} s leaves fewer than {min_train} training samples"
             )
@@ -238,14 +239,14 @@ def random_windows(
       (num, window) int32 codes and (num,) int32 index of the clip each came from.
 
     Raises:
-      ValueError: a window that is not positive, or a clip shorter than the window.
+      InputError: a window that is not positive, or a clip shorter than the window.
     """
     _check_window(window)
     names = list(clips)
     starts = []
     for name in names:
         if len(clips[name]) < window:
-            raise ValueError(
+            raise InputError(
                 f"{name} is too short: {len(clips[name])} samples, shorter than the window of "
                 f"{window} samples"
             )
@@ -263,7 +264,7 @@ def heldout_tails(clips: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     """The held-out tails (equal length, from ``split_heldout``) stacked: (N, T), (N,) sources."""
     lengths = {len(codes) for codes in clips.values()}
     if len(lengths) != 1 or 0 in lengths:
-        raise ValueError("held-out tails must be non-empty and of equal length")
+        raise InputError("held-out tails must be non-empty and of equal length")
     return np.stack(list(clips.values())).astype(np.int32), np.arange(len(clips), dtype=np.int32)
 
 
@@ -302,13 +303,13 @@ def audio_windows(
       (N, window) int32 codes in 0..levels-1 (and (N,) int32 file indices).
 
     Raises:
-      ValueError: bad paths or files (see ``read_audio``), an unknown split, training clips
+      InputError: bad paths or files (see ``read_audio``), an unknown split, training clips
         too short for the held-out tail plus one window, or only held-out clips too short.
     """
     if split not in ("train", "heldout"):
-        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+        raise InputError(f"split must be 'train' or 'heldout', got {split!r}")
     if split == "heldout" and not holdout_seconds > 0:
-        raise ValueError("split='heldout' needs holdout_seconds > 0")
+        raise InputError("split='heldout' needs holdout_seconds > 0")
     if window is not None or split == "train":
         _check_window(window)
     clips = load_clips(paths, sample_rate, resample=resample, levels=levels)
@@ -352,7 +353,7 @@ def heldout_windows(
     if window is None:
         return codes, sources
     if window > codes.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"window of {window} samples is longer than the held-out "
             f"{holdout_seconds} s ({codes.shape[1]} samples)"
         )
@@ -403,24 +404,24 @@ def write_wav(path, codes_or_audio, sample_rate: int, *, levels: int = 256) -> P
       The path written.
 
     Raises:
-      ValueError: not one (T,) clip, empty, out-of-range values, or a bad sample rate.
-      TypeError: boolean data.
+      InputError: not one (T,) clip, empty, out-of-range values, or a bad sample rate.
+      InputTypeError: boolean data.
       OSError: the file could not be written (a full disk), naming ``path``; nothing is left.
     """
     data = np.asarray(codes_or_audio)
     if data.ndim != 1:
-        raise ValueError(f"write_wav takes one clip of shape (T,), got shape {data.shape}")
+        raise InputError(f"write_wav takes one clip of shape (T,), got shape {data.shape}")
     if data.size == 0:
-        raise ValueError("write_wav got an empty clip")
+        raise InputError("write_wav got an empty clip")
     check_count(sample_rate, "sample_rate")
     if data.dtype == np.bool_:
-        raise TypeError("write_wav takes integer codes or float audio, got booleans")
+        raise InputTypeError("write_wav takes integer codes or float audio, got booleans")
     if np.issubdtype(data.dtype, np.integer):
         audio = mu_law_decode(data, levels)
     else:
         audio = data.astype(np.float32)
         if not np.isfinite(audio).all() or audio.min() < -1.0 or audio.max() > 1.0:
-            raise ValueError("float audio must be finite and lie in [-1, 1]")
+            raise InputError("float audio must be finite and lie in [-1, 1]")
     soundfile = require("soundfile", "audio", "writing audio")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from autoreg.errors import InputError
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
@@ -61,10 +63,10 @@ class Dataset:
           model: a registry model.
 
         Raises:
-          ValueError: the levels differ.
+          InputError: the levels differ.
         """
         if self.levels != model.levels:
-            raise ValueError(
+            raise InputError(
                 f"{self.source} has K={self.levels} levels, {model.name} has K={model.levels}"
             )
 
@@ -78,12 +80,12 @@ class Dataset:
           A ``Dataset`` (this one when ``limit`` is None).
 
         Raises:
-          ValueError: ``limit`` is not positive.
+          InputError: ``limit`` is not positive.
         """
         if limit is None:
             return self
         if limit < 1:
-            raise ValueError(f"limit must be positive, got {limit}")
+            raise InputError(f"limit must be positive, got {limit}")
         labels, features = (None if a is None else a[:limit] for a in (self.labels, self.features))
         return dataclasses.replace(
             self, examples=self.examples[:limit], labels=labels, features=features

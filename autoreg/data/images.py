@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from autoreg.data.dataset import Dataset
+from autoreg.errors import InputError
 from autoreg.validation import check_count
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,11 @@ STOCHASTIC_SEED = 2008  # numpy default_rng([2008, split index]) draws the stoch
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # PIL's 16-bit grayscale modes
 
 
-class MissingSplit(ValueError):
+class MissingSplit(InputError):
     """A data source has no examples for the split asked for (no test split, or an empty one).
 
-    A ``ValueError``. ``load_pair`` catches it for the test split, which it then leaves out.
+    An ``InputError`` (a ``ValueError``). ``load_pair`` catches it for the test split, which it
+    then leaves out.
 
     Examples:
       >>> images = np.random.default_rng(0).integers(0, 256, (8, 4, 4), dtype=np.uint8)
@@ -52,7 +54,7 @@ def binarize_images(images: np.ndarray, how: str, split: str = "train") -> np.nd
     split of the same data binarizes to the same images in every run.
     """
     if how not in BINARIZATIONS:
-        raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {how!r}")
+        raise InputError(f"binarize must be one of {BINARIZATIONS}, got {how!r}")
     if how == "threshold":
         return (images >= 128).astype(np.uint8)
     rng = np.random.default_rng([STOCHASTIC_SEED, SPLITS.index(split)])
@@ -75,7 +77,7 @@ def quantise(
       uint8 integers in 0..K-1 (0..1 with ``binarize``), of the shape of ``images``.
 
     Raises:
-      ValueError: images that are not integers in 0..255, ``levels`` outside 2..256, or an
+      InputError: images that are not integers in 0..255, ``levels`` outside 2..256, or an
         unknown binarization.
 
     Examples:
@@ -87,13 +89,13 @@ def quantise(
     """
     images = np.asarray(images)
     if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.integer):
-        raise ValueError(f"images must be 8-bit integers 0..255, got dtype {images.dtype}")
+        raise InputError(f"images must be 8-bit integers 0..255, got dtype {images.dtype}")
     if images.size and (images.min() < 0 or images.max() > 255):
-        raise ValueError(f"image values must be in 0..255, got {images.min()}..{images.max()}")
+        raise InputError(f"image values must be in 0..255, got {images.min()}..{images.max()}")
     if binarize:
         return binarize_images(images, "threshold" if binarize is True else binarize, split)
     if not 2 <= levels <= 256:
-        raise ValueError(f"levels must be in 2..256, got {levels}")
+        raise InputError(f"levels must be in 2..256, got {levels}")
     return (images.astype(np.int32) * levels // 256).astype(np.uint8)
 
 
@@ -101,7 +103,7 @@ def _with_channels(images: np.ndarray, source: str) -> np.ndarray:
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(
+        raise InputError(
             f"{source}: expected images (N, H, W) or (N, H, W, 1|3), got {images.shape}"
         )
     return images
@@ -113,32 +115,32 @@ def load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
     Nothing pickled is ever loaded: an archive of object arrays is refused like a damaged one.
     """
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a .npz file (not a zip archive of NumPy arrays)")
+        raise InputError(f"{path}: not a .npz file (not a zip archive of NumPy arrays)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             images, labels = _npz_split(path, archive, split)
     except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
+        raise InputError(f"{path}: not a readable .npz file ({error})") from None
     except ValueError as error:
         if "allow_pickle" not in str(error):
             raise
-        raise ValueError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
+        raise InputError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
     return _with_channels(images, str(path)), _integer_labels(labels, f"{path}: y_{split}")
 
 
 def _integer_labels(labels: np.ndarray | None, what: str) -> np.ndarray | None:
-    """``labels`` as int32, or a ValueError naming ``what`` when some are not whole numbers."""
+    """``labels`` as int32, or an InputError naming ``what`` when some are not whole numbers."""
     if labels is None:
         return None
     labels = np.asarray(labels)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.number):
-        raise ValueError(f"{what} holds non-integer labels (dtype {labels.dtype})")
+        raise InputError(f"{what} holds non-integer labels (dtype {labels.dtype})")
     if not np.issubdtype(labels.dtype, np.integer):
         bad = labels[~(np.isfinite(labels) & (labels == np.round(labels)))]
         if bad.size:
-            raise ValueError(f"{what} holds non-integer labels ({bad.flat[0]:g})")
+            raise InputError(f"{what} holds non-integer labels ({bad.flat[0]:g})")
     if labels.size and (labels.min() < np.iinfo(np.int32).min or labels.max() > 2**31 - 1):
-        raise ValueError(f"{what} holds labels out of the int32 range ({labels.max()})")
+        raise InputError(f"{what} holds labels out of the int32 range ({labels.max()})")
     return labels.astype(np.int32)
 
 
@@ -153,7 +155,7 @@ def _npz_split(path: Path, archive, split: str) -> tuple[np.ndarray, np.ndarray 
         raise MissingSplit(f"{path} has no split {split!r} (splits: {present})")
     arrays = [k for k in keys if archive[k].ndim >= 3]
     if len(arrays) != 1:
-        raise ValueError(
+        raise InputError(
             f"{path}: no image array found (expected x_train/x_test keys or exactly one "
             f"array of images; keys: {', '.join(keys) or 'none'})"
         )
@@ -179,12 +181,12 @@ def read_image(path) -> np.ndarray:
     decompression bomb) is refused before it is decoded.
 
     Raises:
-      ValueError: a missing or unreadable file, or one with too many pixels (the message names
+      InputError: a missing or unreadable file, or one with too many pixels (the message names
         the file and its size).
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -193,12 +195,12 @@ def read_image(path) -> np.ndarray:
                 array = _eight_bit(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         width, height = _image_size(path)
-        raise ValueError(
+        raise InputError(
             f"{path}: {width}x{height} pixels, more than the {Image.MAX_IMAGE_PIXELS} an image "
             "may have (a possible decompression bomb)"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path}: not a readable image ({error})") from None
+        raise InputError(f"{path}: not a readable image ({error})") from None
     return array[..., None] if array.ndim == 2 else array
 
 
@@ -242,10 +244,10 @@ def load_image_files(
     set of examples, used for the ``"train"`` split (a ``"test"`` split needs a ``test/`` folder).
     """
     if not files:
-        raise ValueError(f"{source}: no PNG or JPEG images")
+        raise InputError(f"{source}: no PNG or JPEG images")
     images = [read_image(f) for f in files]
     if len({im.shape[-1] for im in images}) > 1:
-        raise ValueError(f"{source}: mixed grayscale and RGB images; convert them to one mode")
+        raise InputError(f"{source}: mixed grayscale and RGB images; convert them to one mode")
     if patch_size is not None:
         return split_patches(images, split, patch_size, num_patches, seed, source)
     if split == "test":
@@ -253,7 +255,7 @@ def load_image_files(
     sizes = {im.shape for im in images}
     if len(sizes) > 1:
         shown = ", ".join(f"{h}x{w}" for h, w, _ in sorted(sizes)[:4])
-        raise ValueError(
+        raise InputError(
             f"{source}: images of mixed sizes ({shown}); resize them or cut patches (--patch-size)"
         )
     return np.stack(images)
@@ -283,7 +285,7 @@ def split_patches(
         for x in range(0, im.shape[1] - patch_size + 1, patch_size)
     ]
     if not patches:
-        raise ValueError(f"{source}: images too small for {patch_size}px test patches")
+        raise InputError(f"{source}: images too small for {patch_size}px test patches")
     return np.stack(patches)
 
 
@@ -293,10 +295,10 @@ def random_patches(
     """``num_patches`` random ``patch_size`` squares cut from the given images (uniform over
     images, then over positions)."""
     if patch_size < 1 or num_patches < 1:
-        raise ValueError("patch size and number of patches must be positive")
+        raise InputError("patch size and number of patches must be positive")
     usable = [im for im in images if min(im.shape[:2]) >= patch_size]
     if not usable:
-        raise ValueError(f"{source}: every image is smaller than the {patch_size}px patch size")
+        raise InputError(f"{source}: every image is smaller than the {patch_size}px patch size")
     rng = np.random.default_rng(seed)
     patches = []
     for index in rng.integers(0, len(usable), size=num_patches):
@@ -314,14 +316,14 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError) as error:
-        raise ValueError(f"{path}: not a readable IDX file ({error})") from None
+        raise InputError(f"{path}: not a readable IDX file ({error})") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+        raise InputError(f"{path}: not an unsigned-byte IDX file")
     ndim = data[3]
     dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
     if body.size != np.prod(dims):
-        raise ValueError(f"{path}: truncated IDX file")
+        raise InputError(f"{path}: truncated IDX file")
     return body.reshape(dims)
 
 
@@ -361,20 +363,20 @@ def load_tfds(name: str, split: str, download: bool) -> tuple[np.ndarray, np.nda
     base_name = name.split("/")[0].split(":")[0]
     prepared = any((tfds_data_dir() / base_name).glob("**/dataset_info.json"))
     if not prepared and not download:
-        raise ValueError(
+        raise InputError(
             f"tfds:{name} is not prepared in {tfds_data_dir()}; pass --download to fetch it "
             "(needs internet)"
         )
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise ValueError(
+        raise InputError(
             "tfds: datasets need the optional extra: pip install 'autoreg[tfds]'"
         ) from None
     try:
         source = tfds.data_source(name, split=split, download=download, try_gcs=False)
     except Exception as error:  # tfds raises many types (DatasetNotFoundError, ...)
-        raise ValueError(f"tfds:{name}: {str(error).splitlines()[0]}") from None
+        raise InputError(f"tfds:{name}: {str(error).splitlines()[0]}") from None
     examples = [source[i] for i in range(len(source))]
     if not examples:
         raise MissingSplit(f"tfds:{name}: split {split!r} is empty")
@@ -419,7 +421,7 @@ def load_images(
 
     Raises:
       MissingSplit: the source has no ``split``, or it is empty.
-      ValueError: missing or unreadable files, no images, mixed sizes, float or out-of-range data
+      InputError: missing or unreadable files, no images, mixed sizes, float or out-of-range data
         or labels, a patch size that is not a positive integer.
 
     Examples:
@@ -431,14 +433,14 @@ def load_images(
     """
     spec = str(spec)
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
     if patch_size is not None:
         check_count(patch_size, "patch_size")
     images, labels = read_split(spec, split, patch_size, num_patches, seed, download)
     if len(images) == 0:
         raise MissingSplit(f"{spec}: the {split} split is empty")
     if labels is not None and len(labels) != len(images):
-        raise ValueError(f"{spec}: {len(labels)} labels for {len(images)} images ({split} split)")
+        raise InputError(f"{spec}: {len(labels)} labels for {len(images)} images ({split} split)")
     images = quantise(images, levels, binarize=binarize, split=split)
     return Dataset(images, labels, 2 if binarize else levels, spec)
 
@@ -452,7 +454,7 @@ def read_split(
     files = [Path(part) for part in spec.split(",")] if "," in spec else None
     path = Path(spec)
     if not spec.startswith("tfds:") and files is None and not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
+        raise InputError(f"{path}: no such file or folder")
     if files is not None or path.suffix.lower() in IMAGE_SUFFIXES:
         files = files or [path]
         return load_image_files(files, split, patch_size, num_patches, seed, spec), None
@@ -460,14 +462,14 @@ def read_split(
     if folder:
         return load_image_folder(path, split, patch_size, num_patches, seed), None
     if patch_size is not None:
-        raise ValueError(f"{spec}: patch_size cuts patches from image files or folders only")
+        raise InputError(f"{spec}: patch_size cuts patches from image files or folders only")
     if spec.startswith("tfds:"):
         return load_tfds(spec[5:], split, download)
     if path.suffix == ".npz":
         return load_npz(path, split)
     if path.is_dir() or "idx" in path.name:
         return load_idx(path, split)
-    raise ValueError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
+    raise InputError(f"{path}: unsupported data (use .npz, an image folder, IDX or tfds:)")
 
 
 def load_image_folder(

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from autoreg.errors import InputError
 from autoreg.optional import require
 from autoreg.validation import check_count
 
@@ -41,13 +42,13 @@ class MelAnalysis:
         for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels"):
             check_count(getattr(self, name), f"MelAnalysis.{name}")
         if self.win_length > self.n_fft:
-            raise ValueError(f"win_length {self.win_length} exceeds n_fft {self.n_fft}")
+            raise InputError(f"win_length {self.win_length} exceeds n_fft {self.n_fft}")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
-            raise ValueError(
+            raise InputError(
                 f"need 0 <= fmin < fmax <= sample_rate / 2, got {self.fmin}, {self.fmax}"
             )
         if not (self.power > 0 and self.log_floor > 0 and self.log_scale > 0):
-            raise ValueError("power, log_floor and log_scale must be positive")
+            raise InputError("power, log_floor and log_scale must be positive")
 
     def librosa_options(self) -> dict:
         """The keyword arguments of librosa's melspectrogram and mel_to_audio."""
@@ -76,20 +77,20 @@ def log_mel(audio, analysis: MelAnalysis) -> np.ndarray:
       (T // hop_length, n_mels) float32 features; 0 is silence (the log floor).
 
     Raises:
-      ValueError: not one clip of floats, non-finite samples, or fewer than hop_length samples.
+      InputError: not one clip of floats, non-finite samples, or fewer than hop_length samples.
     """
     librosa = require("librosa", "audio", "mel analysis")  # slow to import: only when needed
 
     audio = np.asarray(audio)
     if audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
-        raise ValueError(f"log_mel takes one float clip (T,), got {audio.dtype} {audio.shape}")
+        raise InputError(f"log_mel takes one float clip (T,), got {audio.dtype} {audio.shape}")
     frames = len(audio) // analysis.hop_length
     if frames < 1:
-        raise ValueError(
+        raise InputError(
             f"audio of {len(audio)} samples is shorter than one frame ({analysis.hop_length})"
         )
     if not np.isfinite(audio).all():
-        raise ValueError("audio contains NaN or infinite values")
+        raise InputError("audio contains NaN or infinite values")
     mel = librosa.feature.melspectrogram(
         y=audio.astype(np.float32), **analysis.librosa_options()
     )  # (n_mels, 1 + T // hop)
@@ -138,10 +139,10 @@ def mel_to_audio(features, analysis: MelAnalysis, *, n_iter: int = 32, seed: int
 
 
 def check_mel_shape(features, n_mels: int) -> np.ndarray:
-    """``features`` as a float32 (frames, n_mels) array, or a ValueError naming that shape."""
+    """``features`` as a float32 (frames, n_mels) array, or an InputError naming that shape."""
     features = np.asarray(features)
     if features.ndim != 2 or features.shape[1] != n_mels or features.shape[0] < 1:
-        raise ValueError(f"mel features must have shape (frames, {n_mels}), got {features.shape}")
+        raise InputError(f"mel features must have shape (frames, {n_mels}), got {features.shape}")
     if not np.issubdtype(features.dtype, np.floating) or not np.isfinite(features).all():
-        raise ValueError("mel features must be finite floats")
+        raise InputError("mel features must be finite floats")
     return features.astype(np.float32)

@@ -26,6 +26,7 @@ from autoreg.data.audio import (
 )
 from autoreg.data.dataset import Dataset
 from autoreg.data.mel import MelAnalysis, log_mel
+from autoreg.errors import InputError
 
 SPEAKER_SOURCES = ("none", "parent", "stem")
 
@@ -33,7 +34,7 @@ SPEAKER_SOURCES = ("none", "parent", "stem")
 def speaker_names(files, speaker_from: str) -> list | None:
     """The speaker name of each file (``parent``: its folder, ``stem``: its name), or None."""
     if speaker_from not in SPEAKER_SOURCES:
-        raise ValueError(f"speaker_from must be one of {SPEAKER_SOURCES}, got {speaker_from!r}")
+        raise InputError(f"speaker_from must be one of {SPEAKER_SOURCES}, got {speaker_from!r}")
     if speaker_from == "none":
         return None
     return [Path(f).parent.name if speaker_from == "parent" else Path(f).stem for f in files]
@@ -91,22 +92,22 @@ def mel_windows(
       ids (None with ``speaker_from="none"``) and ``speaker_names``, the name of each id.
 
     Raises:
-      ValueError: bad files, training clips too short for the held-out tail plus one window,
+      InputError: bad files, training clips too short for the held-out tail plus one window,
         only held-out clips shorter than the tail, a held-out tail shorter than one frame, or
         a speaker the model does not know.
     """
     if split not in ("train", "heldout"):
-        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+        raise InputError(f"split must be 'train' or 'heldout', got {split!r}")
     hop = analysis.hop_length
     if window is not None and window < hop:
-        raise ValueError(f"window must hold at least one frame ({hop} samples), got {window}")
+        raise InputError(f"window must hold at least one frame ({hop} samples), got {window}")
     if split == "heldout" and holdout_samples(analysis.sample_rate, holdout_seconds) < hop:
-        raise ValueError("split='heldout' needs holdout_seconds of at least one frame")
+        raise InputError("split='heldout' needs holdout_seconds of at least one frame")
     files = audio_files(paths)
     names = speaker_names(files, speaker_from)
     speakers = tuple(speakers) or tuple(sorted(set(names or ())))
     if names is not None and set(names) - set(speakers):
-        raise ValueError(f"speakers {sorted(set(names) - set(speakers))} unknown to the model")
+        raise InputError(f"speakers {sorted(set(names) - set(speakers))} unknown to the model")
     parts = [clip_part(f, analysis, holdout_seconds, split) for f in files]  # (audio, length)
     if split == "heldout":  # the held-out rule of plain windows: skip clips without a tail
         lengths = {str(f): length for f, (_, length) in zip(files, parts, strict=True)}
@@ -139,7 +140,7 @@ def clip_part(
     it); a training part shorter than one frame is an error.
 
     Raises:
-      ValueError: for ``split="train"``, a clip too short to leave a training part of one
+      InputError: for ``split="train"``, a clip too short to leave a training part of one
         frame after its tail.
     """
     audio = read_audio(path, analysis.sample_rate)
@@ -147,17 +148,17 @@ def clip_part(
     if split == "heldout":
         return (audio[len(audio) - tail :] if len(audio) >= tail else None), len(audio)
     if len(audio) - tail < analysis.hop_length:
-        raise ValueError(f"{path} is too short for a {holdout_seconds} s held-out tail")
+        raise InputError(f"{path} is too short for a {holdout_seconds} s held-out tail")
     return audio[: len(audio) - tail], len(audio)
 
 
 def random_frames(parts, frames: int, num: int | None, hop: int, seed: int) -> list:
     """``num`` (clip, first frame, frames) triples drawn uniformly over all frame starts."""
     if frames is None:
-        raise ValueError("training windows need a window length")
+        raise InputError("training windows need a window length")
     starts = np.array([len(codes) // hop - frames + 1 for codes, _ in parts])
     if (starts < 1).any():
-        raise ValueError(f"every clip's training part must hold a window of {frames} frames")
+        raise InputError(f"every clip's training part must hold a window of {frames} frames")
     total = sum(len(codes) for codes, _ in parts)
     num = total // (frames * hop) if num is None else num
     rng = np.random.default_rng(seed)
@@ -170,11 +171,11 @@ def consecutive_frames(parts, frames: int | None, hop: int) -> list:
     lengths = {len(codes) // hop for codes, _ in parts}
     if frames is None:
         if len(lengths) != 1:
-            raise ValueError("held-out tails of different lengths: pass a window")
+            raise InputError("held-out tails of different lengths: pass a window")
         (whole,) = lengths
         return [(c, 0, whole) for c in range(len(parts))]
     if frames > min(lengths):
-        raise ValueError(f"window of {frames * hop} samples is longer than the held-out tail")
+        raise InputError(f"window of {frames * hop} samples is longer than the held-out tail")
     return [
         (c, k, frames)
         for c, (codes, _) in enumerate(parts)

@@ -22,6 +22,7 @@ from autoreg.data.images import MissingSplit, load_images
 from autoreg.data.mel import MelAnalysis
 from autoreg.data.mel_windows import mel_windows
 from autoreg.data.video import load_video, moving_mnist_path
+from autoreg.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def load(
     Raises:
       MissingSplit: an image source without the ``split`` (or with an empty one). A source with
         one set of examples is its own test split, with a warning on the ``autoreg`` logger.
-      ValueError: an unknown kind or split, an option of the other kind of data, or bad
+      InputError: an unknown kind or split, an option of the other kind of data, or bad
         files (see ``load_images``, ``audio_windows``, ``mel_windows``).
 
     Examples:
@@ -127,21 +128,21 @@ def load(
       True
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
     video_options = dict(frames=frames, frame_size=frame_size, num_digits=num_digits)
     if kind != "video" and any(value is not None for value in video_options.values()):
-        raise ValueError(f"{', '.join(video_options)} are for video")
+        raise InputError(f"{', '.join(video_options)} are for video")
     if kind == "video":
         audio = (window, mel) != (None, None) or label_by_file or speakers
         if audio or speaker_from != "none" or binarize or patch_size is not None or download:
-            raise ValueError(f"{', '.join(IMAGE_ONLY + AUDIO_ONLY)} are not for video")
+            raise InputError(f"{', '.join(IMAGE_ONLY + AUDIO_ONLY)} are not for video")
         return load_video(source, split=split, levels=levels, num=num, **video_options)
     if kind == "image":
         audio = (window, num, mel) != (None, None, None) or label_by_file or speakers
         if audio or speaker_from != "none":
-            raise ValueError(
+            raise InputError(
                 "window, num, mel, label_by_file, speaker_from, speakers are for audio"
             )
         return load_images(
@@ -155,19 +156,19 @@ def load(
             download=download,
         )
     if binarize or patch_size is not None or download:
-        raise ValueError(f"{', '.join(IMAGE_ONLY)} are for images")
+        raise InputError(f"{', '.join(IMAGE_ONLY)} are for images")
     paths = source.split(",") if isinstance(source, str) else source
     audio_split = "heldout" if split == "test" else "train"
     options = dict(split=audio_split, num=num, holdout_seconds=holdout_seconds, seed=seed)
     if mel is None:
         if speaker_from != "none" or speakers:
-            raise ValueError(f"{' and '.join(MEL_ONLY)} are for mel windows (pass mel=)")
+            raise InputError(f"{' and '.join(MEL_ONLY)} are for mel windows (pass mel=)")
         dataset = audio_dataset(
             paths, sample_rate, window, label_by_file=label_by_file, levels=levels, **options
         )
     else:
         if label_by_file:
-            raise ValueError("mel windows are labelled by speaker_from, not label_by_file")
+            raise InputError("mel windows are labelled by speaker_from, not label_by_file")
         dataset = mel_windows(
             paths,
             mel,
@@ -201,7 +202,7 @@ def load_pair(source, *, kind: str = "image", seed: int = 0, **options) -> tuple
 
     Raises:
       MissingSplit: the source has no training examples.
-      ValueError: as for ``load``.
+      InputError: as for ``load``.
 
     Examples:
       >>> images = np.random.default_rng(0).integers(0, 256, (12, 4, 4), dtype=np.uint8)
@@ -240,13 +241,13 @@ def video_options(config, source) -> dict:
     (``config.frames``) and frame size; none for clips, which are read as they are.
 
     Raises:
-      ValueError: Moving MNIST for a model whose frames are not square and gray.
+      InputError: Moving MNIST for a model whose frames are not square and gray.
     """
     if moving_mnist_path(source) is None:
         return {}
     height, width, channels = config.image_shape
     if height != width or channels != 1:
-        raise ValueError(
+        raise InputError(
             f"Moving MNIST frames are square and gray (H, H, 1); the model's frames are "
             f"{tuple(config.image_shape)}"
         )
@@ -291,7 +292,7 @@ def load_for_model(
 
     Raises:
       MissingSplit: an image source without the ``split``.
-      ValueError: images (or video frames) of another shape than the model's, a
+      InputError: images (or video frames) of another shape than the model's, a
         class-conditional image model and a source without labels, an image option for video,
         or as for ``load``.
 
@@ -307,14 +308,14 @@ def load_for_model(
     conditional = bool(model.num_classes)
     if model.kind == "video":
         if binarize or patch_size is not None or window is not None:
-            raise ValueError("binarize, patch_size and window are not for video")
+            raise InputError("binarize, patch_size and window are not for video")
         options = video_options(model.config, source)
         dataset = load(source, kind="video", split=split, levels=model.levels, num=limit, **options)
         frame_shape, expected = dataset.event_shape[1:], tuple(model.config.image_shape)
         if frame_shape != expected:
-            raise ValueError(f"{source} has frames of {frame_shape}, the model expects {expected}")
+            raise InputError(f"{source} has frames of {frame_shape}, the model expects {expected}")
         if conditional:
-            raise ValueError(f"{model.name} is class-conditional but {source} has no labels")
+            raise InputError(f"{model.name} is class-conditional but {source} has no labels")
         return dataset
     if not model.fixed_shape:
         options = audio_options(model.config)
@@ -337,11 +338,11 @@ def load_for_model(
         source, split=split, levels=model.levels, binarize=binarize, patch_size=patch_size
     ).take(limit)
     if dataset.event_shape != model.event_shape():
-        raise ValueError(
+        raise InputError(
             f"{source} has {dataset.event_shape} images, the model expects {model.event_shape()}"
         )
     if conditional and dataset.labels is None:
-        raise ValueError(f"{model.name} is class-conditional but {source} has no labels")
+        raise InputError(f"{model.name} is class-conditional but {source} has no labels")
     return dataset if conditional else dataclasses.replace(dataset, labels=None)
 
 
@@ -385,7 +386,7 @@ def load_for_training(
 
     Raises:
       MissingSplit: as for ``load_pair``.
-      ValueError: as for ``load_pair``.
+      InputError: as for ``load_pair``.
 
     Examples:
       >>> images = np.random.default_rng(0).integers(0, 256, (12, 4, 4), dtype=np.uint8)

@@ -23,6 +23,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from autoreg.data.dataset import Dataset
 from autoreg.data.images import IMAGE_SUFFIXES, load_images, quantise, read_image
+from autoreg.errors import InputError
 from autoreg.validation import check_count
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def digit_side(size: int) -> int:
       The digits' side in pixels.
 
     Raises:
-      ValueError: ``size`` is under 8 pixels (digits of 3 px or less).
+      InputError: ``size`` is under 8 pixels (digits of 3 px or less).
 
     Examples:
       >>> from autoreg.data.video import digit_side
@@ -61,7 +62,7 @@ def digit_side(size: int) -> int:
     """
     check_count(size, "size")
     if size < 8:
-        raise ValueError(f"size must be at least 8 pixels, got {size}")
+        raise InputError(f"size must be at least 8 pixels, got {size}")
     return DIGIT_SIZE if size >= STANDARD_SIZE else round(DIGIT_SIZE * size / STANDARD_SIZE)
 
 
@@ -97,14 +98,14 @@ def bounce(position: np.ndarray, velocity: np.ndarray, frames: int) -> np.ndarra
 
 
 def _digit_array(digits: np.ndarray) -> np.ndarray:
-    """``digits`` as (N, 28, 28) uint8, or a ValueError saying what is accepted."""
+    """``digits`` as (N, 28, 28) uint8, or an InputError saying what is accepted."""
     digits = np.asarray(digits)
     if digits.ndim == 4 and digits.shape[-1] == 1:
         digits = digits[..., 0]
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not len(digits):
-        raise ValueError(f"digits must be (N, 28, 28) or (N, 28, 28, 1), got {digits.shape}")
+        raise InputError(f"digits must be (N, 28, 28) or (N, 28, 28, 1), got {digits.shape}")
     if digits.dtype != np.uint8:
-        raise ValueError(f"digits must be uint8, got dtype {digits.dtype}")
+        raise InputError(f"digits must be uint8, got dtype {digits.dtype}")
     return digits
 
 
@@ -139,7 +140,7 @@ def moving_mnist(
       (num, frames, size, size, 1) uint8 sequences.
 
     Raises:
-      ValueError: bad digits (not uint8 28x28), or a count or size that is not positive (or a
+      InputError: bad digits (not uint8 28x28), or a count or size that is not positive (or a
         size under 8).
 
     Examples:
@@ -211,7 +212,7 @@ def load_moving_mnist(
 
     Raises:
       MissingSplit: the source has no ``split``.
-      ValueError: digits that are not 28x28 grayscale, or as for ``moving_mnist``.
+      InputError: digits that are not 28x28 grayscale, or as for ``moving_mnist``.
 
     Examples:
       >>> digits = np.full((6, 28, 28), 255, np.uint8)
@@ -228,24 +229,24 @@ def load_moving_mnist(
 
 
 def _check_clips(clips: np.ndarray, source) -> np.ndarray:
-    """(N, T, H, W[, C]) clips as (N, T, H, W, C) uint8, or a ValueError naming ``source``."""
+    """(N, T, H, W[, C]) clips as (N, T, H, W, C) uint8, or an InputError naming ``source``."""
     if clips.ndim == 4:
         clips = clips[..., None]
     if clips.ndim != 5 or clips.shape[-1] not in (1, 3):
-        raise ValueError(
+        raise InputError(
             f"{source}: expected clips (N, T, H, W) or (N, T, H, W, 1|3), got shape {clips.shape}"
         )
     if 0 in clips.shape[:4]:
-        raise ValueError(f"{source}: no frames (shape {clips.shape})")
+        raise InputError(f"{source}: no frames (shape {clips.shape})")
     if clips.dtype == np.bool_ or not np.issubdtype(clips.dtype, np.number):
-        raise ValueError(f"{source}: dtype {clips.dtype}; accepted: {ACCEPTED}")
+        raise InputError(f"{source}: dtype {clips.dtype}; accepted: {ACCEPTED}")
     whole = np.issubdtype(clips.dtype, np.integer) or bool(
         np.all(np.isfinite(clips) & (clips == np.round(clips)))
     )
     if not whole:
-        raise ValueError(f"{source}: holds non-integer values; accepted: {ACCEPTED}")
+        raise InputError(f"{source}: holds non-integer values; accepted: {ACCEPTED}")
     if clips.min() < 0 or clips.max() > 255:
-        raise ValueError(
+        raise InputError(
             f"{source}: values in {clips.min():g}..{clips.max():g}; accepted: {ACCEPTED}"
         )
     return clips.astype(np.uint8)
@@ -259,24 +260,24 @@ def _read_array(path: Path) -> np.ndarray:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if CLIPS_KEY not in keys and len(keys) != 1:
-                raise ValueError(
+                raise InputError(
                     f"{path}: expected a {CLIPS_KEY!r} array or exactly one array "
                     f"(keys: {', '.join(keys) or 'none'})"
                 )
             return archive[CLIPS_KEY if CLIPS_KEY in keys else keys[0]]
     except (OSError, EOFError) as error:
-        raise ValueError(f"{path}: not a readable array file ({error})") from None
+        raise InputError(f"{path}: not a readable array file ({error})") from None
     except ValueError as error:
         if "allow_pickle" not in str(error):
             raise
-        raise ValueError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
+        raise InputError(f"{path}: holds object (pickled) arrays, which are never loaded") from None
 
 
 def _same_shapes(arrays: list, names: list, what: str) -> np.ndarray:
-    """``arrays`` stacked, or a ValueError naming the first of ``names`` of another shape."""
+    """``arrays`` stacked, or an InputError naming the first of ``names`` of another shape."""
     for array, name in zip(arrays, names, strict=True):
         if array.shape != arrays[0].shape:
-            raise ValueError(
+            raise InputError(
                 f"{name}: {what} of shape {array.shape}, unlike {names[0]} {arrays[0].shape} "
                 f"(all {what}s of a clip set must have one size)"
             )
@@ -287,7 +288,7 @@ def _read_frames(folder: Path) -> np.ndarray:
     """The (T, H, W, C) frames of a folder of PNG/JPEG files, in sorted name order."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise ValueError(f"{folder}: no frames (no PNG/JPEG files)")
+        raise InputError(f"{folder}: no frames (no PNG/JPEG files)")
     return _same_shapes([read_image(f) for f in files], files, "frame")
 
 
@@ -303,12 +304,12 @@ def _read_gif(path: Path) -> np.ndarray:
                     [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)]
                 )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(
+        raise InputError(
             f"{path}: more than the {Image.MAX_IMAGE_PIXELS} pixels an image may have "
             "(a possible decompression bomb)"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path}: not a readable GIF ({error})") from None
+        raise InputError(f"{path}: not a readable GIF ({error})") from None
     gray = np.all(frames == frames[..., :1])
     return frames[..., :1] if gray else frames
 
@@ -330,7 +331,7 @@ def load_clips(path) -> np.ndarray:
       (N, T, H, W, C) uint8 clips.
 
     Raises:
-      ValueError: one line naming the file: no such file, an unsupported kind, the wrong rank,
+      InputError: one line naming the file: no such file, an unsupported kind, the wrong rank,
         no frames, frames or clips of different sizes, a bad dtype or values outside 0..255.
 
     Examples:
@@ -346,13 +347,13 @@ def load_clips(path) -> np.ndarray:
         else:
             clips = _read_frames(path)[None]
     elif not path.is_file():
-        raise ValueError(f"{path}: no such file or folder")
+        raise InputError(f"{path}: no such file or folder")
     elif path.suffix.lower() in (".npy", ".npz"):
         clips = _read_array(path)
     elif path.suffix.lower() == ".gif":
         clips = _read_gif(path)[None]
     else:
-        raise ValueError(
+        raise InputError(
             f"{path}: unsupported clips (use .npy, .npz, .gif or a folder of PNG/JPEG frames)"
         )
     return _check_clips(clips, path)
@@ -366,17 +367,17 @@ def find_mnist() -> str:
       The path, as a string.
 
     Raises:
-      ValueError: ``$AUTOREG_MNIST`` names no file, or none of the candidates exists.
+      InputError: ``$AUTOREG_MNIST`` names no file, or none of the candidates exists.
     """
     named = os.environ.get(MNIST_ENV)
     if named:
         if not Path(named).exists():
-            raise ValueError(f"{MNIST_ENV}={named}: no such file")
+            raise InputError(f"{MNIST_ENV}={named}: no such file")
         return named
     for candidate in MNIST_CANDIDATES:
         if Path(candidate).exists():
             return candidate
-    raise ValueError(
+    raise InputError(
         f"moving_mnist: no MNIST found (looked for {MNIST_ENV} and {', '.join(MNIST_CANDIDATES)}); "
         "name it as moving_mnist:PATH/mnist.npz"
     )
@@ -393,7 +394,7 @@ def moving_mnist_path(source) -> str | None:
       The MNIST path, or None when ``source`` is not Moving MNIST.
 
     Raises:
-      ValueError: ``"moving_mnist:"`` with no path, or no MNIST found (``find_mnist``).
+      InputError: ``"moving_mnist:"`` with no path, or no MNIST found (``find_mnist``).
 
     Examples:
       >>> from autoreg.data.video import moving_mnist_path
@@ -406,7 +407,7 @@ def moving_mnist_path(source) -> str | None:
     if name != MOVING_MNIST:
         return None
     if colon and not path:
-        raise ValueError(f"{source!r}: name the MNIST after the colon (moving_mnist:PATH)")
+        raise InputError(f"{source!r}: name the MNIST after the colon (moving_mnist:PATH)")
     return path or find_mnist()
 
 
@@ -442,7 +443,7 @@ def load_video(
       A ``Dataset`` of (N, T, H, W, C) uint8 examples in 0..K-1, no labels.
 
     Raises:
-      ValueError: ``frames``, ``frame_size`` or ``num_digits`` for clips (a Moving MNIST
+      InputError: ``frames``, ``frame_size`` or ``num_digits`` for clips (a Moving MNIST
         option), a bad count, or bad data (see ``load_clips``, ``load_moving_mnist``).
 
     Examples:
@@ -458,7 +459,7 @@ def load_video(
         options = (("frames", frames), ("frame_size", frame_size), ("num_digits", num_digits))
         given = [name for name, value in options if value is not None]
         if given:
-            raise ValueError(f"{', '.join(given)}: options of moving_mnist, not of clips {source}")
+            raise InputError(f"{', '.join(given)}: options of moving_mnist, not of clips {source}")
         clips = load_clips(source)[:num]
         if split == "test":
             log.warning(

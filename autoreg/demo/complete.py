@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from autoreg.demo.inputs import batch_labels
+from autoreg.errors import InputError
 from autoreg.generate import complete, completion_method
 from autoreg.image_io import completion_grid, picture_scale, upscale
 from autoreg.memory import completion_plan
@@ -54,7 +55,7 @@ def observed_mask(hidden: str, height: int, width: int, *, box=None, painted=Non
       painted: for ``"painted"``: (h, w) bool, the painted region at the model's size.
 
     Raises:
-      ValueError: an unknown region, a bad box, no painted pixel, or nothing left observed.
+      InputError: an unknown region, a bad box, no painted pixel, or nothing left observed.
     """
     if hidden == "bottom half":
         return occlusion_mask("bottom", height, width)
@@ -62,15 +63,15 @@ def observed_mask(hidden: str, height: int, width: int, *, box=None, painted=Non
         return occlusion_mask("right", height, width)
     if hidden == "box":
         if box is None or len(box) != 4:
-            raise ValueError("a box needs four numbers: Y0, X0, Y1, X1")
+            raise InputError("a box needs four numbers: Y0, X0, Y1, X1")
         return occlusion_mask("box:" + ",".join(str(int(v)) for v in box), height, width)
     if hidden != "painted":
-        raise ValueError(f"hidden region must be one of {HIDDEN_REGIONS}, got {hidden!r}")
+        raise InputError(f"hidden region must be one of {HIDDEN_REGIONS}, got {hidden!r}")
     if painted is None or not np.any(painted):
-        raise ValueError("paint the region to hide on the mask canvas first")
+        raise InputError("paint the region to hide on the mask canvas first")
     observed = ~np.asarray(painted, bool)
     if not observed.any():
-        raise ValueError("the painted region hides the whole image; leave some pixels visible")
+        raise InputError("the painted region hides the whole image; leave some pixels visible")
     return observed
 
 
@@ -105,14 +106,14 @@ def complete_image(
       The completions, the mask, the grid of the Complete tab, the method used and the time.
 
     Raises:
-      ValueError: counts out of range, a bad method or label, or a request over the memory
-        limit (``autoreg.memory.MemoryBudgetError``).
+      InputError: counts out of range, a bad method or label, or a request over the memory
+        limit (``autoreg.errors.MemoryBudgetError``).
     """
     count, particles = int(count), int(particles)
     if not 1 <= count <= MAX_COUNT:
-        raise ValueError(f"count must be in 1..{MAX_COUNT}, got {count}")
+        raise InputError(f"count must be in 1..{MAX_COUNT}, got {count}")
     if not 1 <= particles <= max_particles:
-        raise ValueError(
+        raise InputError(
             f"particles must be in 1..{max_particles} for {count} completions with "
             f"{model.name} here (a request is kept to about {TIME_BUDGET:.0f} s), got {particles}"
         )

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from autoreg.data.images import quantise, resize_image
+from autoreg.errors import InputError
 
 MAX_PIXELS = 4096 * 4096  # a larger picture from the page is refused before it is resized
 # An MNIST digit is light strokes on black: at most 11% of its pixels are mid-grey (48..207),
@@ -51,7 +52,7 @@ def flatten(picture) -> np.ndarray:
     channel is composited onto white (undrawn canvas is white paper).
 
     Raises:
-      ValueError: not an image array, an empty one, or one over ``MAX_PIXELS``.
+      InputError: not an image array, an empty one, or one over ``MAX_PIXELS``.
 
     Examples:
       >>> from autoreg.demo.inputs import flatten
@@ -65,14 +66,14 @@ def flatten(picture) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 3, 4) or 0 in array.shape:
-        raise ValueError(f"expected an image (H, W[, 1|3|4]), got an array of shape {array.shape}")
+        raise InputError(f"expected an image (H, W[, 1|3|4]), got an array of shape {array.shape}")
     if array.shape[0] * array.shape[1] > MAX_PIXELS:
-        raise ValueError(
+        raise InputError(
             f"the picture is {array.shape[0]}x{array.shape[1]}, more than {MAX_PIXELS} pixels"
         )
     if array.dtype != np.uint8:
         if not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"expected image pixels, got dtype {array.dtype}")
+            raise InputError(f"expected image pixels, got dtype {array.dtype}")
         scale = 255.0 if np.issubdtype(array.dtype, np.floating) and array.max() <= 1 else 1.0
         array = np.clip(np.round(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
     if array.shape[-1] == 4:
@@ -94,7 +95,7 @@ def model_image(picture, model, *, light_on_dark: bool = True) -> np.ndarray:
       (H, W, C) uint8 integers in 0..K-1 (thresholded at 128 for a K = 2 model).
 
     Raises:
-      ValueError: as ``flatten``.
+      InputError: as ``flatten``.
     """
     shape = model.event_shape()
     image = resize_image(flatten(picture), shape)  # (H, W, C) uint8
@@ -158,10 +159,10 @@ def batch_labels(model, label, count: int) -> np.ndarray | None:
       (count,) int32 labels, or None when ``model`` takes no labels.
 
     Raises:
-      ValueError: ``model`` is class-conditional and ``label`` is None.
+      InputError: ``model`` is class-conditional and ``label`` is None.
     """
     if not model.num_classes:
         return None
     if label is None:
-        raise ValueError(f"{model.name} is class-conditional: pick a label")
+        raise InputError(f"{model.name} is class-conditional: pick a label")
     return np.full(count, int(label), np.int32)

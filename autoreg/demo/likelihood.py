@@ -45,7 +45,7 @@ def image_likelihood(name: str, model, image: np.ndarray, *, label: int | None =
       A ``Likelihood``.
 
     Raises:
-      ValueError: an image of another shape or range, a bad label, or one over the memory limit.
+      InputError: an image of another shape or range, a bad label, or one over the memory limit.
     """
     start = time.perf_counter()
     if model.num_classes:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from autoreg.errors import InputError
+
 SHIPPED_IMAGE_MODELS = ("pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail")
 SHIPPED_VOCODER = "wavenet_vocoder"
 
@@ -45,10 +47,10 @@ class DemoModels:
         """The image model called ``name``.
 
         Raises:
-          ValueError: no image model of that name.
+          InputError: no image model of that name.
         """
         if name not in self._loaders:
-            raise ValueError(f"no image model {name!r}; the page has {self.image_names}")
+            raise InputError(f"no image model {name!r}; the page has {self.image_names}")
         if name not in self._loaded:
             self._loaded[name] = self._loaders[name]()
         return self._loaded[name]
@@ -61,7 +63,7 @@ class DemoModels:
         """Seconds per chain and row of SMC completion with ``name``, measured on first use.
 
         Raises:
-          ValueError: no image model of that name.
+          InputError: no image model of that name.
         """
         if name not in self._costs:
             self.warm_up([name])
@@ -103,10 +105,10 @@ class DemoModels:
         """The vocoder (a mel-conditioned WaveNet).
 
         Raises:
-          ValueError: the page was started without one.
+          InputError: the page was started without one.
         """
         if self._vocoder is None:
-            raise ValueError("this page has no vocoder: start it with a vocoder checkpoint")
+            raise InputError("this page has no vocoder: start it with a vocoder checkpoint")
         if "vocoder" not in self._loaded:
             self._loaded["vocoder"] = self._vocoder()
         return self._loaded["vocoder"]
@@ -128,7 +130,7 @@ class DemoModels:
         vocoder (at most one).
 
         Raises:
-          ValueError: an unreadable checkpoint, a video model, an audio model that is not a
+          InputError: an unreadable checkpoint, a video model, an audio model that is not a
             vocoder, or two vocoders.
         """
         from autoreg.checkpoint import load_checkpoint
@@ -137,13 +139,13 @@ class DemoModels:
         for path in paths:
             model = load_checkpoint(path)
             if model.kind == "video":
-                raise ValueError(f"{path} holds a video model; the page shows image and audio")
+                raise InputError(f"{path} holds a video model; the page shows image and audio")
             if model.fixed_shape:
                 images[f"{Path(path).name} ({model.name})"] = lambda m=model: m
             elif getattr(model.config, "mel", None) is None:
-                raise ValueError(f"{path} holds a {model.name} that is not a mel vocoder")
+                raise InputError(f"{path} holds a {model.name} that is not a mel vocoder")
             elif vocoder is not None:
-                raise ValueError(f"{path}: the page takes one vocoder checkpoint")
+                raise InputError(f"{path}: the page takes one vocoder checkpoint")
             else:
                 vocoder = lambda m=model: m  # noqa: E731
         return cls(images, vocoder)

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from autoreg.demo.inputs import batch_labels
+from autoreg.errors import InputError
 from autoreg.generate import sample
 from autoreg.image_io import make_grid, picture_scale, to_rgb, upscale
 from autoreg.likelihood import log_prob, nats_to_bits_per_dim
@@ -48,12 +49,12 @@ def sample_grid(
       The samples, their upscaled grid, each sample's bits/dim and the sampling time.
 
     Raises:
-      ValueError: a count outside 1..MAX_COUNT, a bad temperature or label, or a request over
-        the memory limit (``autoreg.memory.MemoryBudgetError``).
+      InputError: a count outside 1..MAX_COUNT, a bad temperature or label, or a request over
+        the memory limit (``autoreg.errors.MemoryBudgetError``).
     """
     count = int(count)
     if not 1 <= count <= MAX_COUNT:
-        raise ValueError(f"count must be in 1..{MAX_COUNT}, got {count}")
+        raise InputError(f"count must be in 1..{MAX_COUNT}, got {count}")
     labels = batch_labels(model, label, count)
     start = time.perf_counter()
     images = np.asarray(

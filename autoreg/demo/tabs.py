@@ -16,6 +16,7 @@ from autoreg.demo.widgets import (
     picture_from,
     surfaced,
 )
+from autoreg.errors import InputError
 
 LABEL_HELP = "class label, for class-conditional models (gated_pixelcnn: digits 0-9)"
 
@@ -312,7 +313,7 @@ def texture_tab(w: Widgets, models: DemoModels) -> None:
         from autoreg.image_io import picture_scale, upscale
 
         if not path:
-            raise ValueError("upload an example texture first")
+            raise InputError("upload an example texture first")
         source = read_image(path)
         result = texture.synthesise_textures(
             source,
@@ -365,7 +366,7 @@ def vocoder_tab(w: Widgets, models: DemoModels) -> None:
 
     def run_vocode(path, seconds, seed, progress=w.tracked):
         if not path:
-            raise ValueError("upload or record some speech first")
+            raise InputError("upload or record some speech first")
         result = vocoder.resynthesise(
             models.vocoder(),
             path,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoreg.errors import InputError
 from autoreg.texture import (
     check_texture_request,
     efros_leung,
@@ -58,14 +59,14 @@ def synthesise_textures(
       The two textures and their times.
 
     Raises:
-      ValueError: sizes out of range, a source smaller than a patch or a window, or a request
-        over the memory limit (``autoreg.memory.MemoryBudgetError``).
+      InputError: sizes out of range, a source smaller than a patch or a window, or a request
+        over the memory limit (``autoreg.errors.MemoryBudgetError``).
     """
     size, steps, patch_size = int(size), int(steps), int(patch_size)
     if not 1 <= size <= MAX_SIZE:
-        raise ValueError(f"size must be in 1..{MAX_SIZE}, got {size}")
+        raise InputError(f"size must be in 1..{MAX_SIZE}, got {size}")
     if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
+        raise InputError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
     source = np.asarray(source)
     channels = source.shape[2] if source.ndim == 3 else 1
     check_texture_request(size, channels, patch_size)

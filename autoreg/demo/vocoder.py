@@ -15,6 +15,7 @@ import numpy as np
 
 from autoreg.data.audio import read_audio
 from autoreg.data.mel import log_mel
+from autoreg.errors import InputError
 from autoreg.vocode import (
     SILENCE,
     check_analysis_memory,
@@ -61,14 +62,14 @@ def resynthesise(
       The input and both resyntheses at the model's rate, their spectrograms and the times.
 
     Raises:
-      ValueError: an unreadable, empty or silent file, one shorter than a frame, a bad
+      InputError: an unreadable, empty or silent file, one shorter than a frame, a bad
         ``max_seconds``, or a request over the memory limit (``MemoryBudgetError``).
     """
     from autoreg.spectrogram import spectrogram_comparison_image
 
     max_seconds = float(max_seconds)
     if not 0 < max_seconds <= MAX_SECONDS:
-        raise ValueError(f"seconds must be in (0, {MAX_SECONDS}], got {max_seconds}")
+        raise InputError(f"seconds must be in (0, {MAX_SECONDS}], got {max_seconds}")
     analysis = vocoder_analysis(model)
     rate = analysis.sample_rate
     report = report or (lambda fraction, what: None)
@@ -76,7 +77,7 @@ def resynthesise(
     check_analysis_memory(path, analysis)  # from the header, before the file is read
     audio = read_audio(path, rate)[: int(round(max_seconds * rate))]
     if len(audio) == 0 or np.abs(audio).max() < SILENCE:
-        raise ValueError("the audio is silent (peak below -60 dBFS): nothing to vocode")
+        raise InputError("the audio is silent (peak below -60 dBFS): nothing to vocode")
     features = log_mel(audio, analysis)  # (frames, n_mels)
     audio = audio[: len(features) * analysis.hop_length]
     check_synthesis_memory(model, len(features), "wavenet", analysis)

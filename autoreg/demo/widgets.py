@@ -11,7 +11,8 @@ import os
 import numpy as np
 
 from autoreg.demo import inputs
-from autoreg.optional import MissingExtraError, require
+from autoreg.errors import AutoregError, InputError
+from autoreg.optional import require
 
 logger = logging.getLogger("autoreg")
 
@@ -35,9 +36,10 @@ def one_line(error: BaseException) -> str:
 def surfaced(function):
     """Wrap a page handler so that the library's errors become a message on the page.
 
-    A refused request (bad input, a missing extra, too little memory) is one line on the page
-    and one line in the server's log (the ``autoreg`` logger), not a traceback; anything else
-    (a bug) keeps its traceback, so that it can be reported.
+    A refused request (an ``autoreg.errors.AutoregError``: bad input, a missing extra, too
+    little memory) is one line on the page and one line in the server's log (the ``autoreg``
+    logger), not a traceback; anything else (a bug) keeps its traceback, so that it can be
+    reported.
     """
     gr = import_gradio()
 
@@ -45,7 +47,7 @@ def surfaced(function):
     def handler(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (ValueError, TypeError, MissingExtraError) as error:
+        except AutoregError as error:  # bad input, a missing extra, too little memory
             raise refused(gr, one_line(error)) from None
         except MemoryError as error:
             raise refused(gr, f"out of memory ({one_line(error)})") from None
@@ -67,18 +69,18 @@ def class_label(model, label) -> int | None:
     if not model.num_classes:
         return None
     if label is None or not 0 <= int(label) < model.num_classes:
-        raise ValueError(f"{model.name} takes labels 0..{model.num_classes - 1}, got {label}")
+        raise InputError(f"{model.name} takes labels 0..{model.num_classes - 1}, got {label}")
     return int(label)
 
 
 def parse_box(text: str) -> tuple[int, ...]:
-    """``"Y0,X0,Y1,X1"`` -> four ints; a ValueError saying the format otherwise."""
+    """``"Y0,X0,Y1,X1"`` -> four ints; an InputError saying the format otherwise."""
     try:
         box = tuple(int(v) for v in str(text).replace(" ", "").split(","))
     except ValueError:
         box = ()
     if len(box) != 4:
-        raise ValueError(f"the box must be Y0,X0,Y1,X1 (four integers), got {text!r}")
+        raise InputError(f"the box must be Y0,X0,Y1,X1 (four integers), got {text!r}")
     return box
 
 
@@ -88,10 +90,10 @@ def displayed(picture: np.ndarray) -> np.ndarray:
 
 
 def picture_from(value, what: str) -> np.ndarray:
-    """The picture of an editor or image value; a ValueError asking for one when empty."""
+    """The picture of an editor or image value; an InputError asking for one when empty."""
     picture = inputs.editor_picture(value)
     if picture is None:
-        raise ValueError(f"draw or upload {what} first")
+        raise InputError(f"draw or upload {what} first")
     return picture
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import jax
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.layers import MaskedConv2D, scale_to_unit
 
 __all__ = [
@@ -89,12 +90,12 @@ class AutoregressiveModel(nnx.Module):
           labels: (B,) class labels, or None.
 
         Raises:
-          ValueError: a conditional model gets no labels, or an unconditional one gets some.
+          InputError: a conditional model gets no labels, or an unconditional one gets some.
         """
         if self.num_classes == 0 and labels is not None:
-            raise ValueError(f"{self.name} is unconditional: it takes no labels")
+            raise InputError(f"{self.name} is unconditional: it takes no labels")
         if self.num_classes and labels is None:
-            raise ValueError(
+            raise InputError(
                 f"{self.name} is class-conditional: pass labels (0..{self.num_classes - 1})"
             )
 
@@ -109,10 +110,10 @@ class AutoregressiveModel(nnx.Module):
           ``(H, W, C)`` for an image model, ``(length,)`` for an audio model.
 
         Raises:
-          ValueError: a ``length`` for an image model (an audio model: no ``length``).
+          InputError: a ``length`` for an image model (an audio model: no ``length``).
         """
         if length is not None:
-            raise ValueError(f"{self.name} generates fixed-size images; 'length' is for audio")
+            raise InputError(f"{self.name} generates fixed-size images; 'length' is for audio")
         return tuple(self.config.image_shape)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
@@ -389,7 +390,7 @@ def config_from_dict(config_cls, fields: dict):
       A ``config_cls`` instance.
 
     Raises:
-      ValueError: fields ``config_cls`` does not have, or (from the config's own checks) a
+      InputError: fields ``config_cls`` does not have, or (from the config's own checks) a
         value out of its bounds.
 
     Examples:
@@ -400,11 +401,11 @@ def config_from_dict(config_cls, fields: dict):
       >>> config_from_dict(type(config), {"colour": 3})
       Traceback (most recent call last):
       ...
-      ValueError: unknown PixelCNNConfig fields: colour
+      autoreg.errors.InputError: unknown PixelCNNConfig fields: colour
     """
     known = {f.name: f for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(fields) - set(known))
     if unknown:
-        raise ValueError(f"unknown {config_cls.__name__} fields: {', '.join(unknown)}")
+        raise InputError(f"unknown {config_cls.__name__} fields: {', '.join(unknown)}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     return config_cls(**values)

@@ -4,7 +4,7 @@
 an integer field refuses a float, a bool or a value outside its range. The bounds are generous
 for real models and keep a config from a checkpoint's (untrusted) metadata from asking for
 layers without end or arrays beyond any memory. The other checks are the rules between fields
-(at least one channel per colour, odd kernels). Each raises ``ValueError`` (``TypeError`` for a
+(at least one channel per colour, odd kernels). Each raises ``InputError`` (``InputTypeError`` for a
 value of the wrong type) naming the field and the value it got; the configs call them from
 ``__post_init__``, so a bad config fails when it is built, before any parameter exists.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+
+from autoreg.errors import InputError, InputTypeError
 
 CONV_IMPLS = ("auto", "taps", "conv")  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
@@ -61,15 +63,15 @@ BOUNDS = {
 def check_int(name: str, value, minimum: int, maximum: int) -> None:
     """``value`` is an integer (not a bool or a float) in ``minimum..maximum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        raise InputTypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, got {value}")
+        raise InputError(f"{name} must be in {minimum}..{maximum}, got {value}")
 
 
 def check_image_shape(image_shape) -> int:
     """``(H, W, C)`` integers, H and W in 1..MAX_SIDE, C in 1..MAX_COLOURS; returns C."""
     if not isinstance(image_shape, tuple | list) or len(image_shape) != 3:
-        raise ValueError(f"image_shape must be (H, W, C), got {image_shape!r}")
+        raise InputError(f"image_shape must be (H, W, C), got {image_shape!r}")
     maxima = (MAX_SIDE, MAX_SIDE, MAX_COLOURS)
     for axis, size, maximum in zip("HWC", image_shape, maxima, strict=True):
         check_int(f"image_shape {axis}", size, 1, maximum)
@@ -79,7 +81,7 @@ def check_image_shape(image_shape) -> int:
 def check_dilations(dilations, name: str = "dilations") -> None:
     """A tuple of integers in 1..MAX_DILATION (its length is the config's own rule)."""
     if not isinstance(dilations, tuple | list):
-        raise TypeError(f"{name} must be a tuple of integers, got {dilations!r}")
+        raise InputTypeError(f"{name} must be a tuple of integers, got {dilations!r}")
     for value in dilations:
         check_int(f"each of {name}", value, 1, MAX_DILATION)
 
@@ -87,7 +89,7 @@ def check_dilations(dilations, name: str = "dilations") -> None:
 def check_conv_impl(conv_impl: str) -> None:
     """One of ``CONV_IMPLS``."""
     if conv_impl not in CONV_IMPLS:
-        raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
+        raise InputError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
 
 
 # Fields that are not integers and that their config checks itself (WaveNet's upsampling
@@ -101,9 +103,9 @@ def check_fields(config) -> None:
     Fields in ``CHECKED_BY_THE_CONFIG`` are left to the config's own checks.
 
     Raises:
-      TypeError: a field of the wrong type (a float or a bool for an integer), or a field with
+      InputTypeError: a field of the wrong type (a float or a bool for an integer), or a field with
         no rule here (a new field must be given its bounds in ``BOUNDS``).
-      ValueError: a field out of its bounds.
+      InputError: a field out of its bounds.
     """
     for field in dataclasses.fields(config):
         name, value = field.name, getattr(config, field.name)
@@ -118,7 +120,7 @@ def check_fields(config) -> None:
         elif name in BOUNDS:
             check_int(name, value, *BOUNDS[name])
         else:
-            raise TypeError(f"{type(config).__name__}.{name} has no bounds in config_checks")
+            raise InputTypeError(f"{type(config).__name__}.{name} has no bounds in config_checks")
 
 
 def check_at_least(config, minimum: int, *names: str, why: str = "") -> None:
@@ -127,7 +129,7 @@ def check_at_least(config, minimum: int, *names: str, why: str = "") -> None:
         value = getattr(config, name)
         if value < minimum:
             reason = f" ({why})" if why else ""
-            raise ValueError(f"{name} must be at least {minimum}{reason}, got {value}")
+            raise InputError(f"{name} must be at least {minimum}{reason}, got {value}")
 
 
 def check_odd(config, *names: str, minimum: int = 1) -> None:
@@ -135,7 +137,7 @@ def check_odd(config, *names: str, minimum: int = 1) -> None:
     for name in names:
         size = getattr(config, name)
         if size < minimum or size % 2 == 0:
-            raise ValueError(f"{name} must be odd and at least {minimum}, got {size}")
+            raise InputError(f"{name} must be odd and at least {minimum}, got {size}")
 
 
 def check_image_config(config) -> int:

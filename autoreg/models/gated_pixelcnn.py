@@ -32,6 +32,7 @@ import jax
 import numpy as np
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.base import RasterModel, head_logits, masked_head
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
 from autoreg.models.layers import (
@@ -66,7 +67,7 @@ class GatedPixelCNNConfig:
         )
         check_odd(self, "first_kernel", "kernel", minimum=3)
         if self.dilations and len(self.dilations) != self.num_layers - 1:
-            raise ValueError(
+            raise InputError(
                 f"dilations needs one entry per layer after the first ({self.num_layers - 1}), "
                 f"got {len(self.dilations)}: {tuple(self.dilations)}"
             )

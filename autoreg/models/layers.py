@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.config_checks import CONV_IMPLS
 
 
@@ -44,7 +45,7 @@ def gated_activation(z: jax.Array) -> jax.Array:
 def colour_groups(num_features: int, num_colours: int) -> np.ndarray:
     """Colour group (0..C-1) of each of ``num_features`` channels, in contiguous blocks."""
     if num_features < num_colours:
-        raise ValueError(
+        raise InputError(
             f"a masked layer needs at least one channel per colour: {num_features} channels "
             f"for {num_colours} colours"
         )
@@ -97,7 +98,7 @@ def kept_taps(kernel_size: tuple[int, int], mask_type: str, num_colours: int) ->
     """
     kh, kw = kernel_size
     if kh % 2 == 0 or kw % 2 == 0:
-        raise ValueError(f"masked kernels need odd sizes, got {kernel_size}")
+        raise InputError(f"masked kernels need odd sizes, got {kernel_size}")
     ry, rx = kh // 2, kw // 2
     taps = [(dy, dx) for dy in range(-ry, 1) for dx in range(-rx, rx + 1) if (dy, dx) < (0, 0)]
     if mask_type == "B" or num_colours > 1:
@@ -144,9 +145,9 @@ class TapConv2D(nnx.Module):
         rngs: nnx.Rngs,
     ):
         if impl not in CONV_IMPLS:
-            raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
+            raise InputError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
         if not taps or any(dy > 0 for dy, _ in taps):
-            raise ValueError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
+            raise InputError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
         self.taps = tuple(taps)
         self.impl = impl
         fan_in = len(self.taps) * in_features
@@ -236,7 +237,7 @@ class MaskedConv2D(TapConv2D):
         rngs: nnx.Rngs,
     ):
         if mask_type not in ("A", "B"):
-            raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+            raise InputError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
         if isinstance(kernel_size, int):
             kernel_size = (kernel_size, kernel_size)
         self.kernel_size = kernel_size

@@ -15,6 +15,7 @@ import dataclasses
 import jax
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_image_config, check_odd
 from autoreg.models.layers import MaskedConv2D
@@ -35,7 +36,7 @@ class PixelCNNConfig:
     def __post_init__(self):
         c = check_image_config(self)
         if self.channels < 2 * c or self.output_channels < c:
-            raise ValueError(f"channels must be at least 2*C={2 * c} for C={c} colours")
+            raise InputError(f"channels must be at least 2*C={2 * c} for C={c} colours")
         check_odd(self, "first_kernel")
 
 

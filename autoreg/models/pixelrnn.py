@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
 
@@ -98,7 +99,7 @@ class PixelRNNConfig:
     def __post_init__(self):
         c = check_image_config(self)
         if self.hidden < c or self.hidden % c:
-            raise ValueError(
+            raise InputError(
                 f"hidden must be a positive multiple of C={c} (one block of units per colour), "
                 f"got {self.hidden}"
             )

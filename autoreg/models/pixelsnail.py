@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
 from autoreg.models.layers import (
@@ -71,7 +72,7 @@ class PixelSNAILConfig:
     def __post_init__(self):
         c = check_image_config(self)
         if self.channels < 2 * c or self.channels % (2 * c):
-            raise ValueError(f"channels must be a positive multiple of 2*C={2 * c}")
+            raise InputError(f"channels must be a positive multiple of 2*C={2 * c}")
         check_at_least(self, c, "output_channels", why=f"C={c}")
         check_at_least(self, 1, "num_blocks", "attention_every", "heads_per_colour")
         check_at_least(self, 1, "key_channels", "value_channels")

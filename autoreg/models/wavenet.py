@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.data.mel import MelAnalysis
+from autoreg.errors import InputError, InputTypeError
 from autoreg.models.base import AutoregressiveModel
 from autoreg.models.config_checks import check_fields
 from autoreg.models.layers import gated_activation
@@ -61,39 +62,41 @@ class WaveNetConfig:
         if isinstance(self.mel, dict):  # read back from a checkpoint's JSON
             object.__setattr__(self, "mel", MelAnalysis(**self.mel))
         if self.mel is not None and not isinstance(self.mel, MelAnalysis):
-            raise TypeError(f"mel must be a MelAnalysis or None, got {type(self.mel).__name__}")
+            raise InputTypeError(
+                f"mel must be a MelAnalysis or None, got {type(self.mel).__name__}"
+            )
         if isinstance(self.speakers, str) or not isinstance(self.speakers, tuple | list):
-            raise TypeError(
+            raise InputTypeError(
                 f"speakers must be a tuple of names, got {type(self.speakers).__name__}"
             )
         object.__setattr__(self, "speakers", tuple(self.speakers))
         check_fields(self)
         self.check_local_conditioning()
         if self.sample_rate < 1:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+            raise InputError(f"sample_rate must be positive, got {self.sample_rate}")
         if self.num_stacks < 1 or self.layers_per_stack < 1:
-            raise ValueError("num_stacks and layers_per_stack must be at least 1")
+            raise InputError("num_stacks and layers_per_stack must be at least 1")
         if self.gate_channels < 2 or self.gate_channels % 2:
-            raise ValueError(
+            raise InputError(
                 f"gate_channels must be even (tanh + sigmoid halves), got {self.gate_channels}"
             )
         if min(self.residual_channels, self.skip_channels, self.input_kernel) < 1:
-            raise ValueError("residual_channels, skip_channels and input_kernel must be >= 1")
+            raise InputError("residual_channels, skip_channels and input_kernel must be >= 1")
         if self.num_classes < 0 or self.local_features < 0:
-            raise ValueError("num_classes and local_features must be >= 0")
+            raise InputError("num_classes and local_features must be >= 0")
         if not all(isinstance(name, str) and len(name) <= 256 for name in self.speakers):
-            raise TypeError("speakers must be names (strings of at most 256 characters)")
+            raise InputTypeError("speakers must be names (strings of at most 256 characters)")
         if self.speakers and len(self.speakers) != self.num_classes:
-            raise ValueError(f"{len(self.speakers)} speaker names for {self.num_classes} classes")
+            raise InputError(f"{len(self.speakers)} speaker names for {self.num_classes} classes")
 
     def check_local_conditioning(self) -> None:
         """The rules of the local-conditioning fields (``hop_length``, upsampling, ``mel``)."""
         if self.upsample not in UPSAMPLINGS:
-            raise ValueError(f"upsample must be one of {UPSAMPLINGS}, got {self.upsample!r}")
+            raise InputError(f"upsample must be one of {UPSAMPLINGS}, got {self.upsample!r}")
         if self.upsample_context < 0 or self.condition_channels < 1 or self.hop_length < 0:
-            raise ValueError("upsample_context, hop_length must be >= 0, condition_channels >= 1")
+            raise InputError("upsample_context, hop_length must be >= 0, condition_channels >= 1")
         if self.local_features and not self.hop_length:
-            raise ValueError("local_features needs hop_length (samples per feature frame)")
+            raise InputError("local_features needs hop_length (samples per feature frame)")
         if self.mel is not None:
             mel = self.mel
             if (mel.n_mels, mel.hop_length, mel.sample_rate) != (
@@ -101,7 +104,7 @@ class WaveNetConfig:
                 self.hop_length,
                 self.sample_rate,
             ):
-                raise ValueError(
+                raise InputError(
                     "mel analysis (n_mels, hop_length, sample_rate) = "
                     f"{(mel.n_mels, mel.hop_length, mel.sample_rate)} must equal the model's "
                     f"(local_features, hop_length, sample_rate) = "
@@ -379,10 +382,10 @@ class WaveNet(AutoregressiveModel):
         """``(length,)``: WaveNet generates audio of any length, which must be given.
 
         Raises:
-          ValueError: no length, or one that is not a positive integer.
+          InputError: no length, or one that is not a positive integer.
         """
         if length is None:
-            raise ValueError("wavenet generates audio: pass length (number of samples)")
+            raise InputError("wavenet generates audio: pass length (number of samples)")
         return (check_count(length, "length"),)
 
     def output_weights(self) -> OutputWeights:
@@ -439,12 +442,12 @@ class WaveNet(AutoregressiveModel):
         self.check_labels(labels)
         if cfg.local_features == 0:
             if features is not None:
-                raise ValueError("this wavenet takes no features (local_features=0)")
+                raise InputError("this wavenet takes no features (local_features=0)")
             return None
         return pad_features(features, x.shape[0], x.shape[1], cfg)
 
     def check_features(self, features, batch: int, length: int) -> None:
-        """ValueError unless ``features`` fit ``batch`` clips of ``length`` samples."""
+        """An InputError unless ``features`` fit ``batch`` clips of ``length`` samples."""
         pad_features(features, batch, length, self.config)
 
     def feature_shape(self, batch: int, length: int) -> tuple[int, int, int]:
@@ -491,7 +494,7 @@ def pad_features(features, batch: int, length: int, config: WaveNetConfig) -> ja
     """Check (B, frames, F) features for ``batch`` clips of ``length`` samples; pad the context.
 
     Raises:
-      ValueError: missing features, a length that is not a multiple of hop_length, or features
+      InputError: missing features, a length that is not a multiple of hop_length, or features
         of another shape than (B, length // hop, F) or (B, context + length // hop, F).
     """
     hop, context, f = config.hop_length, config.upsample_context, config.local_features
@@ -500,9 +503,9 @@ def pad_features(features, batch: int, length: int, config: WaveNetConfig) -> ja
     if context:
         expected += f" or ({batch}, {frames + context}, {f}) with the {context} frames before"
     if features is None:
-        raise ValueError(f"this wavenet is locally conditioned: pass features {expected}")
+        raise InputError(f"this wavenet is locally conditioned: pass features {expected}")
     if length % hop:
-        raise ValueError(
+        raise InputError(
             f"audio of {length} samples is not a whole number of frames (hop_length {hop})"
         )
     shape = tuple(jnp.shape(features))
@@ -512,7 +515,7 @@ def pad_features(features, batch: int, length: int, config: WaveNetConfig) -> ja
         or shape[2] != f
         or shape[1] not in (frames, frames + context)
     ):
-        raise ValueError(f"features must have shape {expected}, got {shape}")
+        raise InputError(f"features must have shape {expected}, got {shape}")
     features = jnp.asarray(features, jnp.float32)
     pad = frames + context - shape[1]
     return jnp.pad(features, ((0, 0), (pad, 0), (0, 0)))

@@ -8,7 +8,8 @@ logits draws the same values, whatever order it computes them in; that is what m
 samplers testable bit for bit against ``naive_sampler``.
 
 This module is the leaf of the sampling package: it imports nothing else of ``autoreg`` but the
-progress reports (``autoreg.sampling.progress``, itself a leaf).
+progress reports (``autoreg.sampling.progress``) and the error classes (``autoreg.errors``),
+leaves themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.sampling import progress
 
 __all__ = [
@@ -80,7 +82,7 @@ class Sampler(Protocol):
           (B, *event) int32 samples.
 
         Raises:
-          ValueError: labels a model does not take (or none for a class-conditional one), or
+          InputError: labels a model does not take (or none for a class-conditional one), or
             features for a model without local conditioning.
         """
 
@@ -93,7 +95,7 @@ def reject_features(model, features) -> None:
       features: the features a sampler was given, or None.
 
     Raises:
-      ValueError: ``features`` is not None.
+      InputError: ``features`` is not None.
 
     Examples:
       >>> from autoreg.sampling.ancestral import reject_features
@@ -102,11 +104,11 @@ def reject_features(model, features) -> None:
       >>> reject_features(model, np.zeros((1, 2, 80)))
       Traceback (most recent call last):
       ...
-      ValueError: pixelcnn takes no local conditioning features (only a locally conditioned
-      wavenet does)
+      autoreg.errors.InputError: pixelcnn takes no local conditioning features (only a locally
+      conditioned wavenet does)
     """
     if features is not None:
-        raise ValueError(
+        raise InputError(
             f"{model.name} takes no local conditioning features (only a locally conditioned "
             "wavenet does)"
         )

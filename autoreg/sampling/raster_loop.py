@@ -266,7 +266,7 @@ def sample_raster(
       (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
 
     Raises:
-      ValueError: ``unroll`` is not a positive integer.
+      InputError: ``unroll`` is not a positive integer.
 
     Examples:
       >>> import jax.numpy as jnp

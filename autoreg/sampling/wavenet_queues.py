@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from autoreg.errors import InputError
 from autoreg.models.layers import gated_activation
 from autoreg.models.wavenet import StepWeights
 from autoreg.sampling.ancestral import draw_with_noise, position_noise
@@ -330,11 +331,11 @@ def generate(
       (B, T) int32 samples, those of ``naive_sampler`` for the same key.
 
     Raises:
-      ValueError: missing, unexpected or mis-shaped labels or features, or a block size that
+      InputError: missing, unexpected or mis-shaped labels or features, or a block size that
         is not a power of two (the dilations are).
     """
     if block < 1 or block & (block - 1):
-        raise ValueError(f"block must be a power of two, got {block}")
+        raise InputError(f"block must be a power of two, got {block}")
     unroll = check_count(unroll, "unroll")
     model = nnx.merge(graphdef, state)
     cfg = model.config

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from autoreg.errors import InputError
 from autoreg.memory import check_fits, efros_leung_bytes
 from autoreg.texture.source import working_source
 from autoreg.validation import check_count
@@ -60,7 +61,7 @@ def efros_leung(
       value is a pixel of the (downscaled) source.
 
     Raises:
-      ValueError: a source that is not uint8 (H, W[, C]) or is smaller than the window; a bad
+      InputError: a source that is not uint8 (H, W[, C]) or is smaller than the window; a bad
         size, window, threshold or source_size; a ``MemoryBudgetError`` for a texture too
         large for memory.
 
@@ -129,7 +130,7 @@ def _working_source(source: np.ndarray, window: int, source_size: int | None) ->
     """(H, W[, C]) uint8 -> (h, w, C) downscaled source, checked to hold a whole window."""
     src = working_source(source, source_size)  # (h, w, C)
     if min(src.shape[:2]) < window:
-        raise ValueError(
+        raise InputError(
             f"the source ({src.shape[0]}x{src.shape[1]} after downscaling) is smaller than the "
             f"{window}x{window} window; use a smaller window or a larger source_size"
         )
@@ -255,11 +256,11 @@ def _place_seed(src: np.ndarray, canvas: Canvas, seed_size: int, rng) -> None:
 def _check_arguments(source, size, window, error_threshold, max_error, source_size, seed_size):
     """Check the arguments of ``efros_leung``; return the source and the output height, width."""
     if not isinstance(source, np.ndarray) or source.dtype != np.uint8:
-        raise ValueError(
+        raise InputError(
             f"source must be a uint8 NumPy array, got {getattr(source, 'dtype', type(source))}"
         )
     if source.ndim not in (2, 3) or (source.ndim == 3 and not 1 <= source.shape[2] <= 4):
-        raise ValueError(f"source must be (H, W) or (H, W, C) with C <= 4, got {source.shape}")
+        raise InputError(f"source must be (H, W) or (H, W, C) with C <= 4, got {source.shape}")
     if isinstance(size, int | np.integer) and not isinstance(size, bool):
         size = (int(size), int(size))
     if not (
@@ -268,20 +269,20 @@ def _check_arguments(source, size, window, error_threshold, max_error, source_si
         and all(isinstance(s, int | np.integer) and not isinstance(s, bool) for s in size)
         and min(size) >= 1
     ):
-        raise ValueError(f"size must be a positive int or (height, width), got {size!r}")
+        raise InputError(f"size must be a positive int or (height, width), got {size!r}")
     if not isinstance(window, int | np.integer) or window < 3 or window % 2 == 0:
-        raise ValueError(f"window must be an odd integer >= 3, got {window!r}")
+        raise InputError(f"window must be an odd integer >= 3, got {window!r}")
     if not (isinstance(error_threshold, int | float) and error_threshold >= 0):
-        raise ValueError(f"error_threshold must be a number >= 0, got {error_threshold!r}")
+        raise InputError(f"error_threshold must be a number >= 0, got {error_threshold!r}")
     if not (isinstance(max_error, int | float) and max_error > 0):
-        raise ValueError(f"max_error must be a positive number, got {max_error!r}")
+        raise InputError(f"max_error must be a positive number, got {max_error!r}")
     if source_size is not None and (
         not isinstance(source_size, int | np.integer) or source_size < window
     ):
-        raise ValueError(f"source_size must be None or an integer >= window, got {source_size!r}")
+        raise InputError(f"source_size must be None or an integer >= window, got {source_size!r}")
     check_count(seed_size, "seed_size")
     if min(source.shape[:2]) < window:
-        raise ValueError(
+        raise InputError(
             f"source of shape {source.shape} is smaller than the {window}x{window} window"
         )
     return source, int(size[0]), int(size[1])

@@ -10,6 +10,7 @@ import numpy as np
 from flax import nnx
 
 from autoreg.data.images import random_patches
+from autoreg.errors import InputError
 from autoreg.generate import sample
 from autoreg.image_io import to_uint8
 from autoreg.memory import texture_plan
@@ -50,14 +51,14 @@ def train_texture_model(
       The trained model (its image_shape is the patch shape).
 
     Raises:
-      ValueError: a source that is not a uint8 image or is smaller than one patch.
+      InputError: a source that is not a uint8 image or is smaller than one patch.
     """
     image = np.asarray(source)
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ValueError(f"source must be a uint8 (H, W) or (H, W, C) image, got {image.shape}")
+        raise InputError(f"source must be a uint8 (H, W) or (H, W, C) image, got {image.shape}")
     image = working_source(image, source_size)
     if min(image.shape[:2]) < patch_size:
-        raise ValueError(
+        raise InputError(
             f"{name} ({image.shape[0]}x{image.shape[1]} after downscaling to at most "
             f"{source_size} px) is smaller than the {patch_size}px patch size; use a smaller "
             "patch size or a larger source size"
@@ -96,12 +97,12 @@ def check_texture_request(size, channels: int, patch_size: int = PATCH_SIZE, mod
       model: the trained texture model, if there is one already.
 
     Raises:
-      ValueError: a size that is not positive, or a ``MemoryBudgetError`` for a canvas too
+      InputError: a size that is not positive, or a ``MemoryBudgetError`` for a canvas too
         large to sample.
     """
     height, width = (size, size) if isinstance(size, int | np.integer) else tuple(size)
     if min(height, width) < 1:
-        raise ValueError(f"size must be positive, got {size}")
+        raise InputError(f"size must be positive, got {size}")
     if model is not None:
         config = model.config
     else:
@@ -133,7 +134,7 @@ def pixelcnn_texture(model, size: int | tuple[int, int], *, seed: int = 0) -> np
       K levels other than 256 has its values spread over 0..255.
 
     Raises:
-      ValueError: as ``check_texture_request``.
+      InputError: as ``check_texture_request``.
     """
     height, width = check_texture_request(size, model.config.image_shape[2], model=model)
     canvas = sample(resized(model, height, width), jax.random.key(seed), 1)[0]

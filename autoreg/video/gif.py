@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from autoreg.atomic import atomic_write, check_writable
+from autoreg.errors import InputError
 from autoreg.image_io import check_scale, to_uint8
 from autoreg.memory import check_fits, check_picture
 from autoreg.validation import check_count
@@ -39,7 +40,7 @@ def video_grid(clips: np.ndarray, *, columns: int | None = None, scale: int = 1)
       white border of ``BORDER`` pixels; the last row's missing tiles are white.
 
     Raises:
-      ValueError: clips that are not (N, T, H, W, 1|3) uint8, or a bad ``columns``/``scale``.
+      InputError: clips that are not (N, T, H, W, 1|3) uint8, or a bad ``columns``/``scale``.
 
     Examples:
       >>> from autoreg.video.gif import video_grid
@@ -76,7 +77,7 @@ def futures_grid(
       (t + frames, (num + 1) * (H * scale + 4), W * scale + 4, 3) uint8 frames.
 
     Raises:
-      ValueError: arrays that are not uint8 frames of one shape (H, W, C), a truth longer than
+      InputError: arrays that are not uint8 frames of one shape (H, W, C), a truth longer than
         the futures, or a bad ``scale``.
 
     Examples:
@@ -90,7 +91,7 @@ def futures_grid(
     num, frames = futures.shape[:2]
     seen = len(observed)
     if futures.shape[2:] != observed.shape[1:]:
-        raise ValueError(
+        raise InputError(
             f"futures have frames of {futures.shape[2:]}, observed {observed.shape[1:]}"
         )
     if truth is None:
@@ -99,7 +100,7 @@ def futures_grid(
         truth = _check_frames(truth, "truth", 4)
         known = len(truth)
         if truth.shape[1:] != observed.shape[1:] or known > frames:
-            raise ValueError(
+            raise InputError(
                 f"truth {truth.shape} must be at most {frames} frames of {observed.shape[1:]}"
             )
     held = np.concatenate([truth, np.repeat(truth[-1:], frames - len(truth), axis=0)])
@@ -129,7 +130,7 @@ def write_gif(path, frames: np.ndarray, *, duration_ms: int = DEFAULT_DURATION_M
       The path written.
 
     Raises:
-      ValueError: frames that are not (T, H, W, 1|3) uint8, a path that does not end in
+      InputError: frames that are not (T, H, W, 1|3) uint8, a path that does not end in
         ``.gif`` or cannot be written, or a ``duration_ms`` that is not a positive integer.
 
     Examples:
@@ -169,7 +170,7 @@ def write_samples_gif(
       The path written.
 
     Raises:
-      ValueError: as for ``video_grid`` and ``write_gif``, or a GIF too large for memory.
+      InputError: as for ``video_grid`` and ``write_gif``, or a GIF too large for memory.
 
     Examples:
       >>> from autoreg.video.gif import write_samples_gif
@@ -181,7 +182,7 @@ def write_samples_gif(
     """
     samples = np.asarray(samples)
     if samples.ndim != 5:
-        raise ValueError(f"samples must be (N, T, H, W, C), got shape {samples.shape}")
+        raise InputError(f"samples must be (N, T, H, W, C), got shape {samples.shape}")
     n, steps, *frame_shape = samples.shape
     scale = gif_scale(tuple(frame_shape), 1, n, steps, scale)
     check_writable(path, (".gif",))  # before the grid is drawn
@@ -213,7 +214,7 @@ def write_futures_gif(
       The path written.
 
     Raises:
-      ValueError: as for ``futures_grid`` and ``write_gif``, or a GIF too large for memory.
+      InputError: as for ``futures_grid`` and ``write_gif``, or a GIF too large for memory.
 
     Examples:
       >>> from autoreg.video.gif import write_futures_gif
@@ -245,8 +246,8 @@ def gif_scale(frame_shape: tuple, rows: int, columns: int, steps: int, scale=Non
       The factor.
 
     Raises:
-      ValueError: a bad scale, or frames too large for memory
-        (``autoreg.memory.MemoryBudgetError``).
+      InputError: a bad scale, or frames too large for memory
+        (``autoreg.errors.MemoryBudgetError``).
 
     Examples:
       >>> from autoreg.video.gif import gif_scale
@@ -295,11 +296,11 @@ def _to_images(frames: np.ndarray) -> list:
 
 
 def _check_frames(frames, name: str, ndim: int) -> np.ndarray:
-    """``frames`` as a uint8 array of rank ``ndim`` ending in C = 1 or 3, or a ValueError."""
+    """``frames`` as a uint8 array of rank ``ndim`` ending in C = 1 or 3, or an InputError."""
     frames = np.asarray(frames)
     axes = "(N, T, H, W, C)" if ndim == 5 else "(T, H, W, C)"
     if frames.ndim != ndim or frames.shape[-1] not in (1, 3) or 0 in frames.shape:
-        raise ValueError(f"{name} must be non-empty {axes} frames, C = 1 or 3; got {frames.shape}")
+        raise InputError(f"{name} must be non-empty {axes} frames, C = 1 or 3; got {frames.shape}")
     if frames.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8 (0..255), got dtype {frames.dtype}")
+        raise InputError(f"{name} must be uint8 (0..255), got dtype {frames.dtype}")
     return frames

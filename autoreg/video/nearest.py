@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from autoreg.errors import InputError, InputTypeError
 from autoreg.memory import check_fits, memory_budget
 from autoreg.validation import check_count
 
@@ -64,8 +65,8 @@ def nearest_futures(
       the lowest clip index, then offset.
 
     Raises:
-      TypeError: clips that are not integer arrays.
-      ValueError: wrong ranks, frame shapes that differ between the database and the observed
+      InputTypeError: clips that are not integer arrays.
+      InputError: wrong ranks, frame shapes that differ between the database and the observed
         clips, values outside 0..255, a non-positive ``frames``, ``num``, ``context`` or
         ``chunk``, ``context`` above t, database clips shorter than ``context + frames``, more
         matches asked for than there are windows; a ``MemoryBudgetError`` when even one clip at
@@ -143,18 +144,18 @@ def _check_arguments(train_clips, observed, frames, num, context, chunk):
         dtype = getattr(clips, "dtype", None)
         if not isinstance(clips, np.ndarray) or not np.issubdtype(dtype, np.integer):
             got = type(clips).__name__ if dtype is None else dtype
-            raise TypeError(f"{name} must be an integer (uint8) NumPy array, got {got}")
+            raise InputTypeError(f"{name} must be an integer (uint8) NumPy array, got {got}")
     if train_clips.ndim != 5:
-        raise ValueError(f"train_clips must be (N, T, H, W, C), got shape {train_clips.shape}")
+        raise InputError(f"train_clips must be (N, T, H, W, C), got shape {train_clips.shape}")
     if observed.ndim != 5:
-        raise ValueError(f"observed must be (B, t, H, W, C), got shape {observed.shape}")
+        raise InputError(f"observed must be (B, t, H, W, C), got shape {observed.shape}")
     if train_clips.shape[2:] != observed.shape[2:]:
-        raise ValueError(
+        raise InputError(
             f"frames of train_clips {train_clips.shape[2:]} and observed {observed.shape[2:]} "
             "differ in (H, W, C): they must have the same size and channels"
         )
     if 0 in train_clips.shape or 0 in observed.shape:
-        raise ValueError(
+        raise InputError(
             f"train_clips {train_clips.shape} and observed {observed.shape} must not be empty"
         )
     frames = check_count(frames, "frames")
@@ -164,25 +165,25 @@ def _check_arguments(train_clips, observed, frames, num, context, chunk):
     seen = observed.shape[1]
     context = seen if context is None else check_count(context, "context")
     if context > seen:
-        raise ValueError(f"context ({context}) is more than the {seen} observed frames")
+        raise InputError(f"context ({context}) is more than the {seen} observed frames")
     length = train_clips.shape[1]
     if length < context + frames:
-        raise ValueError(
+        raise InputError(
             f"the database clips of {length} frames are too short for context + frames = "
             f"{context} + {frames}"
         )
     windows = train_clips.shape[0] * (length - context - frames + 1)
     if num > windows:
-        raise ValueError(f"num ({num}) is more than the {windows} windows of the database")
+        raise InputError(f"num ({num}) is more than the {windows} windows of the database")
     return _as_uint8(train_clips, "train_clips"), _as_uint8(observed, "observed"), context
 
 
 def _as_uint8(clips: np.ndarray, name: str) -> np.ndarray:
-    """Integer clips as uint8, or a ValueError for values outside 0..255."""
+    """Integer clips as uint8, or an InputError for values outside 0..255."""
     if clips.dtype == np.uint8:
         return clips
     check_fits(f"a uint8 copy of {name} {clips.shape}", clips.size)
     low, high = int(clips.min()), int(clips.max())
     if low < 0 or high > 255:
-        raise ValueError(f"{name} values must be in 0..255, got {low}..{high}")
+        raise InputError(f"{name} values must be in 0..255, got {low}..{high}")
     return clips.astype(np.uint8)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoreg.errors import InputError
 from autoreg.validation import check_count
 
 METHODS = ("model", "nearest")
@@ -53,11 +54,11 @@ def predict_futures(
       (num, frames, H, W, C) int32 futures.
 
     Raises:
-      ValueError: an unknown method, a model that is not a video model, a clip that is not
+      InputError: an unknown method, a model that is not a video model, a clip that is not
         (T, H, W, C) or has fewer than ``context`` frames, frames of another shape than the
         model's, a non-positive count, ``train_clips`` missing for ``"nearest"`` or given for
         ``"model"``, or as for ``autoreg.complete`` and ``nearest_futures``.
-      TypeError: ``train_clips`` that are not an integer array.
+      InputTypeError: ``train_clips`` that are not an integer array.
 
     Examples:
       >>> from autoreg.video.predict import predict_futures
@@ -70,14 +71,14 @@ def predict_futures(
       True
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
     context, frames = check_count(context, "context"), check_count(frames, "frames")
     num = check_count(num, "num")
     clip = np.asarray(clip)
     if clip.ndim != 4:
-        raise ValueError(f"clip must be (T, H, W, C) frames, got shape {clip.shape}")
+        raise InputError(f"clip must be (T, H, W, C) frames, got shape {clip.shape}")
     if clip.shape[0] < context:
-        raise ValueError(f"context ({context}) is more than the clip's {clip.shape[0]} frames")
+        raise InputError(f"context ({context}) is more than the clip's {clip.shape[0]} frames")
     if model is not None:
         _check_model(model, clip.shape[1:])
     observed = clip[:context]  # (context, H, W, C)
@@ -85,15 +86,15 @@ def predict_futures(
         from autoreg.video.nearest import nearest_futures
 
         if train_clips is None:
-            raise ValueError('method "nearest" needs train_clips (the database of clips)')
+            raise InputError('method "nearest" needs train_clips (the database of clips)')
         found = nearest_futures(
             train_clips, _integers(observed)[None], frames=frames, num=num, context=context
         )
         return found.futures[0].astype(np.int32)  # (num, frames, H, W, C)
     if model is None:
-        raise ValueError('method "model" needs a video model')
+        raise InputError('method "model" needs a video model')
     if train_clips is not None:
-        raise ValueError('train_clips are for method "nearest"; the model predicts alone')
+        raise InputError('train_clips are for method "nearest"; the model predicts alone')
     return _sample_futures(model, key, observed, frames, num, temperature, progress)
 
 
@@ -111,19 +112,19 @@ def _sample_futures(model, key, observed, frames, num, temperature, progress) ->
 
 
 def _check_model(model, frame_shape: tuple) -> None:
-    """A ValueError unless ``model`` is a video model of frames ``frame_shape`` (H, W, C)."""
+    """An InputError unless ``model`` is a video model of frames ``frame_shape`` (H, W, C)."""
     kind = getattr(model, "kind", None)
     if kind != "video":
         name = getattr(model, "name", type(model).__name__)
         article = "an" if str(kind)[:1] in ("a", "e", "i", "o", "u") else "a"
-        raise ValueError(f"{name} is {article} {kind} model; video prediction needs a video model")
+        raise InputError(f"{name} is {article} {kind} model; video prediction needs a video model")
     expected = tuple(model.config.image_shape)
     if tuple(frame_shape) != expected:
-        raise ValueError(f"the clip has frames of {tuple(frame_shape)}, the model {expected}")
+        raise InputError(f"the clip has frames of {tuple(frame_shape)}, the model {expected}")
 
 
 def _integers(frames: np.ndarray) -> np.ndarray:
-    """Integer frames as they are; others (bools, floats) refused with a ValueError."""
+    """Integer frames as they are; others (bools, floats) refused with an InputError."""
     if frames.dtype == np.bool_ or not np.issubdtype(frames.dtype, np.integer):
-        raise ValueError(f"clip must hold integers, got dtype {frames.dtype}")
+        raise InputError(f"clip must hold integers, got dtype {frames.dtype}")
     return frames
