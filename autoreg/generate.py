@@ -1,15 +1,27 @@
-"""``sample`` and ``complete``: check the request, pick the model's sampler, run it.
+"""``sample``, ``complete`` and ``smc_complete``: check the request, pick the model's sampler,
+run it.
 
 The samplers themselves live in ``autoreg.sampling`` and are listed per model in the registry
 (``autoreg.registry.MODELS[name].samplers``, the default first); each is a
 ``autoreg.sampling.ancestral.Sampler``. Completion adds one policy: a hole that is a suffix
-of the data order is completed exactly by the ancestral samplers; any other hole by sequential
-Monte Carlo (``smc_complete``: the model's particle filter, on its cached sampler where it has
-one), which also weighs the observed positions after it.
+of the data order (the observed positions are a prefix, e.g. the top rows of an image) is
+completed EXACTLY by the ancestral samplers; any other hole (a box, a mask) by sequential Monte
+Carlo, ``smc_complete``, because ancestral sampling would clamp the observed positions after
+the hole without looking ahead at them.
+
+SMC targets ``p(hole | every observed position)``, proportional to the model's ``p(x)``; each
+completion is one draw from a weighted particle set (sampling-importance-resampling with
+resampling along the way, ``autoreg.sampling.smc``). It is biased for a finite number of
+particles and consistent as they grow; on a suffix hole no weight ever differs, and it is exact
+for any number. The particle filter is the model's fastest (``autoreg.registry
+.particle_filters``): on a cached sampler (every image and video family) B inputs cost about as
+much as sampling ``B * particles`` examples; ``"naive"``, the reference filter, runs the
+network once per position of the hole and returns the same completions.
 
 Every run shows a progress bar over the rows of the data (``autoreg.sampling.progress``) once
 it takes more than a second, with the time left, and says in one line how long it will take
-when that is more than about 20 s.
+when that is more than about 20 s. Each call splits the model once (``Split``) for every batch
+it runs.
 
 Both check first what the request needs (``autoreg.memory``): one that cannot fit is refused
 before anything is allocated, and one that fits only in pieces runs in batches (``in_batches``).
@@ -20,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -47,25 +60,62 @@ COMPLETION_POLICIES = ("auto", "exact", "smc")  # besides the model's own sampli
 DEFAULT_ESS_THRESHOLD = 0.5  # SMC resamples an input when its ESS falls below this times P
 
 
+class Split(NamedTuple):
+    """A model split once per call (``nnx.split``): what the compiled samplers take.
+
+    Attributes:
+      model: the model (for its name, levels and sampler tables).
+      graphdef: ``nnx.split(model)[0]``, static under jit.
+      state: ``nnx.split(model)[1]``.
+    """
+
+    model: Any
+    graphdef: Any
+    state: Any
+
+
+def split(model) -> Split:
+    """``Split`` of ``model``."""
+    graphdef, state = nnx.split(model)
+    return Split(model, graphdef, state)
+
+
 def run_sampler(
-    model, key, x, observed, labels, temperature, method: str | None, features=None
+    parts: Split, key, x, observed, labels, temperature, method: str | None, features=None
 ) -> jax.Array:
     """Run the sampler ``method`` on validated inputs (default: the model's first method that
     runs on the platform of its parameters)."""
-    temperature = check_temperature(temperature)
-    sampler = sampling_method(model, method)
-    graphdef, state = nnx.split(model)
-    labels = None if labels is None else jnp.asarray(labels)
+    sampler = sampling_method(parts.model, method)
     return sampler(
-        graphdef,
-        state,
+        parts.graphdef,
+        parts.state,
         as_key(key),
         jnp.asarray(x),
         jnp.asarray(observed),
-        labels,
+        None if labels is None else jnp.asarray(labels),
         jnp.float32(temperature),
         features=None if features is None else jnp.asarray(features),
     )
+
+
+def run_particle_filter(
+    parts: Split, key, x, observed, labels, temperature, particles, ess_threshold, method, features
+) -> jax.Array:
+    """Run the particle filter ``method`` (default: the model's first that runs on the
+    platform of its parameters) on validated inputs; the completions."""
+    samples, _ = particle_filter(parts.model, method)(
+        parts.graphdef,
+        parts.state,
+        as_key(key),
+        jnp.asarray(x),
+        jnp.asarray(observed),
+        None if labels is None else jnp.asarray(labels),
+        jnp.float32(temperature),
+        int(particles),
+        jnp.float32(ess_threshold),
+        None if features is None else jnp.asarray(features),
+    )
+    return samples
 
 
 def sample(
@@ -125,15 +175,17 @@ def sample(
     event = model.event_shape(length)
     labels = check_labels(model, labels, num)
     features = check_features(model, features, (num, *event))
-    check_temperature(temperature)
+    temperature = check_temperature(temperature)
     plan = sample_plan(model, num, event, method)
+
+    parts = split(model)
 
     def run(batch_key, rows):
         x = np.zeros((len(rows), *event), np.int32)
         batch_labels = None if labels is None else labels[rows]
         batch_features = None if features is None else features[rows]
         return run_sampler(
-            model, batch_key, x, x != 0, batch_labels, temperature, method, batch_features
+            parts, batch_key, x, x != 0, batch_labels, temperature, method, batch_features
         )
 
     with row_progress(event, plan.num_batches, "sample", enabled=progress) as rows:
@@ -309,14 +361,10 @@ def complete(
 ) -> jax.Array:
     """Sample the unobserved positions of ``x`` given the observed ones.
 
-    Observed positions come back bit-identical. By default (``method="auto"``) a hole that is a
-    suffix of the data order (the observed positions are a prefix, e.g. the top rows of an
-    image) is completed EXACTLY by ancestral sampling with the model's default sampler, and any
-    other hole (a box, a mask) by sequential Monte Carlo with ``particles`` particles per input
-    (``smc_complete``: approximate, consistent as particles grow), because ancestral sampling
-    would clamp the observed positions after the hole without looking ahead at them. SMC runs
-    on the model's cached sampler where it has one (every image and video family): completing
-    B inputs costs about as much as sampling ``B * particles``.
+    Observed positions come back bit-identical. ``method="auto"`` completes a hole that is a
+    suffix of the data order exactly and any other hole by SMC with ``particles`` particles per
+    input (the module docstring says why and at what cost). Inputs too many for one batch run
+    in batches, keyed as ``in_batches`` says; a request that cannot fit is refused first.
 
     Args:
       model: a registry model.
@@ -325,25 +373,20 @@ def complete(
       observed: bool mask, (H, W), (H, W, C) or (B, H, W, C) (audio: (T,) or (B, T)).
       temperature: divides the logits, as for ``sample``.
       labels: (B,) or scalar class labels for class-conditional models.
-      method: ``"auto"`` (above; also for None), ``"exact"`` (ancestral with the default
-        sampler whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
+      method: ``"auto"`` (also for None), ``"exact"`` (ancestral with the default sampler
+        whatever the hole), ``"smc"``, or one of ``autoreg.sampling_methods(model)``.
       particles: particles per input when SMC runs.
-      progress: show a progress bar over the rows completed (once the work takes over a
-        second), and say how long it will take when that is more than about 20 s.
+      progress: show a progress bar over the rows (once the work takes over a second), and
+        say how long it will take when that is more than about 20 s.
       features: (B, T // hop_length, F) local features of a locally conditioned model.
       on_progress: called with ``(fraction done, text)`` after each row (a GUI's bar).
-
-    Inputs too many for one batch (SMC holds ``particles`` chains per input) run in batches,
-    keyed as ``in_batches`` says; a request that cannot fit is refused first.
 
     Returns:
       (B, H, W, C) int32 completions (audio: (B, T)).
 
     Raises:
-      InputError: bad arguments (data out of range or of the wrong shape, a mask that does not
-        broadcast, labels a model does not take, an unknown method, a bad temperature or
-        particle count).
-      autoreg.errors.MemoryBudgetError: (a ValueError) a request that cannot fit.
+      InputError: bad data, mask, labels, method, temperature or particle count.
+      autoreg.errors.MemoryBudgetError: a request that cannot fit.
 
     Examples:
       >>> model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=(4, 4, 1), levels=4)
@@ -362,34 +405,9 @@ def complete(
     temperature = check_temperature(temperature)
     particles = check_count(particles, "particles")
     plan = completion_plan(model, x.shape[0], x.shape[1:], method, particles)
-
-    def run(batch_key, rows):
-        batch_labels = None if labels is None else labels[rows]
-        batch_features = None if features is None else features[rows]
-        if method == "smc":
-            return run_particle_filter(
-                model,
-                batch_key,
-                x[rows],
-                observed[rows],
-                batch_labels,
-                temperature,
-                particles,
-                DEFAULT_ESS_THRESHOLD,
-                None,
-                batch_features,
-            )
-        return run_sampler(
-            model,
-            batch_key,
-            x[rows],
-            observed[rows],
-            batch_labels,
-            temperature,
-            method,
-            batch_features,
-        )
-
+    run = completion_runner(
+        split(model), x, observed, labels, features, temperature, method, particles
+    )
     desc = f"complete (SMC, {particles} particles)" if method == "smc" else "complete"
     bar = row_progress(
         x.shape[1:], plan.num_batches, desc, enabled=progress, on_progress=on_progress
@@ -398,25 +416,29 @@ def complete(
         return in_batches(plan, key, run, progress=progress, desc="complete", rows=rows)
 
 
-def run_particle_filter(
-    model, key, x, observed, labels, temperature, particles, ess_threshold, method, features
-) -> jax.Array:
-    """Run the particle filter ``method`` (default: the model's first that runs on the
-    platform of its parameters) on validated inputs; the completions."""
-    graphdef, state = nnx.split(model)
-    samples, _ = particle_filter(model, method)(
-        graphdef,
-        state,
-        as_key(key),
-        jnp.asarray(x),
-        jnp.asarray(observed),
-        None if labels is None else jnp.asarray(labels),
-        jnp.float32(temperature),
-        int(particles),
-        jnp.float32(ess_threshold),
-        None if features is None else jnp.asarray(features),
-    )
-    return samples
+def completion_runner(
+    parts: Split, x, observed, labels, features, temperature, method: str, particles: int
+):
+    """``run(key, rows)`` for ``in_batches``: the rows of ``x`` completed by ``method`` (a
+    sampler of the model, or ``"smc"``: its default particle filter with ``particles``)."""
+
+    def run(batch_key, rows):
+        args = (
+            parts,
+            batch_key,
+            x[rows],
+            observed[rows],
+            None if labels is None else labels[rows],
+            temperature,
+        )
+        batch_features = None if features is None else features[rows]
+        if method == "smc":
+            return run_particle_filter(
+                *args, particles, DEFAULT_ESS_THRESHOLD, None, batch_features
+            )
+        return run_sampler(*args, method, batch_features)
+
+    return run
 
 
 def smc_complete(
@@ -435,25 +457,9 @@ def smc_complete(
 ) -> jax.Array:
     """Complete arbitrary holes (a box, a mask) with a sequential Monte Carlo sampler.
 
-    Which mode is exact:
-
-    - A hole that is a suffix of the data order (observed positions form a prefix) is completed
-      EXACTLY by plain ancestral completion, ``autoreg.complete``. Here no observed position
-      follows a sampled one, all particles keep equal weights, nothing is resampled, and this
-      function is exact too, for any number of particles (it returns one of P exact draws).
-    - Any other hole is APPROXIMATE: the target is ``p(hole | every observed position)``,
-      proportional to the model's ``p(x)``; the returned completion is one draw from a weighted
-      particle set (sampling-importance-resampling with resampling along the way; see
-      ``autoreg.sampling.smc``). It is biased for finite ``particles`` and consistent as
-      ``particles -> infinity``; plain completion, in contrast, ignores the observed positions
-      after the hole at any cost.
-
-    The particle filter is the model's fastest (``autoreg.registry.particle_filters``): on a
-    cached sampler (every image and video family) B inputs cost about as much as sampling
-    ``B * particles`` examples; ``method="naive"`` runs the reference filter, which runs the
-    network once per position of the hole on ``B * particles`` inputs and returns the same
-    completions. Memory grows with ``B * particles``; this function does not split a request
-    into batches (``autoreg.complete`` does).
+    Exact on a hole that is a suffix of the data order, approximate (consistent as ``particles``
+    grow) on any other; the module docstring says how and at what cost. One batch: memory grows
+    with ``B * particles`` (``autoreg.complete`` splits a request into batches).
 
     Args:
       model: a registry model.
@@ -487,8 +493,6 @@ def smc_complete(
       >>> out = smc_complete(model, jax.random.key(0), images, observed, particles=4)
       >>> out.shape, bool((np.asarray(out)[:, observed] == 0).all())  # observed pixels kept
       ((2, 4, 4, 1), True)
-      >>> autoreg.registry.particle_filters(model)  # "naive": the reference, same completions
-      ['cached', 'naive']
     """
     particles = check_count(particles, "particles")
     if not (isinstance(ess_threshold, int | float) and 0.0 <= ess_threshold <= 1.0):
@@ -499,19 +503,6 @@ def smc_complete(
     labels = check_labels(model, labels, x.shape[0])
     features = check_features(model, features, x.shape)
     particle_filter(model, method)  # an unknown method: say so before anything runs
-    bar = row_progress(x.shape[1:], 1, f"SMC, {particles} particles", enabled=progress)
-    with bar:
-        return jax.block_until_ready(
-            run_particle_filter(
-                model,
-                key,
-                x,
-                observed,
-                labels,
-                temperature,
-                particles,
-                ess_threshold,
-                method,
-                features,
-            )
-        )
+    args = (split(model), key, x, observed, labels, temperature, particles, ess_threshold)
+    with row_progress(x.shape[1:], 1, f"SMC, {particles} particles", enabled=progress):
+        return jax.block_until_ready(run_particle_filter(*args, method, features))

@@ -252,15 +252,8 @@ def sample_raster(
       x: (B, H, W, C) int32, read where ``observed``.
       observed: (B, H, W, C) bool.
       temperature: scalar float32 dividing the logits.
-      levels: K.
-      image_pad: padding (rows above, columns either side) of the image cache.
+      levels, image_pad, row_fn, pixel_fn, unroll, first_position: as ``run_raster`` takes them.
       caches: initial (zero) rolling caches, any pytree of them.
-      row_fn: ``row_fn(i, image, caches) -> caches`` at each row start, or None.
-      pixel_fn: ``pixel_fn(j, image, caches) -> ((B, C, K) logits, caches)`` at each colour
-        sub-step of column ``j``.
-      unroll: unroll the column loop by this factor (and the colour loop fully when > 1).
-      first_position: the flat position of the image's first sub-pixel in the data order
-        (an int or int32 scalar; a video's frame ``t`` starts at ``t * H * W * C``).
 
     Returns:
       (B, H, W, C) int32 samples, identical to ``naive_sampler``'s for the same key.
@@ -283,14 +276,6 @@ def sample_raster(
       ...     )
       >>> key, x = jax.random.key(0), jnp.zeros((2, 3, 3, 1), jnp.int32)
       >>> out = sample(key, x, x != 0)
-      >>> out[..., 0]
-      Array([[[0, 2, 1],
-              [2, 1, 3],
-              [3, 3, 2]],
-      <BLANKLINE>
-             [[2, 3, 2],
-              [2, 3, 2],
-              [2, 1, 2]]], dtype=int32)
       >>> rule = jnp.stack([draw_categorical(key, i, logits, 1.0) for i in range(9)], axis=1)
       >>> bool((out.reshape(2, 9) == rule).all())  # the draws of the ancestral rule
       True

@@ -62,9 +62,8 @@ __all__ = [
 class ParticleFilter(Protocol):
     """The signature of every particle filter in ``ModelSpec.particle_filters`` (jit-compiled).
 
-    ``particle_filter(graphdef, state, key, x, observed, labels, temperature, particles,
-    ess_threshold, features=None) -> (samples, log_evidence)``, ``particles`` static: see
-    ``smc_sampler``, the reference every filter is tested against.
+    Each returns ``smc_sampler``'s completions for the same arguments (the reference filter;
+    the registry-wide tests check this).
     """
 
     def __call__(
@@ -80,7 +79,26 @@ class ParticleFilter(Protocol):
         ess_threshold,
         features=None,
     ) -> tuple[jax.Array, jax.Array]:
-        """(B, *event) int32 completions and (B,) float32 log-evidence estimates."""
+        """Complete the unobserved positions of ``x`` by sequential Monte Carlo.
+
+        Args:
+          graphdef: ``nnx.split(model)[0]``, static.
+          state: ``nnx.split(model)[1]``.
+          key: PRNG key. Position ``i`` is drawn with ``draw_categorical(key, i, ...)`` as in
+            the exact samplers, so ``particles=1`` reproduces ``naive_sampler`` bit for bit.
+          x: (B, *event) int32, read only where ``observed``.
+          observed: (B, *event) bool.
+          labels: (B,) int32 or None.
+          temperature: scalar; the target is the tempered model (logits / temperature).
+          particles: P, static.
+          ess_threshold: resample an input when its effective sample size falls below this
+            times P.
+          features: (B, frames, F) local features of a locally conditioned model, else None.
+
+        Returns:
+          (B, *event) int32 completions and (B,) float32 log-evidence estimates
+          ``log mean_p w_p ≈ log p(observed)``.
+        """
 
 
 def effective_sample_size(log_w: jax.Array) -> jax.Array:
@@ -201,27 +219,9 @@ def smc_sampler(
 ):
     """The reference particle filter: the whole network on every particle at each position.
 
-    A ``ParticleFilter`` that works for every model (the registry's ``"naive"`` entry, as
-    ``naive_sampler`` is for sampling): each position that some input leaves unobserved costs
-    a forward pass of ``B * P`` inputs. The faster filters return its completions for the same
-    arguments (the registry-wide tests check this).
-
-    Args:
-      graphdef: ``nnx.split(model)[0]``, static.
-      state: ``nnx.split(model)[1]``.
-      key: PRNG key. Position ``i`` is drawn with ``draw_categorical(key, i, ...)`` as in the
-        exact samplers, so ``particles=1`` reproduces ``naive_sampler`` bit for bit.
-      x: (B, *event) int32, read only where ``observed``.
-      observed: (B, *event) bool.
-      labels: (B,) int32 or None.
-      temperature: scalar; the target is the tempered model (logits / temperature).
-      particles: P, static.
-      ess_threshold: resample an input when its effective sample size falls below this times P.
-      features: (B, frames, F) local features of a locally conditioned model, else None.
-
-    Returns:
-      (B, *event) int32 completions and (B,) float32 log-evidence estimates
-      ``log mean_p w_p ≈ log p(observed)``.
+    A ``ParticleFilter`` (its arguments and results are described there) that works for every
+    model: the registry's ``"naive"`` entry, as ``naive_sampler`` is for sampling. Each
+    position that some input leaves unobserved costs a forward pass of ``B * P`` inputs.
 
     Examples:
       >>> from flax import nnx

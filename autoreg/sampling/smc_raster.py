@@ -47,6 +47,7 @@ from autoreg.sampling.smc import (
 
 __all__ = [
     "Particles",
+    "filter_images",
     "gather_particles",
     "particle_draw",
     "raster_particle_filter",
@@ -193,64 +194,65 @@ def raster_particle_filter(plan) -> ParticleFilter:
     """
 
     def particle_filter(
-        graphdef,
-        state,
-        key,
-        x,
-        observed,
-        labels,
-        temperature,
-        particles,
-        ess_threshold,
+        graphdef, state, key, x, observed, labels, temperature, particles, ess_threshold,
         features=None,
-    ):
+    ):  # fmt: skip
         model = nnx.merge(graphdef, state)
         model.check_labels(labels)
         reject_features(model, features)
-        batch, height, width, colours = x.shape
-        dims, n = height * width * colours, batch * particles
+        return filter_images(
+            plan, model, key, x, observed, labels, temperature, particles, ess_threshold
+        )
 
-        def each_particle(a):  # (B, ...) -> (B * P, ...), input b's copies in rows b * P ...
-            return jnp.repeat(a, particles, axis=0)
-
-        labels_n = None if labels is None else each_particle(labels)
-        image_pad, caches, row_fn, pixel_fn = plan(model, (n, height, width, colours), labels_n)
-        flat = each_particle(jnp.where(observed, x, 0).reshape(batch, dims))  # (N, D)
-        start = RasterState(
-            flat,
-            activation_cache.empty_cache(n, width, colours, image_pad),
-            caches,
-            Particles(jnp.zeros((batch, particles), jnp.float32), ()),
-        )
-        draw = particle_draw(
-            jax.random.fold_in(key, dims),
-            each_particle(observed.reshape(batch, dims)),
-            visited_positions(observed),
-            temperature,
-            ess_threshold,
-        )
-        end = run_raster(
-            key,
-            start,
-            height,
-            levels=model.levels,
-            image_pad=image_pad,
-            row_fn=row_fn,
-            pixel_fn=pixel_fn,
-            draw=draw,
-        )
-        samples, log_evidence = choose_particles(
-            jax.random.fold_in(key, dims + 1), end.flat, end.extra.log_w
-        )
-        return samples.reshape(x.shape), log_evidence
-
+    stem = plan.__name__.replace("sampler", "particle_filter")
     particle_filter.__name__ = particle_filter.__qualname__ = (
-        plan.__name__.replace("sampler", "particle_filter")
-        if "sampler" in plan.__name__
-        else f"{plan.__name__}_particle_filter"
+        stem if stem != plan.__name__ else f"{plan.__name__}_particle_filter"
     )
     particle_filter.__doc__ = (
         f"``smc_sampler``'s completions on the cached raster loop of ``{plan.__name__}`` "
         "(a ``ParticleFilter``; see ``autoreg.sampling.smc_raster``)."
     )
     return jax.jit(particle_filter, static_argnums=(0, 7))
+
+
+def filter_images(plan, model, key, x, observed, labels, temperature, particles, ess_threshold):
+    """The particle filter on ``plan``'s raster loop over (B, H, W, C) images; call in jit.
+
+    Returns:
+      (B, H, W, C) int32 completions and (B,) float32 log-evidence estimates.
+    """
+    batch, height, width, colours = x.shape
+    dims, n = height * width * colours, batch * particles
+
+    def each_particle(a):  # (B, ...) -> (B * P, ...), input b's copies in rows b * P ...
+        return jnp.repeat(a, particles, axis=0)
+
+    labels_n = None if labels is None else each_particle(labels)
+    image_pad, caches, row_fn, pixel_fn = plan(model, (n, height, width, colours), labels_n)
+    start = RasterState(
+        each_particle(jnp.where(observed, x, 0).reshape(batch, dims)),  # (N, D)
+        activation_cache.empty_cache(n, width, colours, image_pad),
+        caches,
+        Particles(jnp.zeros((batch, particles), jnp.float32), ()),
+    )
+    draw = particle_draw(
+        jax.random.fold_in(key, dims),
+        each_particle(observed.reshape(batch, dims)),
+        visited_positions(observed),
+        temperature,
+        ess_threshold,
+    )
+    end = run_raster(
+        key,
+        start,
+        height,
+        levels=model.levels,
+        image_pad=image_pad,
+        row_fn=row_fn,
+        pixel_fn=pixel_fn,
+        draw=draw,
+    )
+    samples, log_evidence = choose_particles(
+        jax.random.fold_in(key, dims + 1), end.flat, end.extra.log_w
+    )
+    return samples.reshape(x.shape), log_evidence

@@ -53,16 +53,14 @@ def prefix_log_prob(model, clip: jax.Array, temperature, until) -> jax.Array:
 def video_particle_filter(
     graphdef, state, key, x, observed, labels, temperature, particles, ess_threshold, features=None
 ):
-    """``smc_sampler``'s completions of (B, T, H, W, C) clips on the cached video sampler.
-
-    A ``ParticleFilter`` (see ``autoreg.sampling.smc.smc_sampler`` for the arguments) for
-    ``nnx.split`` of a ``VideoPixelCNN``; labels and features must be None.
+    """``smc_sampler``'s completions of (B, T, H, W, C) clips, frame by frame on the cached
+    video sampler: a ``ParticleFilter`` for a ``VideoPixelCNN`` (labels, features: None).
 
     Examples:
       >>> from flax import nnx
       >>> from autoreg.sampling.video_smc import video_particle_filter
-      >>> model = autoreg.create_model("video_pixelcnn", preset="tiny", levels=4,
-      ...                              image_shape=(3, 3, 1))
+      >>> shape = dict(levels=4, image_shape=(3, 3, 1))
+      >>> model = autoreg.create_model("video_pixelcnn", preset="tiny", **shape)
       >>> graphdef, state = nnx.split(model)
       >>> x = np.random.default_rng(0).integers(0, 4, (1, 3, 3, 3, 1)).astype(np.int32)
       >>> observed = np.ones(x.shape, bool)
