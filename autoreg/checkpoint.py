@@ -33,7 +33,6 @@ from autoreg.checkpoint_checks import (
     check_memory,
     checksums,
     data_limit,
-    drop_orbax_unraisable_reports,
     first_line,
     innermost,
     read_json,
@@ -43,6 +42,7 @@ from autoreg.checkpoint_checks import (
 )
 from autoreg.errors import InputError
 from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
+from autoreg.orbax_reports import orbax_reports_dropped
 from autoreg.registry import get_spec
 from autoreg.registry import model_from_config as _model_from_config
 
@@ -125,8 +125,7 @@ def save_checkpoint(
     json.dumps(metadata)  # fail before writing anything if extra is not JSON
     written = path.with_name(f".{path.name}.new-{time.time_ns()}") if replacing else path
     try:
-        drop_orbax_unraisable_reports()
-        with _checkpointer() as checkpointer:
+        with orbax_reports_dropped(), _checkpointer() as checkpointer:
             checkpointer.save(
                 written,
                 ocp.args.Composite(

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import stat
-import sys
 import zlib
 from pathlib import Path
 
@@ -37,7 +36,8 @@ from flax import nnx
 
 from autoreg.distributed import host_copy
 from autoreg.errors import DamagedCheckpointError, InputError
-from autoreg.memory import format_bytes, memory_budget
+from autoreg.memory import format_bytes, forward_bytes, memory_budget
+from autoreg.orbax_reports import orbax_reports_dropped
 
 # orbax's JSON files inside an item directory (``array_metadatas`` holds one per process).
 ITEM_JSON_FILES = ("_METADATA", "_sharding")
@@ -216,15 +216,15 @@ def check_item_files(item_dir: Path, limit: int | None = None) -> None:
 def reading(where: Path):
     """Run an orbax read of ``where``: any failure becomes one DamagedCheckpointError line naming
     ``where`` and TensorStore's reason (not its page of spec), and the reports that the reads
-    it abandons print, during the failure and later, are dropped."""
-    drop_orbax_unraisable_reports()
-    try:
-        yield
-    except DamagedCheckpointError:
-        raise
-    except Exception as error:  # orbax and TensorStore raise many types for damaged files
-        reason = re.sub(r"\s*\[tensorstore_spec.*$", "", first_line(innermost(error)))
-        raise DamagedCheckpointError(f"{where} is damaged: {reason}") from None
+    it abandons print while it runs are dropped (``autoreg.orbax_reports``)."""
+    with orbax_reports_dropped():
+        try:
+            yield
+        except DamagedCheckpointError:
+            raise
+        except Exception as error:  # orbax and TensorStore raise many types for damaged files
+            reason = re.sub(r"\s*\[tensorstore_spec.*$", "", first_line(innermost(error)))
+            raise DamagedCheckpointError(f"{where} is damaged: {reason}") from None
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -233,26 +233,6 @@ def innermost(error: BaseException) -> BaseException:
     while error.__cause__ is not None or error.__context__ is not None:
         error = error.__cause__ or error.__context__
     return error
-
-
-def drop_orbax_unraisable_reports() -> None:
-    """From now on, drop the reports that the reads of a failed orbax restore print when they
-    are abandoned, each a traceback on stderr: "Exception ignored in: <coroutine ...>" with a
-    page of TensorStore spec when such a coroutine is collected, and "Event loop is closed"
-    when TensorStore completes one after its event loop is gone. Other reports go through."""
-    previous = sys.unraisablehook
-    if getattr(previous, "drops_orbax_reports", False):
-        return
-
-    def hook(unraisable):
-        code = getattr(unraisable.object, "cr_code", None)
-        from_orbax = code is not None and f"{os.sep}orbax{os.sep}" in code.co_filename
-        loop_closed = str(unraisable.exc_value) == "Event loop is closed"
-        if not (from_orbax or loop_closed):
-            previous(unraisable)
-
-    hook.drops_orbax_reports = True
-    sys.unraisablehook = hook
 
 
 def saved_shapes(item_dir: Path) -> dict:
@@ -291,14 +271,12 @@ def check_fits(model, item_dir: Path) -> None:
 
 
 def memory_needed(model) -> int:
-    """Bytes that ``model`` needs at least, parameters and (for an image model) one example's
-    forward pass: every layer's output at every pixel, and the logits."""
+    """Bytes that the (abstract) ``model`` needs: its parameters and, for a model of one data
+    shape (images, clips), one example's forward pass (``autoreg.memory.forward_bytes``)."""
     params = jax.tree.leaves(nnx.state(model, nnx.Param))
     needed = sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize for p in params)
     if model.fixed_shape:
-        *pixels, colours = model.event_shape()
-        widths = sum(p.shape[-1] for p in params if len(p.shape) >= 2)
-        needed += 4 * int(np.prod(pixels)) * (widths + colours * model.levels)
+        needed += forward_bytes(model, int(np.prod(model.event_shape())))
     return needed
 
 

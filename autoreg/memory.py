@@ -12,7 +12,10 @@ memory is refused in one line instead of failing inside XLA.
 
 The estimates are deliberately simple upper bounds (a forward pass holds the logits and a few
 copies of the widest activation), not measurements: they exist to turn "2.85 TiB" into one clear
-line before NumPy or XLA try to allocate it, not to pack memory tightly.
+line before NumPy or XLA try to allocate it, not to pack memory tightly. What a model holds is
+its own answer: the class methods ``widest_activation``, ``network_depth`` and
+``attention_arrays`` of its config (``autoreg.models.base.AutoregressiveModel``), which this
+module asks of a model, or of a bare config through the registry's model class.
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ __all__ = [
 ENV = "AUTOREG_MEMORY_LIMIT"  # e.g. "8G", "512M", "1.5GiB" or a number of bytes
 RAM_FRACTION = 0.5  # default budget: this fraction of the machine's RAM
 ACTIVATIONS = 4  # live copies of the widest activation during a forward pass
-ATTENTION_COPIES = 3  # live (heads, D, D) float32 arrays of a causal self-attention layer
 STREAM_BYTES = 24  # per time step of a streaming (queue) sampler: data, mask, padded copies, output
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 
@@ -262,70 +264,59 @@ def plan_batches(what: str, total: int, kept: int, work: int) -> BatchPlan:
     return BatchPlan(total, batch, total * kept + batch * work)
 
 
-LSTM_GATES = 4  # gate pre-activations per hidden unit of an LSTM (input, forget, output, cell)
+def model_class_and_config(subject) -> tuple[type, object]:
+    """The model class that answers the memory questions of ``subject``, and its config.
 
+    Args:
+      subject: a model (its own class answers), or a config (the registry's model class of that
+        config answers: a checkpoint's config before its model is built, a texture model's).
 
-def activation_width(config) -> int:
-    """Widest per-position activation of a model config: its largest ``*channels`` or
-    ``*features`` field, or ``LSTM_GATES * hidden`` (the gate pre-activations of a PixelRNN),
-    or what the config's ``widest_activation()`` says where it has one."""
-    if hasattr(config, "widest_activation"):  # a model that knows better (Video PixelCNN)
-        return config.widest_activation()
-    widths = [
-        value * (LSTM_GATES if name == "hidden" else 1)
-        for name, value in vars(config).items()
-        if name.endswith(("channels", "features", "hidden"))
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-    ]
-    return max(widths, default=1)
+    Returns:
+      ``(model class, config)``; the class's ``widest_activation``, ``network_depth`` and
+      ``attention_arrays`` (``autoreg.models.base.AutoregressiveModel``) size it.
 
-
-def attention_bytes(config, positions: int) -> int:
-    """Bytes of the attention matrices of one example's forward pass (0 without attention).
-
-    A model with ``heads`` attends from each of its ``D = positions / C`` pixels to every pixel:
-    ``ATTENTION_COPIES`` float32 (heads, D, D) arrays (scores, masked scores, weights) live at
-    once in one layer, quadratic in the pixels where everything else is linear.
+    Raises:
+      InputError: a config of no model in the registry.
     """
-    heads = getattr(config, "heads", 0)
-    if not heads:
-        return 0
-    pixels = positions // config.image_shape[-1]
-    return 4 * ATTENTION_COPIES * heads * pixels * pixels
+    from autoreg.models.base import AutoregressiveModel  # here: the module stays light to import
+    from autoreg.registry import MODELS
+
+    if isinstance(subject, AutoregressiveModel):
+        return type(subject), subject.config
+    config = getattr(subject, "config", subject)  # a stand-in for a model keeps its config
+    for spec in MODELS.values():
+        if type(config) is spec.config_cls:
+            return spec.model_cls, config
+    raise InputError(f"no model in the registry has a {type(config).__name__}")
 
 
-def forward_bytes(config, positions: int) -> int:
+def forward_bytes(subject, positions: int) -> int:
     """Bytes of one example's forward pass over ``positions`` positions.
 
     The K float32 logits (and their log-softmax) and ``ACTIVATIONS`` copies of the widest
-    activation at each position, plus the attention matrices of a model with attention
-    (``attention_bytes``).
+    activation at each position, plus the float32 attention arrays of a model with attention,
+    as the model says them (``model_class_and_config``).
 
     Args:
-      config: a model config.
+      subject: a model, or a model's config.
       positions: the example's positions (H * W * C for an image, T for audio).
 
     Returns:
       The estimate in bytes.
 
+    Raises:
+      InputError: a config of no model in the registry.
+
     Examples:
       >>> from autoreg.memory import forward_bytes
       >>> config = autoreg.registry.make_config("pixelcnn", "tiny", levels=4, image_shape=(4, 4, 1))
-      >>> forward_bytes(config, positions=16)  # 4 * 16 * (2 * 4 levels + 4 copies * 8 channels)
+      >>> forward_bytes(config, positions=16)  # 4 B * 16 * (2 * 4 levels + 4 copies * width 8)
       2560
     """
-    linear = 4 * positions * (2 * config.levels + ACTIVATIONS * activation_width(config))
-    return linear + attention_bytes(config, positions)
-
-
-def network_depth(config) -> int:
-    """Layers of a model config whose activations a backward pass keeps: its ``num_layers`` or
-    ``num_blocks`` field, or ``num_stacks * layers_per_stack`` (at least 1)."""
-    fields = vars(config)
-    if "layers_per_stack" in fields:
-        return max(1, fields["layers_per_stack"] * fields.get("num_stacks", 1))
-    return max(1, fields.get("num_layers", 0) or fields.get("num_blocks", 0) or 1)
+    model_cls, config = model_class_and_config(subject)
+    width = model_cls.widest_activation(config)
+    attention = sum(math.prod(shape) for shape in model_cls.attention_arrays(config, positions))
+    return 4 * positions * (2 * config.levels + ACTIVATIONS * width) + 4 * attention
 
 
 def training_bytes(
@@ -335,8 +326,8 @@ def training_bytes(
 
     The state (float32 parameters, their gradients and updates, Adam's two moments, the EMA)
     plus, for each example, its forward pass (``forward_bytes``), the gradient of its logits and
-    ``ACTIVATIONS`` copies of the widest activation per layer (``network_depth``) at each
-    position, kept for the backward pass.
+    ``ACTIVATIONS`` copies of the widest activation per layer (the model's ``network_depth``)
+    at each position, kept for the backward pass.
 
     Args:
       model: a registry model.
@@ -357,12 +348,13 @@ def training_bytes(
     import jax  # for models only: the module stays light to import
     from flax import nnx
 
-    config = model.config
+    model_cls, config = model_class_and_config(model)
     params = sum(leaf.size for leaf in jax.tree.leaves(nnx.state(model, nnx.Param)))
     state = 4 * params * (5 + int(ema))
     positions = math.prod(event_shape)
-    saved = positions * ACTIVATIONS * activation_width(config) * network_depth(config)
-    per_example = forward_bytes(config, positions) + 4 * positions * config.levels
+    layers = model_cls.widest_activation(config) * model_cls.network_depth(config)
+    saved = positions * ACTIVATIONS * layers
+    per_example = forward_bytes(model, positions) + 4 * positions * config.levels
     per_example += compute_bytes * saved + 4 * positions  # and the int32 batch
     return state + batch_size * per_example
 
@@ -426,10 +418,11 @@ def check_training(
     check_fits(what, total, budget, advice)
 
 
-def network_sampling_work(config, positions: int) -> int:
-    """Bytes per example of a sampler that runs the network (a model of ``config``) over all
-    ``positions`` at once: a forward pass, plus the example's data and mask."""
-    return forward_bytes(config, positions) + 8 * positions
+def network_sampling_work(subject, positions: int) -> int:
+    """Bytes per example of a sampler that runs the network (a model, or a model of the config
+    ``subject``) over all ``positions`` at once: a forward pass, plus the example's data and
+    mask."""
+    return forward_bytes(subject, positions) + 8 * positions
 
 
 def sampling_work(model, positions: int, method: str | None) -> int:
@@ -440,9 +433,10 @@ def sampling_work(model, positions: int, method: str | None) -> int:
     ``STREAM_BYTES`` per time step plus that state.
     """
     if model.fixed_shape or method == "naive":
-        return network_sampling_work(model.config, positions)
+        return network_sampling_work(model, positions)
+    model_cls, config = model_class_and_config(model)
     field = getattr(model, "receptive_field", 1)
-    state = 4 * field * ACTIVATIONS * activation_width(model.config)
+    state = 4 * field * ACTIVATIONS * model_cls.widest_activation(config)
     noise = 2 * 4 * 256 * model.levels  # two chunks of sampling noise
     return STREAM_BYTES * positions + state + noise
 
@@ -525,7 +519,7 @@ def completion_plan(
     what = f"completing {describe(rows, event_shape)}"
     if method == "smc":
         what += f" by SMC with {particles} particles each"
-        work = particles * (forward_bytes(model.config, positions) + 16 * positions)
+        work = particles * (forward_bytes(model, positions) + 16 * positions)
     else:
         work = sampling_work(model, positions, method)
     return plan_batches(what, rows, 13 * positions, work)
@@ -554,16 +548,16 @@ def evaluation_batch(model, examples: int, event_shape: tuple, batch_size: int) 
     """
     positions = math.prod(event_shape)
     what = f"evaluating {describe(examples, event_shape)}"
-    plan = plan_batches(what, examples, 0, forward_bytes(model.config, positions))
+    plan = plan_batches(what, examples, 0, forward_bytes(model, positions))
     return min(batch_size, plan.batch)
 
 
-def efros_leung_bytes(height: int, width: int, channels: int, window: int) -> int:
+def efros_leung_bytes(height: int, width: int, colours: int, window: int) -> int:
     """Bytes of an Efros-Leung canvas: the padded float32 values and mask, the uint8 texture,
     and the float64 neighbour counts and frontier of a pass (the source table is small)."""
     pad = 2 * (window // 2)
     padded = (height + pad) * (width + pad)
-    return padded * (4 * channels + 1) + height * width * (channels + 8 + 8 + 2)
+    return padded * (4 * colours + 1) + height * width * (colours + 8 + 8 + 2)
 
 
 def mel_analysis_bytes(samples: int, n_fft: int, hop_length: int, n_mels: int) -> int:

@@ -182,9 +182,59 @@ class ModelSpec:
 
     def __post_init__(self):
         for field, naive in (("samplers", NAIVE), ("particle_filters", NAIVE_SMC)):
-            table = {**getattr(self, field)}
-            table.setdefault("naive", naive)
-            object.__setattr__(self, field, types.MappingProxyType(table))
+            object.__setattr__(self, field, with_naive(getattr(self, field), naive))
+
+
+class TableOnFirstRead(Mapping):
+    """A read-only method table whose entries are looked up when it is first read.
+
+    For a family whose samplers depend on what the installation built (the C++ WaveNet
+    kernel), so that importing the registry reads no directory.
+
+    Args:
+      build: returns the table (method name -> ``SamplingMethod``); called once, on first read.
+    """
+
+    def __init__(self, build: Callable[[], Mapping[str, SamplingMethod]]):
+        self.build = build
+        self.table: Mapping[str, SamplingMethod] | None = None
+
+    def loaded(self) -> Mapping[str, SamplingMethod]:
+        """The table, built on the first call."""
+        if self.table is None:
+            self.table = types.MappingProxyType(dict(self.build()))
+        return self.table
+
+    def __getitem__(self, name: str) -> SamplingMethod:
+        return self.loaded()[name]
+
+    def __iter__(self):
+        return iter(self.loaded())
+
+    def __len__(self) -> int:
+        return len(self.loaded())
+
+    def __repr__(self) -> str:
+        return repr(self.loaded())
+
+
+def with_naive(table: Mapping, naive: SamplingMethod) -> Mapping:
+    """``table``, read-only, with ``"naive"`` appended if it lacks one (a ``TableOnFirstRead``
+    stays unread until it is first read)."""
+    if isinstance(table, TableOnFirstRead):
+        return TableOnFirstRead(lambda: with_naive(table.loaded(), naive))
+    merged = {**table}
+    merged.setdefault("naive", naive)
+    return types.MappingProxyType(merged)
+
+
+def wavenet_samplers() -> dict[str, SamplingMethod]:
+    """WaveNet's samplers: "native" (the C++ kernel, CPU only) where it was built at install
+    time; the XLA queues ("fast") everywhere, so they are the default on a GPU or TPU."""
+    fast = {"fast": xla(fast_sampler)}
+    if wavenet_native.available():
+        return {"native": cpu_only(wavenet_native.native_sampler), **fast}
+    return fast
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -235,13 +285,7 @@ MODELS: dict[str, ModelSpec] = {
         wavenet.WaveNet,
         wavenet.WaveNetConfig,
         wavenet.PRESETS,
-        # "native" (the C++ kernel, CPU only) where it was built at install time; the XLA queues
-        # ("fast") everywhere, so they are the default on a GPU or TPU.
-        samplers=(
-            {"native": cpu_only(wavenet_native.native_sampler), "fast": xla(fast_sampler)}
-            if wavenet_native.available()
-            else {"fast": xla(fast_sampler)}
-        ),
+        samplers=TableOnFirstRead(wavenet_samplers),  # whether the C++ kernel was built
     ),
     "video_pixelcnn": ModelSpec(
         "video_pixelcnn",

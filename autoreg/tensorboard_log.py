@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from autoreg.atomic import atomic_write
+from autoreg.workdir_files import open_own_file
 
 # metrics.jsonl key -> TensorBoard tag (train and test bits/dim share one chart section).
 TAGS = {
@@ -132,8 +133,6 @@ def truncate_events(directory: Path, step: int) -> None:
     """Rewrite each event file in ``directory`` without its events after ``step`` (written by
     a run that was killed later), as ``Run.truncate_metrics`` does for metrics.jsonl."""
     from tensorboardX.proto.event_pb2 import Event
-
-    from autoreg.workdir import open_own_file  # it imports this module
 
     for path in sorted(Path(directory).iterdir()):
         if EVENT_FILES not in path.name or path.name.startswith("."):

@@ -1,7 +1,6 @@
 """orbax checkpoints: exact round trip, self-describing, clear errors on foreign or damaged dirs."""
 
 import json
-import os
 import pickle
 import shutil
 import subprocess
@@ -45,12 +44,42 @@ def test_metadata_records_name_config_and_extra(saved):
     assert metadata["config"]["channels"] == 12 and metadata["step"] == 7
 
 
-def test_no_pickle_in_checkpoint(saved):
-    for root, _, files in os.walk(saved):
-        for name in files:
-            with open(os.path.join(root, name), "rb") as f:
-                head = f.read(2)
-            assert head[:1] != b"\x80", f"{name} looks like a pickle"
+PICKLE_HEADERS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))  # PROTO 2..5
+
+
+def test_no_file_of_a_checkpoint_is_a_pickle(saved):
+    """No file of a saved checkpoint starts with a pickle protocol header (PROTO 2..5).
+
+    Catches a save that pickles any part of the checkpoint (the record, the parameters, a
+    tree of them, an extra file beside them), whatever its name or folder. The files are
+    counted first, so that a walk of the wrong directory cannot pass by finding nothing.
+    """
+    files = sorted(p for p in saved.rglob("*") if p.is_file())
+    names = {str(p.relative_to(saved)) for p in files}
+    assert {"metadata/metadata", "params/_METADATA"} <= names, names
+    assert any("/d/" in name for name in names), names  # the arrays' data files
+    for path in files:
+        head = path.read_bytes()[:2]
+        assert head not in PICKLE_HEADERS, f"{path.relative_to(saved)} starts like a pickle"
+
+
+def test_loading_a_checkpoint_never_unpickles(model, saved, monkeypatch):
+    """``load_checkpoint`` gives the saved model while every way into pickle raises.
+
+    Catches a load that unpickles anything (a record or a tree read with ``pickle.load``,
+    a deep copy through ``pickle.loads``, ``np.load(allow_pickle=True)`` of an object array),
+    which would run code from an untrusted checkpoint.
+    """
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_checkpoint called pickle")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    loaded = autoreg.load_checkpoint(saved)
+    monkeypatch.undo()
+    x = np.random.default_rng(1).integers(0, 8, size=(2, 4, 4, 3))
+    np.testing.assert_array_equal(autoreg.log_prob(loaded, x), autoreg.log_prob(model, x))
 
 
 def test_refuses_to_overwrite(model, saved):

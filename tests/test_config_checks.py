@@ -1,20 +1,37 @@
-"""Every config field of every model has a type and bounds: floats, bools and huge values fail."""
+"""Every config field of every model has a type and bounds: floats, bools and huge values fail.
+
+Each family's config declares its fields' rules in its own ``BOUNDS`` (``config_checks``)."""
 
 import dataclasses
+from typing import ClassVar
 
 import pytest
 
 import autoreg
-from autoreg.models.config_checks import BOUNDS, MAX_SIDE, check_fields
+from autoreg.models.config_checks import MAX_SIDE, WIDTH, check_fields
 from autoreg.registry import make_config
 
 
+def bounds(name) -> dict:
+    """The rules of the family ``name``'s config fields."""
+    return autoreg.MODELS[name].config_cls.BOUNDS
+
+
 def int_fields(name):
+    """The fields of ``name``'s config with a (minimum, maximum) rule."""
     config = make_config(name, "tiny")
-    return [f.name for f in dataclasses.fields(config) if f.name in BOUNDS]
+    rules = bounds(name)
+    return [f.name for f in dataclasses.fields(config) if isinstance(rules[f.name], tuple)]
 
 
 CASES = [(name, field) for name in sorted(autoreg.MODELS) for field in int_fields(name)]
+
+
+@pytest.mark.parametrize("name", sorted(autoreg.MODELS))
+def test_every_field_has_a_rule_and_every_rule_a_field(name):
+    fields = {f.name for f in dataclasses.fields(autoreg.MODELS[name].config_cls)}
+    assert set(bounds(name)) == fields
+    assert int_fields(name), name  # every family has integer fields under test
 
 
 @pytest.mark.parametrize("name, field", CASES)
@@ -24,7 +41,7 @@ def test_integer_fields_refuse_floats_bools_and_values_out_of_bounds(name, field
         make_config(name, "tiny", **{field: float(value)})
     with pytest.raises(TypeError, match=f"{field} must be an integer, got True"):
         make_config(name, "tiny", **{field: True})
-    low, high = BOUNDS[field]
+    low, high = bounds(name)[field]
     for outside in (low - 1, high + 1):
         with pytest.raises(ValueError, match=rf"{field} must be in {low}\.\.{high}, got {outside}"):
             make_config(name, "tiny", **{field: outside})
@@ -57,8 +74,30 @@ def test_a_field_without_a_rule_is_refused():
         levels: int = 4
         novelty: int = 3
 
-    with pytest.raises(TypeError, match="Config.novelty has no bounds in config_checks"):
+        BOUNDS: ClassVar[dict] = dict(levels=(2, 256))
+
+    with pytest.raises(TypeError, match=r"Config.novelty has no bounds: .* in Config\.BOUNDS"):
         check_fields(Config())
+
+
+def test_a_family_owns_its_bounds():
+    """The same name may have other bounds in another family: the table is the config's."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Narrow:
+        channels: int = 8
+
+        BOUNDS: ClassVar[dict] = dict(channels=(4, 16))
+
+    @dataclasses.dataclass(frozen=True)
+    class Wide:
+        channels: int = 8
+
+        BOUNDS: ClassVar[dict] = dict(channels=WIDTH)
+
+    check_fields(Wide(channels=32))
+    with pytest.raises(ValueError, match=r"channels must be in 4\.\.16, got 32"):
+        check_fields(Narrow(channels=32))
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import autoreg
+
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -19,6 +21,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from autoreg.demo import DemoModels, launch  # noqa: E402
 from autoreg.demo.inputs import flatten, model_image, region_mask  # noqa: E402
 from autoreg.image_io import PAD  # noqa: E402
+from autoreg.pretrained import load_pretrained  # noqa: E402
 
 pytestmark = pytest.mark.slow  # about a minute on two cores: models load and compile
 
@@ -95,25 +98,48 @@ def read_rgb(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def grid_tiles(grid: np.ndarray, columns: int, size: int = 28) -> np.ndarray:
-    """(columns, size, size, 3) tiles of the first row of an upscaled grid (PAD between)."""
+def grid_tiles(grid: np.ndarray, columns: int, size: int = 28, rows: int = 1) -> np.ndarray:
+    """(rows * columns, size, size, 3) tiles of the first ``rows`` rows of an upscaled grid
+    (PAD between), row-major."""
     scale = grid.shape[1] // (columns * (size + PAD) + PAD)
     native = grid[::scale, ::scale]
     assert native.shape[1] == columns * (size + PAD) + PAD
-    return np.stack(
-        [native[PAD : PAD + size, PAD + j * (size + PAD) :][:, :size] for j in range(columns)]
-    )
+    corners = [
+        (PAD + i * (size + PAD), PAD + j * (size + PAD))
+        for i in range(rows)
+        for j in range(columns)
+    ]
+    return np.stack([native[y : y + size, x : x + size] for y, x in corners])
+
+
+def bits_of_each(model, images: np.ndarray, labels=None) -> list:
+    """The model's own ``autoreg.bits_per_dim`` of each image, one at a time."""
+    return [
+        float(
+            autoreg.bits_per_dim(model, image[None], None if labels is None else labels[i : i + 1])
+        )
+        for i, image in enumerate(images)
+    ]
 
 
 def test_sample_tab(client):
+    """Each sample's bits/dim on the page is the shipped model's ``autoreg.bits_per_dim`` of
+    the sample shown in its tile, in the same order.
+
+    Catches bits/dim in other units (nats, bits per image, divided by the levels), scores of
+    other images than those shown, and scores listed in another order than the grid's.
+    """
     grid, stats = client.predict("pixelcnn", 0, 1.0, 0, 4, api_name="/sample")
     assert read_rgb(grid).shape == (310, 310, 3)  # 2x2 tiles of 28 px with 2 px gaps, x5
-    assert len(stats["bits_per_dim"]) == 4 and all(0 < b < 8 for b in stats["bits_per_dim"])
+    shown = grid_tiles(read_rgb(grid), 2, rows=2)[..., :1]  # (4, 28, 28, 1): K = 256, as drawn
+    expected = bits_of_each(load_pretrained("pixelcnn"), shown)
+    assert stats["bits_per_dim"] == pytest.approx(expected, abs=1e-4)  # shown to 4 decimals
+    assert len(set(stats["bits_per_dim"])) == 4  # four different samples, each scored
     assert stats["seconds"] > 0
 
 
 def test_sample_tab_refuses_a_bad_label_then_serves(client):
-    with pytest.raises(AppError, match="labels 0..9"):
+    with pytest.raises(AppError, match=r"^gated_pixelcnn takes labels 0\.\.9, got 12$"):
         client.predict("gated_pixelcnn", 12, 1.0, 0, 1, api_name="/sample")
     _, stats = client.predict("gated_pixelcnn", 3, 1.0, 0, 1, api_name="/sample")
     assert len(stats["bits_per_dim"]) == 1
@@ -161,21 +187,41 @@ def test_complete_tab_limits_particles_by_the_measured_cost(client, files, monke
 
 def test_complete_tab_refuses_a_missing_painting_and_a_bad_box(client, files):
     args = ("pixelcnn", 0, editor(files / "digit.png"), True)
-    with pytest.raises(AppError, match="paint the region"):
+    with pytest.raises(AppError, match="^paint the region to hide on the mask canvas first$"):
         client.predict(*args, "painted", "", EMPTY_EDITOR, "auto", 4, 1, 0, api_name="/complete")
-    with pytest.raises(AppError, match="Y0,X0,Y1,X1"):
+    with pytest.raises(
+        AppError, match=r"^the box must be Y0,X0,Y1,X1 \(four integers\), got '1,2'$"
+    ):
         client.predict(*args, "box", "1,2", EMPTY_EDITOR, "auto", 4, 1, 0, api_name="/complete")
 
 
 def test_likelihood_tab(client, files):
+    """Each model's bits/dim on the page is its own ``autoreg.bits_per_dim`` of the picture
+    as ``model_image`` makes it that model's input; the class-conditional model's, under the
+    label it finds most likely (the one the page names).
+
+    Catches bits/dim in other units or of another input (not resized, inverted, or quantised
+    as the model needs), the scores of one model shown under another's name, and a label
+    other than the most likely one.
+    """
     gallery, stats = client.predict(editor(files / "digit.png"), True, -1, api_name="/likelihood")
     assert len(gallery) == 5  # the input, then one heatmap per shipped image model
     for item in gallery:
         assert read_rgb(item["image"]).shape == (224, 224, 3)
     bits = stats["bits_per_dim"]
     assert set(bits) == {"pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail"}
-    assert all(0 < b < 8 for b in bits.values())
-    assert 0 <= stats["labels"]["gated_pixelcnn"] <= 9
+    picture = np.asarray(Image.open(files / "digit.png"))
+    for name, shown in bits.items():
+        model = load_pretrained(name)
+        image = model_image(picture, model)[None]  # (1, 28, 28, 1)
+        labels = None
+        if model.num_classes:
+            every = np.arange(model.num_classes, dtype=np.int32)
+            best = int(np.argmax(autoreg.log_prob(model, image.repeat(len(every), 0), every)))
+            assert stats["labels"][name] == best
+            labels = np.array([best], np.int32)
+        assert shown == pytest.approx(bits_of_each(model, image, labels)[0], abs=1e-4), name
+    assert len(set(bits.values())) == 4  # each model scored the picture itself
 
 
 def test_a_picture_that_is_no_digit_gets_a_note(client, files):
@@ -186,12 +232,12 @@ def test_a_picture_that_is_no_digit_gets_a_note(client, files):
 
 
 def test_likelihood_tab_refuses_a_text_file(client, files):
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match=r"cannot identify image file .*notes\.png"):
         client.predict(editor(files / "notes.png"), True, -1, api_name="/likelihood")
 
 
 def test_texture_tab_and_a_bad_upload(client, files):
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match=r"cannot identify image file .*notes\.png"):
         client.predict(handle_file(str(files / "notes.png")), 12, 2, 5, 0, api_name="/texture")
     efros, pixelcnn, stats = client.predict(
         handle_file(str(files / "texture.png")), 12, 2, 5, 0, api_name="/texture"
@@ -203,9 +249,10 @@ def test_texture_tab_and_a_bad_upload(client, files):
 def test_vocoder_tab_and_bad_audio(client, files):
     import soundfile
 
-    with pytest.raises(AppError, match="silent"):
+    silent = r"^the audio is silent \(peak below -60 dBFS\): nothing to vocode$"
+    with pytest.raises(AppError, match=silent):
         client.predict(handle_file(str(files / "silent.wav")), 1.0, 0, api_name="/vocode")
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match=r"^cannot read audio file .*corrupt\.wav: .*Malformed"):
         client.predict(handle_file(str(files / "corrupt.wav")), 1.0, 0, api_name="/vocode")
     original, wavenet, griffin_lim, spectrograms, stats = client.predict(
         handle_file(str(files / "speech.wav")), 1.0, 0, api_name="/vocode"

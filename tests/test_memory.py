@@ -90,16 +90,27 @@ def test_huge_requests_are_value_errors_of_the_api(model, monkeypatch):
 
 
 def test_batches_are_keyed_by_fold_in_of_their_index(model, monkeypatch):
+    """Batch ``b`` of a request split by the memory budget holds exactly the samples of an
+    unbatched request keyed ``fold_in(key, b)``, rows in order, padding dropped.
+
+    Catches a batch keyed otherwise (every batch with the same key, so batches repeat; the
+    key itself for batch 0; a split in place of fold_in), batches joined out of order, and a
+    last batch whose padding is kept or whose rows are shifted.
+    """
     monkeypatch.setenv(memory.ENV, "10K")
     plan = memory.sample_plan(model, 10, (3, 3, 1))
-    assert 1 < plan.batch < 10  # several batches
+    assert plan.num_batches > 1 and 10 % plan.batch  # several batches, the last one padded
     key = jax.random.key(3)
     batched = np.asarray(autoreg.sample(model, key, 10, progress=False))
     assert batched.shape == (10, 3, 3, 1)
-    np.testing.assert_array_equal(batched, autoreg.sample(model, key, 10, progress=False))
-    monkeypatch.delenv(memory.ENV)  # one batch: the plain sampler with the key itself
-    first = autoreg.sample(model, jax.random.fold_in(key, 0), plan.batch)
-    np.testing.assert_array_equal(batched[: plan.batch], first)
+    monkeypatch.delenv(memory.ENV)  # from here on one batch: the plain sampler with its key
+    for b, start in enumerate(range(0, 10, plan.batch)):
+        alone = autoreg.sample(model, jax.random.fold_in(key, b), plan.batch, progress=False)
+        rows = slice(start, min(start + plan.batch, 10))
+        np.testing.assert_array_equal(
+            batched[rows], np.asarray(alone)[: rows.stop - start], err_msg=f"batch {b}"
+        )
+    assert len({s.tobytes() for s in batched}) == 10  # the draws differ: a real comparison
 
 
 def test_in_batches_pads_the_last_batch_and_drops_the_padding():

@@ -167,9 +167,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
 def test_nan_loss_between_checkpoints_stops_before_the_next_one(data, tmp_path, monkeypatch):
     # The loop reads each loss one step late; a NaN at step 6 must still stop the run before
     # the checkpoint of step 8, naming step 6 and keeping the checkpoint of step 4.
-    from autoreg import training
+    from autoreg.training import api
 
-    real = training.make_train_step
+    real = api.make_train_step
 
     def nan_at_step_6(*args):
         step, calls = real(*args), []
@@ -181,7 +181,7 @@ def test_nan_loss_between_checkpoints_stops_before_the_next_one(data, tmp_path, 
 
         return poisoned
 
-    monkeypatch.setattr(training, "make_train_step", nan_at_step_6)
+    monkeypatch.setattr(api, "make_train_step", nan_at_step_6)  # where train_arrays finds it
     cfg = config(steps=10, checkpoint_every=4, log_every=100)
     with pytest.raises(TrainingError, match=r"nan at step 6; .*checkpoint \(step 4\) is kept"):
         train_arrays(fresh_model(), data, tmp_path, cfg, progress=False)

@@ -36,7 +36,7 @@ HOLD_LOCK = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from autoreg.workdir import WorkdirLock
+    from autoreg.workdir_lock import WorkdirLock
     WorkdirLock(Path(sys.argv[1])).acquire()
     print("locked", flush=True)
     time.sleep(120)

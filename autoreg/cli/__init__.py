@@ -34,6 +34,7 @@ from autoreg.cli.texture import add_texture_parser
 from autoreg.cli.train import add_train_parser
 from autoreg.cli.vocode import add_vocode_parser
 from autoreg.errors import INTERNAL_ERROR, AutoregError, Preempted
+from autoreg.orbax_reports import drop_orbax_reports
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``autoreg`` command; returns the exit status (``EXIT_CODES``)."""
     quiet_libraries()
+    drop_orbax_reports()  # a failed orbax call's abandoned reads report even after it failed
     show_warnings()
     try:
         args = build_parser().parse_args(argv)

@@ -46,6 +46,10 @@ class AutoregressiveModel(nnx.Module):
     in addition use ``WaveNet.step_weights``, ``output_weights``, ``output_head``,
     ``check_conditioning`` and ``gate_conditioning``.
 
+    The memory answers. ``autoreg.memory`` sizes a model only through the class methods
+    ``widest_activation``, ``network_depth`` and ``attention_arrays`` of its config, which each
+    family implements (its config's own ``BOUNDS`` bound every field).
+
     Attributes:
       name: the registry key of the family, e.g. ``"pixelcnn"``.
       config: the frozen dataclass of hyper-parameters (``levels`` at least).
@@ -115,6 +119,59 @@ class AutoregressiveModel(nnx.Module):
         if length is not None:
             raise InputError(f"{self.name} generates fixed-size images; 'length' is for audio")
         return tuple(self.config.image_shape)
+
+    # What a forward pass holds, for ``autoreg.memory``: class methods of a config, so that a
+    # config alone (a checkpoint's, before any parameter exists) can be sized.
+
+    @classmethod
+    def widest_activation(cls, config) -> int:
+        """Features per position of the widest activation of a forward pass.
+
+        Args:
+          config: a config of this family.
+
+        Returns:
+          The width, e.g. ``max(channels, output_channels)`` for a PixelCNN.
+
+        Raises:
+          NotImplementedError: the family does not say (every registry family does).
+
+        Examples:
+          >>> from autoreg.models.pixelcnn import PixelCNN
+          >>> config = autoreg.registry.make_config("pixelcnn", "tiny")
+          >>> PixelCNN.widest_activation(config), PixelCNN.network_depth(config)
+          (8, 2)
+        """
+        raise NotImplementedError(f"{cls.__name__} does not say its widest activation")
+
+    @classmethod
+    def network_depth(cls, config) -> int:
+        """Layers whose activations a backward pass keeps.
+
+        Args:
+          config: a config of this family.
+
+        Returns:
+          The number of layers, at least 1.
+
+        Raises:
+          NotImplementedError: the family does not say (every registry family does).
+        """
+        raise NotImplementedError(f"{cls.__name__} does not say its depth")
+
+    @classmethod
+    def attention_arrays(cls, config, positions: int) -> tuple[tuple[int, ...], ...]:
+        """Shapes of the float32 attention arrays one attention layer holds at once.
+
+        Args:
+          config: a config of this family.
+          positions: positions of one example (H * W * C for an image).
+
+        Returns:
+          One shape per array, ``(heads, D, D)`` for attention over D pixels; ``()``, the
+          default, for a model without attention.
+        """
+        return ()
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         raise NotImplementedError

@@ -1,18 +1,32 @@
 """Checks every model config shares, so that each rule and its message exist once.
 
-``check_fields`` gives every field of every config its type and its bounds, from ``BOUNDS``:
-an integer field refuses a float, a bool or a value outside its range. The bounds are generous
-for real models and keep a config from a checkpoint's (untrusted) metadata from asking for
-layers without end or arrays beyond any memory. The other checks are the rules between fields
-(at least one channel per colour, odd kernels). Each raises ``InputError`` (``InputTypeError`` for a
-value of the wrong type) naming the field and the value it got; the configs call them from
-``__post_init__``, so a bad config fails when it is built, before any parameter exists.
+Each config dataclass declares its own rules in a class attribute ``BOUNDS``: field name ->
+``(minimum, maximum)`` of an integer field, the function that checks a field of another kind
+(``check_image_shape``, ``check_dilations``, ``one_of(choices)``), or ``CHECKED_BY_THE_CONFIG``
+for a field its ``__post_init__`` checks itself. ``check_fields`` applies them: an integer field
+refuses a float, a bool or a value outside its range, and a field without a rule is refused, so
+a new field cannot go unchecked. The bounds are generous for real models and keep a config from
+a checkpoint's (untrusted) metadata from asking for layers without end or arrays beyond any
+memory. The other checks are the rules between fields (at least one channel per colour, odd
+kernels). Each raises ``InputError`` (``InputTypeError`` for a value of the wrong type) naming
+the field and the value it got; the configs call them from ``__post_init__``, so a bad config
+fails when it is built, before any parameter exists.
+
+Examples:
+  >>> from autoreg.models.pixelcnn import PixelCNNConfig
+  >>> PixelCNNConfig.BOUNDS["channels"], PixelCNNConfig.BOUNDS["num_blocks"]
+  ((1, 2048), (0, 128))
+  >>> PixelCNNConfig(channels=4096)
+  Traceback (most recent call last):
+  ...
+  autoreg.errors.InputError: channels must be in 1..2048, got 4096
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Callable
 
 from autoreg.errors import InputError, InputTypeError
 
@@ -25,102 +39,99 @@ MAX_SIDE = 4096  # image height and width
 MAX_COLOURS = 4  # channels of an image (1 grey, 3 RGB, 4 RGBA)
 MAX_DILATION = 64  # spacing of a dilated convolution's taps
 
-# Field name -> (minimum, maximum) of every integer field of every model config.
-BOUNDS = {
-    "levels": (2, 65536),
-    "channels": (1, MAX_WIDTH),
-    "output_channels": (1, MAX_WIDTH),
-    "features": (1, MAX_WIDTH),
-    "skip_channels": (1, MAX_WIDTH),
-    "head_channels": (1, MAX_WIDTH),
-    "hidden": (1, MAX_WIDTH),
-    "residual_channels": (1, MAX_WIDTH),
-    "gate_channels": (2, MAX_WIDTH),
-    "num_blocks": (0, MAX_DEPTH),
-    "num_layers": (1, MAX_DEPTH),
-    "num_stacks": (1, 32),
-    "layers_per_stack": (1, 16),  # dilations up to 2**15
-    "first_kernel": (1, MAX_KERNEL),
-    "kernel": (1, MAX_KERNEL),
-    "input_kernel": (1, 64),
-    "num_classes": (0, 65536),
-    "local_features": (0, MAX_WIDTH),
-    "sample_rate": (1, 384_000),
-    "hop_length": (0, 65536),
-    "upsample_context": (0, 64),
-    "condition_channels": (1, MAX_WIDTH),
-    "attention_every": (1, MAX_DEPTH),
-    "heads_per_colour": (1, 64),
-    "key_channels": (1, MAX_WIDTH),
-    "value_channels": (1, MAX_WIDTH),
-    "frames": (1, 65536),
-    "encoder_channels": (1, MAX_WIDTH),
-    "context_channels": (1, MAX_WIDTH),
-    "lstm_kernel": (1, MAX_KERNEL),
-}
+# (minimum, maximum) that the families' integer fields share; a family may give any range.
+LEVELS = (2, 65536)  # K: values per variable
+WIDTH = (1, MAX_WIDTH)  # channels, features or hidden units of a layer
+DEPTH = (1, MAX_DEPTH)  # layers or blocks
+KERNEL = (1, MAX_KERNEL)  # side of a convolution kernel
+CLASSES = (0, 65536)  # class labels to condition on; 0 = unconditional
+
+# The rule of a field whose config's __post_init__ checks it itself (WaveNet's mel analysis).
+CHECKED_BY_THE_CONFIG = "checked by the config's __post_init__"
+
+Rule = tuple[int, int] | Callable[[str, object], None] | str
+Bounds = dict[str, Rule]  # a config's BOUNDS: field name -> its rule
 
 
 def check_int(name: str, value, minimum: int, maximum: int) -> None:
-    """``value`` is an integer (not a bool or a float) in ``minimum..maximum``."""
+    """``value`` is an integer (not a bool or a float) in ``minimum..maximum``.
+
+    Raises:
+      InputTypeError: not an integer.
+      InputError: out of ``minimum..maximum``.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputTypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     if not minimum <= value <= maximum:
         raise InputError(f"{name} must be in {minimum}..{maximum}, got {value}")
 
 
-def check_image_shape(image_shape) -> int:
-    """``(H, W, C)`` integers, H and W in 1..MAX_SIDE, C in 1..MAX_COLOURS; returns C."""
+def check_image_shape(name: str, image_shape) -> None:
+    """``(H, W, C)`` integers, H and W in 1..MAX_SIDE, C in 1..MAX_COLOURS (a rule).
+
+    Raises:
+      InputError: not three sizes, or a size out of its range (``InputTypeError``: not an
+        integer).
+    """
     if not isinstance(image_shape, tuple | list) or len(image_shape) != 3:
-        raise InputError(f"image_shape must be (H, W, C), got {image_shape!r}")
+        raise InputError(f"{name} must be (H, W, C), got {image_shape!r}")
     maxima = (MAX_SIDE, MAX_SIDE, MAX_COLOURS)
     for axis, size, maximum in zip("HWC", image_shape, maxima, strict=True):
-        check_int(f"image_shape {axis}", size, 1, maximum)
-    return image_shape[2]
+        check_int(f"{name} {axis}", size, 1, maximum)
 
 
-def check_dilations(dilations, name: str = "dilations") -> None:
-    """A tuple of integers in 1..MAX_DILATION (its length is the config's own rule)."""
+def check_dilations(name: str, dilations) -> None:
+    """A tuple of integers in 1..MAX_DILATION (a rule; its length is the config's own rule).
+
+    Raises:
+      InputTypeError: not a tuple of integers.
+      InputError: a dilation out of its range.
+    """
     if not isinstance(dilations, tuple | list):
         raise InputTypeError(f"{name} must be a tuple of integers, got {dilations!r}")
     for value in dilations:
         check_int(f"each of {name}", value, 1, MAX_DILATION)
 
 
-def check_conv_impl(conv_impl: str) -> None:
-    """One of ``CONV_IMPLS``."""
-    if conv_impl not in CONV_IMPLS:
-        raise InputError(f"conv_impl must be one of {CONV_IMPLS}, got {conv_impl!r}")
+def one_of(choices: tuple) -> Callable[[str, object], None]:
+    """The rule of a field that takes one of ``choices`` (``one_of(CONV_IMPLS)``).
+
+    Returns:
+      A rule ``check(name, value)`` that raises ``InputError`` for any other value.
+    """
+
+    def check(name: str, value) -> None:
+        if value not in choices:
+            raise InputError(f"{name} must be one of {choices}, got {value!r}")
+
+    return check
 
 
-# Fields that are not integers and that their config checks itself (WaveNet's upsampling
-# choice, mel analysis and speaker names).
-CHECKED_BY_THE_CONFIG = ("upsample", "mel", "speakers")
+check_conv_impl = one_of(CONV_IMPLS)  # the rule of every conv_impl field
 
 
 def check_fields(config) -> None:
-    """The type and bounds of every field of the config dataclass ``config``.
-
-    Fields in ``CHECKED_BY_THE_CONFIG`` are left to the config's own checks.
+    """The type and bounds of every field of the config dataclass ``config``, by the rules of
+    its class's ``BOUNDS``; fields whose rule is ``CHECKED_BY_THE_CONFIG`` are left to it.
 
     Raises:
       InputTypeError: a field of the wrong type (a float or a bool for an integer), or a field with
-        no rule here (a new field must be given its bounds in ``BOUNDS``).
+        no rule in ``BOUNDS`` (a new field must be given one).
       InputError: a field out of its bounds.
     """
+    rules = getattr(type(config), "BOUNDS", {})
     for field in dataclasses.fields(config):
         name, value = field.name, getattr(config, field.name)
-        if name in CHECKED_BY_THE_CONFIG:
+        rule = rules.get(name)
+        if rule is None:
+            cls = type(config).__name__
+            raise InputTypeError(f"{cls}.{name} has no bounds: give it a rule in {cls}.BOUNDS")
+        if rule is CHECKED_BY_THE_CONFIG:
             continue
-        if name == "image_shape":
-            check_image_shape(value)
-        elif name == "conv_impl":
-            check_conv_impl(value)
-        elif name in ("dilations", "encoder_dilations"):
-            check_dilations(value, name)
-        elif name in BOUNDS:
-            check_int(name, value, *BOUNDS[name])
+        if callable(rule):
+            rule(name, value)
         else:
-            raise InputTypeError(f"{type(config).__name__}.{name} has no bounds in config_checks")
+            check_int(name, value, *rule)
 
 
 def check_at_least(config, minimum: int, *names: str, why: str = "") -> None:

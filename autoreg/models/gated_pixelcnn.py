@@ -27,6 +27,7 @@ same pieces pixel by pixel, so both paths run the same arithmetic.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import numpy as np
@@ -34,7 +35,20 @@ from flax import nnx
 
 from autoreg.errors import InputError
 from autoreg.models.base import RasterModel, head_logits, masked_head
-from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.config_checks import (
+    CLASSES,
+    DEPTH,
+    KERNEL,
+    LEVELS,
+    WIDTH,
+    Bounds,
+    check_at_least,
+    check_conv_impl,
+    check_dilations,
+    check_image_config,
+    check_image_shape,
+    check_odd,
+)
 from autoreg.models.layers import (
     TapConv2D,
     colour_groups,
@@ -59,6 +73,20 @@ class GatedPixelCNNConfig:
     num_classes: int = 0  # class labels to condition on; 0 = unconditional
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
     dilations: tuple[int, ...] = ()  # per layer after the first (num_layers - 1); () = all 1
+
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        image_shape=check_image_shape,
+        features=WIDTH,
+        num_layers=DEPTH,
+        skip_channels=WIDTH,
+        head_channels=WIDTH,
+        first_kernel=KERNEL,
+        kernel=KERNEL,
+        num_classes=CLASSES,
+        conv_impl=check_conv_impl,
+        dilations=check_dilations,
+    )
 
     def __post_init__(self):
         c = check_image_config(self)
@@ -276,6 +304,16 @@ class GatedPixelCNN(RasterModel):
             ]
         )
         self.head = OutputHead(config, rngs)
+
+    @classmethod
+    def widest_activation(cls, config: GatedPixelCNNConfig) -> int:
+        """A stack's gated units, the skip sum or the output head's hidden layer."""
+        return max(config.features, config.skip_channels, config.head_channels)
+
+    @classmethod
+    def network_depth(cls, config: GatedPixelCNNConfig) -> int:
+        """The gated layers."""
+        return config.num_layers
 
     def step_layers(self) -> tuple:
         """The gated layers in order.

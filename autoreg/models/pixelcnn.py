@@ -11,13 +11,24 @@ upper right; the Gated PixelCNN removes it.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 from flax import nnx
 
 from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
-from autoreg.models.config_checks import check_image_config, check_odd
+from autoreg.models.config_checks import (
+    KERNEL,
+    LEVELS,
+    MAX_DEPTH,
+    WIDTH,
+    Bounds,
+    check_conv_impl,
+    check_image_config,
+    check_image_shape,
+    check_odd,
+)
 from autoreg.models.layers import MaskedConv2D
 
 
@@ -32,6 +43,16 @@ class PixelCNNConfig:
     output_channels: int = 128  # width of the hidden 1x1 mask-B output layer
     first_kernel: int = 7  # size of the mask-A input convolution
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
+
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        image_shape=check_image_shape,
+        channels=WIDTH,
+        num_blocks=(0, MAX_DEPTH),  # 0: the input layer and the output head alone
+        output_channels=WIDTH,
+        first_kernel=KERNEL,
+        conv_impl=check_conv_impl,
+    )
 
     def __post_init__(self):
         c = check_image_config(self)
@@ -100,6 +121,16 @@ class PixelCNN(MaskedStreamModel):
             ]
         )
         self.init_head(config.channels, rngs)
+
+    @classmethod
+    def widest_activation(cls, config: PixelCNNConfig) -> int:
+        """The stream between blocks (``channels``) or the head's hidden layer."""
+        return max(config.channels, config.output_channels)
+
+    @classmethod
+    def network_depth(cls, config: PixelCNNConfig) -> int:
+        """The residual blocks (at least 1)."""
+        return max(1, config.num_blocks)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +24,18 @@ from flax import nnx
 
 from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
-from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.config_checks import (
+    DEPTH,
+    KERNEL,
+    LEVELS,
+    WIDTH,
+    Bounds,
+    check_at_least,
+    check_conv_impl,
+    check_image_config,
+    check_image_shape,
+    check_odd,
+)
 
 GATES = 4  # input, forget, output, candidate
 
@@ -96,6 +108,16 @@ class PixelRNNConfig:
     first_kernel: int = 7  # size of the mask-A input convolution
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        image_shape=check_image_shape,
+        hidden=WIDTH,
+        num_layers=DEPTH,
+        output_channels=WIDTH,
+        first_kernel=KERNEL,
+        conv_impl=check_conv_impl,
+    )
+
     def __post_init__(self):
         c = check_image_config(self)
         if self.hidden < c or self.hidden % c:
@@ -120,6 +142,16 @@ class PixelRNN(MaskedStreamModel):
         self.init_input(width, rngs)
         self.layers = nnx.List(layers)
         self.init_head(width, rngs)
+
+    @classmethod
+    def widest_activation(cls, config: PixelRNNConfig) -> int:
+        """The gate pre-activations of a layer (``4h``) or the head's hidden layer."""
+        return max(GATES * config.hidden, config.output_channels)
+
+    @classmethod
+    def network_depth(cls, config: PixelRNNConfig) -> int:
+        """The residual LSTM layers."""
+        return config.num_layers
 
     def step_layers(self) -> tuple:
         """The residual LSTM layers in order (their step methods are documented by the Row

@@ -30,6 +30,7 @@ samplers.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -38,7 +39,20 @@ from flax import nnx
 
 from autoreg.errors import InputError
 from autoreg.models.base import MaskedStreamModel
-from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.config_checks import (
+    CLASSES,
+    DEPTH,
+    KERNEL,
+    LEVELS,
+    MAX_DEPTH,
+    WIDTH,
+    Bounds,
+    check_at_least,
+    check_conv_impl,
+    check_image_config,
+    check_image_shape,
+    check_odd,
+)
 from autoreg.models.layers import (
     MaskedConv2D,
     TapConv2D,
@@ -50,6 +64,7 @@ from autoreg.models.layers import (
 )
 
 POSITION_FEATURES = 2  # row and column of the pixel, in [-1, 1]
+ATTENTION_COPIES = 3  # (heads, D, D) arrays an attention layer holds: scores, masked, weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,14 +84,27 @@ class PixelSNAILConfig:
     num_classes: int = 0  # class labels to condition on; 0 = unconditional
     conv_impl: str = "auto"  # "taps" (CPU), "conv" (XLA convolution) or "auto"
 
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        image_shape=check_image_shape,
+        channels=WIDTH,
+        num_blocks=(0, MAX_DEPTH),  # 0 passes the bounds, not the rule below
+        attention_every=DEPTH,
+        heads_per_colour=(1, 64),
+        key_channels=WIDTH,
+        value_channels=WIDTH,
+        output_channels=WIDTH,
+        first_kernel=KERNEL,
+        num_classes=CLASSES,
+        conv_impl=check_conv_impl,
+    )
+
     def __post_init__(self):
         c = check_image_config(self)
         if self.channels < 2 * c or self.channels % (2 * c):
             raise InputError(f"channels must be a positive multiple of 2*C={2 * c}")
         check_at_least(self, c, "output_channels", why=f"C={c}")
-        check_at_least(self, 1, "num_blocks", "attention_every", "heads_per_colour")
-        check_at_least(self, 1, "key_channels", "value_channels")
-        check_at_least(self, 0, "num_classes")
+        check_at_least(self, 1, "num_blocks")
         check_odd(self, "first_kernel")
 
     @property
@@ -254,6 +282,26 @@ class PixelSNAIL(MaskedStreamModel):
             ]
         )
         self.init_head(config.channels, rngs)
+
+    @classmethod
+    def widest_activation(cls, config: PixelSNAILConfig) -> int:
+        """The stream, a head's keys or values, or the output head's hidden layer."""
+        keys, values = config.key_channels, config.value_channels
+        return max(config.channels, keys, values, config.output_channels)
+
+    @classmethod
+    def network_depth(cls, config: PixelSNAILConfig) -> int:
+        """The gated residual blocks."""
+        return config.num_blocks
+
+    @classmethod
+    def attention_arrays(cls, config: PixelSNAILConfig, positions: int) -> tuple:
+        """``ATTENTION_COPIES`` (heads, D, D) arrays, D = positions / C pixels: every pixel
+        attends to every pixel, quadratic where the rest is linear (none without attention)."""
+        if not any(config.has_attention(b) for b in range(config.num_blocks)):
+            return ()
+        pixels = positions // config.image_shape[2]
+        return ((config.heads, pixels, pixels),) * ATTENTION_COPIES
 
     def step_layers(self) -> tuple:
         """``(block, attention or None)`` pairs in the order the stream passes them.

@@ -24,12 +24,13 @@ computes one sub-pixel at a time in O(1) network work (the registry's default fo
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from autoreg.models.config_checks import check_odd
+from autoreg.models.config_checks import KERNEL, Bounds, check_odd
 from autoreg.models.layers import MaskedConv2D
 from autoreg.models.pixelrnn import (
     PixelRNN,
@@ -45,6 +46,8 @@ class RowLSTMConfig(PixelRNNConfig):
     """Hyper-parameters of a Row LSTM: those of every PixelRNN, plus its kernel size."""
 
     kernel: int = 3  # k of the 1xk input-to-state and state-to-state convolutions (odd)
+
+    BOUNDS: ClassVar[Bounds] = dict(PixelRNNConfig.BOUNDS, kernel=KERNEL)
 
     def __post_init__(self):
         super().__post_init__()

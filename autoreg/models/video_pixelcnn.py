@@ -25,13 +25,26 @@ position of frame ``t`` when the encoder's and the LSTM's reach covers the frame
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.config_checks import check_at_least, check_image_config, check_odd
+from autoreg.models.config_checks import (
+    DEPTH,
+    KERNEL,
+    LEVELS,
+    WIDTH,
+    Bounds,
+    check_at_least,
+    check_conv_impl,
+    check_dilations,
+    check_image_config,
+    check_image_shape,
+    check_odd,
+)
 from autoreg.models.gated_pixelcnn import GatedLayer, GatedPixelCNNConfig, OutputHead
 from autoreg.models.layers import TapConv2D, scale_to_unit
 
@@ -61,6 +74,23 @@ class VideoPixelCNNConfig:
     context_channels: int = 32  # width of the convolutional LSTM's state (the context)
     lstm_kernel: int = 3  # odd size of the convolutional LSTM's kernel
 
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        image_shape=check_image_shape,
+        frames=(1, 65536),
+        features=WIDTH,
+        num_layers=DEPTH,
+        skip_channels=WIDTH,
+        head_channels=WIDTH,
+        first_kernel=KERNEL,
+        kernel=KERNEL,
+        conv_impl=check_conv_impl,
+        encoder_channels=WIDTH,
+        encoder_dilations=check_dilations,
+        context_channels=WIDTH,
+        lstm_kernel=KERNEL,
+    )
+
     def __post_init__(self):
         c = check_image_config(self)
         check_at_least(
@@ -82,12 +112,6 @@ class VideoPixelCNNConfig:
             kernel=self.kernel,
             conv_impl=self.conv_impl,
         )
-
-    def widest_activation(self) -> int:
-        """Features per pixel of the widest activations of a forward pass (``autoreg.memory``):
-        the convolutional LSTM's input [encoded frame, state] beside its four gates."""
-        lstm = self.encoder_channels + 5 * self.context_channels
-        return max(lstm, 2 * self.features, self.head_channels)
 
     def context_reach(self) -> int:
         """Pixels (in rows and in columns) of frame ``t-1`` that the context at a pixel of frame
@@ -231,6 +255,18 @@ class VideoPixelCNN(AutoregressiveModel):
             ]
         )
         self.head = OutputHead(decoder, rngs)
+
+    @classmethod
+    def widest_activation(cls, config: VideoPixelCNNConfig) -> int:
+        """The convolutional LSTM's input [encoded frame, state] beside its four gates, a
+        decoder layer's gate pre-activations, or the output head's hidden layer."""
+        lstm = config.encoder_channels + 5 * config.context_channels
+        return max(lstm, 2 * config.features, config.head_channels)
+
+    @classmethod
+    def network_depth(cls, config: VideoPixelCNNConfig) -> int:
+        """The decoder's gated layers."""
+        return config.num_layers
 
     def event_shape(self, length: int | None = None) -> tuple[int, ...]:
         """Shape of one clip: ``(T, H, W, C)``, T = ``length`` frames or ``config.frames``.

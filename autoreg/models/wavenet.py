@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,9 +32,20 @@ from flax import nnx
 from autoreg.data.mel import MelAnalysis
 from autoreg.errors import InputError, InputTypeError
 from autoreg.models.base import AutoregressiveModel
-from autoreg.models.config_checks import check_fields
+from autoreg.models.config_checks import (
+    CHECKED_BY_THE_CONFIG,
+    CLASSES,
+    LEVELS,
+    MAX_WIDTH,
+    WIDTH,
+    Bounds,
+    check_fields,
+    one_of,
+)
 from autoreg.models.layers import gated_activation
 from autoreg.validation import check_count
+
+UPSAMPLINGS = ("nearest", "transposed")  # frames -> samples: repeat, or a transposed convolution
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +69,25 @@ class WaveNetConfig:
     mel: MelAnalysis | None = None  # the log-mel analysis the features are (None: any features)
     speakers: tuple = ()  # names of the class ids (e.g. speakers), if known
 
+    BOUNDS: ClassVar[Bounds] = dict(
+        levels=LEVELS,
+        sample_rate=(1, 384_000),
+        num_stacks=(1, 32),
+        layers_per_stack=(1, 16),  # dilations up to 2**15
+        residual_channels=WIDTH,
+        gate_channels=(2, MAX_WIDTH),  # and even: the rule below
+        skip_channels=WIDTH,
+        input_kernel=(1, 64),
+        num_classes=CLASSES,
+        local_features=(0, MAX_WIDTH),
+        hop_length=(0, 65536),
+        upsample=one_of(UPSAMPLINGS),
+        upsample_context=(0, 64),
+        condition_channels=WIDTH,
+        mel=CHECKED_BY_THE_CONFIG,
+        speakers=CHECKED_BY_THE_CONFIG,
+    )
+
     def __post_init__(self):
         if isinstance(self.mel, dict):  # read back from a checkpoint's JSON
             object.__setattr__(self, "mel", MelAnalysis(**self.mel))
@@ -72,29 +102,17 @@ class WaveNetConfig:
         object.__setattr__(self, "speakers", tuple(self.speakers))
         check_fields(self)
         self.check_local_conditioning()
-        if self.sample_rate < 1:
-            raise InputError(f"sample_rate must be positive, got {self.sample_rate}")
-        if self.num_stacks < 1 or self.layers_per_stack < 1:
-            raise InputError("num_stacks and layers_per_stack must be at least 1")
-        if self.gate_channels < 2 or self.gate_channels % 2:
+        if self.gate_channels % 2:
             raise InputError(
                 f"gate_channels must be even (tanh + sigmoid halves), got {self.gate_channels}"
             )
-        if min(self.residual_channels, self.skip_channels, self.input_kernel) < 1:
-            raise InputError("residual_channels, skip_channels and input_kernel must be >= 1")
-        if self.num_classes < 0 or self.local_features < 0:
-            raise InputError("num_classes and local_features must be >= 0")
         if not all(isinstance(name, str) and len(name) <= 256 for name in self.speakers):
             raise InputTypeError("speakers must be names (strings of at most 256 characters)")
         if self.speakers and len(self.speakers) != self.num_classes:
             raise InputError(f"{len(self.speakers)} speaker names for {self.num_classes} classes")
 
     def check_local_conditioning(self) -> None:
-        """The rules of the local-conditioning fields (``hop_length``, upsampling, ``mel``)."""
-        if self.upsample not in UPSAMPLINGS:
-            raise InputError(f"upsample must be one of {UPSAMPLINGS}, got {self.upsample!r}")
-        if self.upsample_context < 0 or self.condition_channels < 1 or self.hop_length < 0:
-            raise InputError("upsample_context, hop_length must be >= 0, condition_channels >= 1")
+        """The rules between the local-conditioning fields (``hop_length``, ``mel``)."""
         if self.local_features and not self.hop_length:
             raise InputError("local_features needs hop_length (samples per feature frame)")
         if self.mel is not None:
@@ -116,8 +134,6 @@ class WaveNetConfig:
         """Dilation of every layer, in order: (1, 2, ..., 2**(n-1)) * num_stacks."""
         return tuple(2**i for i in range(self.layers_per_stack)) * self.num_stacks
 
-
-UPSAMPLINGS = ("nearest", "transposed")
 
 PRESETS = {
     # For tests: dilations 1, 2, 4, 1, 2, 4 (receptive field 16), compiles in a second.
@@ -372,6 +388,19 @@ class WaveNet(AutoregressiveModel):
         self.hidden_bias = nnx.Param(jnp.zeros((s,), jnp.float32))
         self.logits_kernel = _dense_init(rngs, (s, config.levels), s)
         self.logits_bias = nnx.Param(jnp.zeros((config.levels,), jnp.float32))
+
+    @classmethod
+    def widest_activation(cls, config: WaveNetConfig) -> int:
+        """The residual stream, a dilated convolution's gates, the skips or the
+        conditioning (its features per frame and their upsampled width)."""
+        layer = (config.residual_channels, config.gate_channels, config.skip_channels)
+        conditioning = (config.local_features, config.condition_channels)
+        return max(layer + conditioning)
+
+    @classmethod
+    def network_depth(cls, config: WaveNetConfig) -> int:
+        """The dilated layers of every stack."""
+        return config.num_stacks * config.layers_per_stack
 
     @property
     def receptive_field(self) -> int:
