@@ -10,8 +10,9 @@ when something needs it (``autoreg --help`` never does).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from autoreg.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what type checkers and the API reference read; __getattr__ at run time
     from autoreg import data
@@ -63,27 +64,4 @@ _SOURCES = {
 }
 
 
-def __getattr__(name: str):
-    """Import the public name ``name`` from its module on first use (PEP 562).
-
-    Args:
-      name: an attribute of ``autoreg`` not yet set, e.g. ``"sample"``.
-
-    Returns:
-      The object ``name`` stands for; it is then set on the package, so this runs once a name.
-
-    Raises:
-      AttributeError: ``name`` is not a public name of ``autoreg``.
-    """
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(source)
-    value = module if source == f"{__name__}.{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The package's attributes with the public names not yet imported."""
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)

@@ -41,7 +41,8 @@ from autoreg.checkpoint_checks import (
     verify_finite,
 )
 from autoreg.errors import InputError
-from autoreg.models.base import AutoregressiveModel, config_from_dict, config_to_dict
+from autoreg.models.base import AutoregressiveModel
+from autoreg.models.config_io import config_from_dict, config_to_dict
 from autoreg.orbax_reports import orbax_reports_dropped
 from autoreg.registry import get_spec
 from autoreg.registry import model_from_config as _model_from_config

@@ -275,8 +275,9 @@ def memory_needed(model) -> int:
     shape (images, clips), one example's forward pass (``autoreg.memory.forward_bytes``)."""
     params = jax.tree.leaves(nnx.state(model, nnx.Param))
     needed = sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize for p in params)
-    if model.fixed_shape:
-        needed += forward_bytes(model, int(np.prod(model.event_shape())))
+    shape = model.modality.fixed_example_shape(model)
+    if shape is not None:
+        needed += forward_bytes(model, int(np.prod(shape)))
     return needed
 
 

@@ -170,9 +170,7 @@ def sample(
       True
     """
     num = check_count(num, "num")
-    if features is not None and length is None and not model.fixed_shape:
-        length = int(np.shape(features)[1]) * model.config.hop_length if np.ndim(features) else 0
-    event = model.event_shape(length)
+    event = model.modality.sample_shape(model, length, features)
     labels = check_labels(model, labels, num)
     features = check_features(model, features, (num, *event))
     temperature = check_temperature(temperature)

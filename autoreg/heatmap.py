@@ -18,7 +18,7 @@ from autoreg.image_io import check_scale, check_writable, save_png, to_rgb
 from autoreg.likelihood import log_prob_per_position, nats_to_bits_per_dim
 from autoreg.memory import check_picture, evaluation_batch
 from autoreg.models.functional import logits as model_logits
-from autoreg.validation import check_data, check_labels
+from autoreg.validation import check_data, check_labels, check_some_examples
 
 COLOUR_MAP = "inferno"  # matplotlib's: low bits dark, high bits bright
 
@@ -46,8 +46,7 @@ def bits_per_position(model, x, labels=None) -> np.ndarray:
     """
     x = check_data(model, x)
     labels = check_labels(model, labels, x.shape[0])
-    if len(x) == 0:
-        raise InputError("x holds no examples")
+    check_some_examples(x)
     batch = evaluation_batch(model, len(x), x.shape[1:], len(x))
     picked = []
     for start in range(0, len(x), batch):

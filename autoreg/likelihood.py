@@ -11,9 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from autoreg.errors import InputError
 from autoreg.models.functional import logits as model_logits
-from autoreg.validation import check_data, check_features, check_labels
+from autoreg.validation import check_data, check_features, check_labels, check_some_examples
 
 __all__ = [
     "bits_per_dim",
@@ -99,8 +98,7 @@ def log_prob(model, x, labels=None, *, features=None) -> jax.Array:
       autoreg.errors.InputError: x has values in 4..4, outside 0..3 (the model has K=4 levels)
     """
     x = check_data(model, x)
-    if len(x) == 0:
-        raise InputError("x is empty: no examples to compute the likelihood of")
+    check_some_examples(x)
     labels = check_labels(model, labels, x.shape[0])
     return log_prob_unchecked(model, x, labels, check_features(model, features, x.shape))
 

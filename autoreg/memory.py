@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 from autoreg import platforms
-from autoreg.errors import InputError, MemoryBudgetError
+from autoreg.errors import InputError, InputTypeError, MemoryBudgetError
 
 __all__ = [
     "BatchPlan",
@@ -264,33 +264,29 @@ def plan_batches(what: str, total: int, kept: int, work: int) -> BatchPlan:
     return BatchPlan(total, batch, total * kept + batch * work)
 
 
-def model_class_and_config(subject) -> tuple[type, object]:
-    """The model class that answers the memory questions of ``subject``, and its config.
+def model_class_and_config(model, config=None) -> tuple[type, object]:
+    """The model class that answers the memory questions of ``model``, and its config.
 
     Args:
-      subject: a model (its own class answers), or a config (the registry's model class of that
-        config answers: a checkpoint's config before its model is built, a texture model's).
+      model: a model (its class answers, of its ``config``), or a model class (of ``config``:
+        a checkpoint's, or a texture model's, sized before any model exists).
+      config: the config of a model class; None for a model.
 
     Returns:
       ``(model class, config)``; the class's ``widest_activation``, ``network_depth`` and
       ``attention_arrays`` (``autoreg.models.base.AutoregressiveModel``) size it.
 
     Raises:
-      InputError: a config of no model in the registry.
+      InputTypeError: a model class without its config.
     """
-    from autoreg.models.base import AutoregressiveModel  # here: the module stays light to import
-    from autoreg.registry import MODELS
-
-    if isinstance(subject, AutoregressiveModel):
-        return type(subject), subject.config
-    config = getattr(subject, "config", subject)  # a stand-in for a model keeps its config
-    for spec in MODELS.values():
-        if type(config) is spec.config_cls:
-            return spec.model_cls, config
-    raise InputError(f"no model in the registry has a {type(config).__name__}")
+    if isinstance(model, type):
+        if config is None:
+            raise InputTypeError(f"sizing the model class {model.__name__} needs its config")
+        return model, config
+    return type(model), model.config if config is None else config
 
 
-def forward_bytes(subject, positions: int) -> int:
+def forward_bytes(model, positions: int, config=None) -> int:
     """Bytes of one example's forward pass over ``positions`` positions.
 
     The K float32 logits (and their log-softmax) and ``ACTIVATIONS`` copies of the widest
@@ -298,22 +294,24 @@ def forward_bytes(subject, positions: int) -> int:
     as the model says them (``model_class_and_config``).
 
     Args:
-      subject: a model, or a model's config.
+      model: a model, or a model class (with ``config``).
       positions: the example's positions (H * W * C for an image, T for audio).
+      config: the config of a model class (None for a model).
 
     Returns:
       The estimate in bytes.
 
     Raises:
-      InputError: a config of no model in the registry.
+      InputTypeError: a model class without its config.
 
     Examples:
       >>> from autoreg.memory import forward_bytes
+      >>> from autoreg.models.pixelcnn import PixelCNN
       >>> config = autoreg.registry.make_config("pixelcnn", "tiny", levels=4, image_shape=(4, 4, 1))
-      >>> forward_bytes(config, positions=16)  # 4 B * 16 * (2 * 4 levels + 4 copies * width 8)
+      >>> forward_bytes(PixelCNN, 16, config)  # 4 B * 16 * (2 * 4 levels + 4 copies * width 8)
       2560
     """
-    model_cls, config = model_class_and_config(subject)
+    model_cls, config = model_class_and_config(model, config)
     width = model_cls.widest_activation(config)
     attention = sum(math.prod(shape) for shape in model_cls.attention_arrays(config, positions))
     return 4 * positions * (2 * config.levels + ACTIVATIONS * width) + 4 * attention
@@ -414,42 +412,24 @@ def check_training(
         advice = f"use a batch size of at most {best} (--batch-size)"
     else:
         advice = "not even one example per device fits: use a smaller model or more memory"
-    what = f"training {model.name} with a batch of {describe(batch_size, tuple(event_shape))}"
+    batch = model.modality.describe(batch_size, tuple(event_shape))
+    what = f"training {model.name} with a batch of {batch}"
     check_fits(what, total, budget, advice)
 
 
-def network_sampling_work(subject, positions: int) -> int:
-    """Bytes per example of a sampler that runs the network (a model, or a model of the config
-    ``subject``) over all ``positions`` at once: a forward pass, plus the example's data and
-    mask."""
-    return forward_bytes(subject, positions) + 8 * positions
+def network_sampling_work(model, positions: int, config=None) -> int:
+    """Bytes per example of a sampler that runs the network of ``model`` (or of a model class
+    with ``config``) over all ``positions`` at once: a forward pass, plus the example's data
+    and mask."""
+    return forward_bytes(model, positions, config) + 8 * positions
 
 
 def sampling_work(model, positions: int, method: str | None) -> int:
-    """Bytes each example holds while its batch is sampled with ``method`` (None: the default).
-
-    The naive sampler and the image samplers hold about a forward pass; the fast sampler of an
-    audio model streams (its queues hold the receptive field, not the clip), so it needs only
-    ``STREAM_BYTES`` per time step plus that state.
-    """
-    if model.fixed_shape or method == "naive":
-        return network_sampling_work(model, positions)
-    model_cls, config = model_class_and_config(model)
-    field = getattr(model, "receptive_field", 1)
-    state = 4 * field * ACTIVATIONS * model_cls.widest_activation(config)
-    noise = 2 * 4 * 256 * model.levels  # two chunks of sampling noise
-    return STREAM_BYTES * positions + state + noise
-
-
-def describe(count: int, event_shape: tuple) -> str:
-    """``"16 images of 28x28x1"``, ``"1 clip of 32000 samples"`` or ``"4 clips of 20 frames of
-    64x64x1"``."""
-    if len(event_shape) == 1:
-        return f"{count} clip{'s' * (count != 1)} of {event_shape[0]} samples"
-    if len(event_shape) == 4:
-        frames, size = event_shape[0], "x".join(map(str, event_shape[1:]))
-        return f"{count} clip{'s' * (count != 1)} of {frames} frames of {size}"
-    return f"{count} image{'s' * (count != 1)} of {'x'.join(map(str, event_shape))}"
+    """Bytes each example holds while its batch is sampled with ``method`` (None: the default):
+    about a forward pass, or what a streaming sampler says it holds
+    (``AutoregressiveModel.streaming_sampler_bytes``: a WaveNet's queues)."""
+    streaming = model.streaming_sampler_bytes(positions, method)
+    return network_sampling_work(model, positions) if streaming is None else streaming
 
 
 def sample_plan(model, num: int, event_shape: tuple, method: str | None = None) -> BatchPlan:
@@ -476,16 +456,17 @@ def sample_plan(model, num: int, event_shape: tuple, method: str | None = None) 
       BatchPlan(total=16, batch=16, needed=45056)
     """
     positions = math.prod(event_shape)
-    what = f"sampling {describe(num, event_shape)}"
+    what = f"sampling {model.modality.describe(num, event_shape)}"
     return plan_batches(what, num, 8 * positions, sampling_work(model, positions, method))
 
 
-def texture_plan(config, height: int, width: int) -> BatchPlan:
-    """One ``height x width`` canvas sampled from an image model of ``config`` (the texture
-    models are convolutional: any canvas size)."""
+def texture_plan(model_cls: type, config, height: int, width: int) -> BatchPlan:
+    """One ``height x width`` canvas sampled from an image model (of class ``model_cls`` and
+    ``config``: the texture models are convolutional, any canvas size)."""
     positions = height * width * config.image_shape[2]
     what = f"sampling a {height}x{width} texture"
-    return plan_batches(what, 1, 8 * positions, network_sampling_work(config, positions))
+    work = network_sampling_work(model_cls, positions, config)
+    return plan_batches(what, 1, 8 * positions, work)
 
 
 def completion_plan(
@@ -516,7 +497,7 @@ def completion_plan(
       360864
     """
     positions = math.prod(event_shape)
-    what = f"completing {describe(rows, event_shape)}"
+    what = f"completing {model.modality.describe(rows, event_shape)}"
     if method == "smc":
         what += f" by SMC with {particles} particles each"
         work = particles * (forward_bytes(model, positions) + 16 * positions)
@@ -547,7 +528,7 @@ def evaluation_batch(model, examples: int, event_shape: tuple, batch_size: int) 
       64
     """
     positions = math.prod(event_shape)
-    what = f"evaluating {describe(examples, event_shape)}"
+    what = f"evaluating {model.modality.describe(examples, event_shape)}"
     plan = plan_batches(what, examples, 0, forward_bytes(model, positions))
     return min(batch_size, plan.batch)
 

@@ -23,7 +23,8 @@ from autoreg.models import (
     video_pixelcnn,
     wavenet,
 )
-from autoreg.models.base import AutoregressiveModel, config_from_dict
+from autoreg.models.base import AutoregressiveModel
+from autoreg.models.config_io import config_from_dict
 from autoreg.platforms import EVERYWHERE, default_platform, normalise_platform, platform_of
 from autoreg.sampling import wavenet_native
 from autoreg.sampling.ancestral import Sampler, naive_sampler
@@ -335,6 +336,30 @@ def get_spec(name: str) -> ModelSpec:
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name]
+
+
+def spec_of_config(config) -> ModelSpec:
+    """The registry entry of the family whose config ``config`` is.
+
+    Args:
+      config: an instance of a family's ``config_cls`` (a bare config: a checkpoint's, before
+        its model is built, or one made by ``make_config``).
+
+    Returns:
+      Its ``ModelSpec``.
+
+    Raises:
+      InputError: a config of no family in the registry.
+
+    Examples:
+      >>> from autoreg.registry import make_config, spec_of_config
+      >>> spec_of_config(make_config("wavenet", "tiny")).name
+      'wavenet'
+    """
+    for spec in MODELS.values():
+        if type(config) is spec.config_cls:
+            return spec
+    raise InputError(f"no model in the registry has a {type(config).__name__}")
 
 
 def samplers_for(model) -> Mapping[str, SamplingMethod]:

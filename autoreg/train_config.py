@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from autoreg.errors import InputError
+from autoreg.rules import (
+    FRACTION,
+    NON_NEGATIVE_INT,
+    NON_NEGATIVE_NUMBER,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    SEED,
+    int_at_least,
+    one_of,
+)
 
 COMPUTE_DTYPES = ("float32", "bfloat16")  # the dtypes a forward and backward pass may take
 
@@ -36,9 +45,7 @@ class TrainConfig:
         is taken in float32).
 
     Raises:
-      InputError: an unknown ``compute_dtype``, a count that must be positive and is not, a
-        learning rate that is not positive, or an ``ema_decay`` outside [0, 1) (the other
-        fields are checked when training starts).
+      InputError: a field that breaks its rule (``FIELD_RULES``), naming it.
 
     Examples:
       >>> config = autoreg.TrainConfig(steps=100, batch_size=16, ema_decay=0.999)
@@ -47,7 +54,7 @@ class TrainConfig:
       >>> autoreg.TrainConfig(batch_size=0)
       Traceback (most recent call last):
       ...
-      autoreg.errors.InputError: batch_size must be positive, got 0
+      autoreg.errors.InputError: batch_size must be a positive integer, got 0
     """
 
     steps: int = 10_000  # total optimiser steps
@@ -70,15 +77,27 @@ class TrainConfig:
     compute_dtype: str = "float32"
 
     def __post_init__(self):
-        if self.compute_dtype not in COMPUTE_DTYPES:
-            raise InputError(
-                f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
-                f"got {self.compute_dtype!r}"
-            )
-        for name in ("steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise InputError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        for field, rule in FIELD_RULES.items():
+            rule.check(getattr(self, field), field)
+
+
+# The rule of every field, the one check of a TrainConfig: its constructor and the CLI's
+# options apply it (``autoreg.rules``).
+FIELD_RULES = {
+    "steps": POSITIVE_INT,
+    "batch_size": POSITIVE_INT,
+    "learning_rate": POSITIVE_NUMBER,
+    "warmup_steps": NON_NEGATIVE_INT,
+    "grad_clip": NON_NEGATIVE_NUMBER,
+    "ema_decay": FRACTION,
+    "seed": SEED,
+    "checkpoint_every": POSITIVE_INT,
+    "eval_every": NON_NEGATIVE_INT,
+    "eval_examples": POSITIVE_INT,
+    "sample_every": int_at_least(-1),
+    "num_samples": POSITIVE_INT,
+    "log_every": POSITIVE_INT,
+    "keep_checkpoints": POSITIVE_INT,
+    "time_limit": NON_NEGATIVE_NUMBER,
+    "compute_dtype": one_of(COMPUTE_DTYPES),
+}

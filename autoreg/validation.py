@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from autoreg.errors import InputError
-
-MAX_SEED = 2**63 - 1  # the largest seed a JAX key takes (a signed 64-bit integer)
+from autoreg.rules import POSITIVE_INT, POSITIVE_NUMBER, SEED
 
 
 def check_data(model, x, *, what: str = "x") -> np.ndarray:
@@ -23,23 +20,15 @@ def check_data(model, x, *, what: str = "x") -> np.ndarray:
             f"{what} must hold integers 0..{model.levels - 1}, got dtype {x.dtype} "
             "(quantise floats first, e.g. np.uint8 images)"
         )
-    expected = model.event_shape(None if model.fixed_shape else 1)
-    if x.ndim != len(expected) + 1:
-        raise InputError(
-            f"{what} must have rank {len(expected) + 1} (batch, {', '.join(_axis_names(model))}), "
-            f"got shape {x.shape}"
-        )
-    # A video model takes clips of any number of frames: only the frames' shape is fixed.
-    fixed = 2 if model.kind == "video" else 1
-    if model.fixed_shape and x.shape[fixed:] != expected[fixed - 1 :]:
-        wanted = f"frames of {expected[1:]}" if model.kind == "video" else f"{expected}"
-        raise InputError(f"{what} has shape {x.shape[1:]} per example, the model expects {wanted}")
-    if x.size and (x.min() < 0 or x.max() >= model.levels):
-        raise InputError(
-            f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
-            f"(the model has K={model.levels} levels)"
-        )
+    model.modality.check_batch_shape(model, x.shape, what)
+    check_range(model, x, what)
     return x.astype(np.int32)
+
+
+def check_some_examples(x, what: str = "x") -> None:
+    """An InputError unless the batch ``x`` holds at least one example."""
+    if len(x) == 0:
+        raise InputError(f"{what} holds no examples")
 
 
 def check_labels(model, labels, batch: int, *, what: str = "labels") -> np.ndarray | None:
@@ -122,10 +111,8 @@ def check_observed(observed, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def check_count(value, name: str) -> int:
-    """A positive integer (not a bool) as an int, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    """A positive integer (not a bool) as an int, or an InputError naming ``name``."""
+    return POSITIVE_INT.check(value, name)
 
 
 def check_temperature(temperature) -> float:
@@ -134,44 +121,12 @@ def check_temperature(temperature) -> float:
     Raises:
       InputError: a bool, an array, a string, or a number that is not finite and positive.
     """
-    real = isinstance(temperature, int | float | np.integer | np.floating)
-    if isinstance(temperature, bool | np.bool_) or not (
-        real and math.isfinite(temperature) and temperature > 0
-    ):
-        raise InputError(f"temperature must be a positive number, got {temperature!r}")
-    return float(temperature)
+    return POSITIVE_NUMBER.check(temperature, "temperature")
 
 
 def check_seed(seed, name: str = "seed") -> int:
-    """An integer seed in 0..``MAX_SEED`` as an int, or a ValueError naming ``name``."""
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, int | np.integer)
-        or not 0 <= seed <= MAX_SEED
-    ):
-        raise InputError(f"{name} must be an integer in 0..{MAX_SEED}, got {seed!r}")
-    return int(seed)
-
-
-def check_train_config(config) -> None:
-    """Check the fields of a ``TrainConfig`` that its constructor leaves open.
-
-    Raises:
-      InputError: naming the field: a learning rate, gradient clip or time limit that is not
-        finite, a negative count, or no test examples per evaluation.
-    """
-    if not math.isfinite(config.learning_rate):
-        raise InputError(f"learning_rate must be a finite number, got {config.learning_rate}")
-    for name in ("grad_clip", "time_limit"):
-        value = getattr(config, name)
-        if not (math.isfinite(value) and value >= 0):
-            raise InputError(f"{name} must be a finite number >= 0, got {value}")
-    for name, least in (("warmup_steps", 0), ("eval_every", 0), ("sample_every", -1)):
-        if getattr(config, name) < least:
-            raise InputError(f"{name} must be an integer >= {least}, got {getattr(config, name)}")
-    check_count(config.eval_examples, "eval_examples")
-    check_count(config.num_samples, "num_samples")
-    check_seed(config.seed)
+    """An integer seed in 0..``MAX_SEED`` as an int, or an InputError naming ``name``."""
+    return SEED.check(seed, name)
 
 
 def check_training_inputs(
@@ -188,7 +143,7 @@ def check_training_inputs(
 
     Args:
       model: the model to train.
-      config: its ``TrainConfig``.
+      config: its ``TrainConfig`` (which checked its fields when it was made).
       train_x: (N, *event) integer training data in 0..K-1.
       train_labels: (N,) class labels, or None.
       test_x: (M, *event) test data with the event shape of ``train_x``, or None.
@@ -197,12 +152,11 @@ def check_training_inputs(
       test_features: as ``train_features`` for ``test_x``.
 
     Raises:
-      InputError: a bad config field, data of the wrong dtype, shape or range, class labels that
+      InputError: data of the wrong dtype, shape or range, class labels that
         are not integers in 0..num_classes-1 or not one per example, features a model does not
         take or of the wrong shape, test data whose example shape differs from the training
         data's, or test labels or features without test data.
     """
-    check_train_config(config)
     check_examples(model, train_x, "train_x")
     check_labels(model, train_labels, len(train_x), what="train_labels")
     check_features(model, train_features, np.shape(train_x))
@@ -224,16 +178,13 @@ def check_examples(model, x, what: str) -> None:
     """``check_data`` of a whole data set without copying it (one pass for its range)."""
     x = np.asarray(x)
     check_data(model, x[:0], what=what)  # dtype and shape
+    check_range(model, x, what)
+
+
+def check_range(model, x: np.ndarray, what: str) -> None:
+    """An InputError unless the integers ``x`` lie in ``0..model.levels - 1``."""
     if x.size and (x.min() < 0 or x.max() >= model.levels):
         raise InputError(
             f"{what} has values in {x.min()}..{x.max()}, outside 0..{model.levels - 1} "
             f"(the model has K={model.levels} levels)"
         )
-
-
-def _axis_names(model) -> list:
-    if not model.fixed_shape:
-        return ["time"]
-    if model.kind == "video":
-        return ["frames", "height", "width", "channels"]
-    return ["height", "width", "channels"][: len(model.event_shape())]

@@ -235,7 +235,7 @@ def parameters(model: str, table: str) -> int:
     from flax import nnx
 
     import autoreg
-    from autoreg.models.base import count_params
+    from autoreg.models.config_io import count_params
 
     shape = {"rgb": (32, 32, 3)}.get(table, (28, 28, 1))
     levels = 2 if table in ("binarized", "threshold") else 256

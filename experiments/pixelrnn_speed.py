@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 import autoreg
-from autoreg.models.base import count_params
+from autoreg.models.config_io import count_params
 from autoreg.models.functional import logits as model_logits
 
 SHAPE = (28, 28, 1)

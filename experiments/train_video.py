@@ -23,7 +23,7 @@ import argparse
 
 import autoreg
 from autoreg.data import load_moving_mnist
-from autoreg.models.base import count_params
+from autoreg.models.config_io import count_params
 
 
 def main() -> None:

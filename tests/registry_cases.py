@@ -15,6 +15,7 @@ import pytest
 from flax import nnx
 
 import autoreg
+from autoreg.modalities import AUDIO
 from autoreg.models.config_checks import CONV_IMPLS
 from autoreg.platforms import default_platform
 
@@ -76,7 +77,7 @@ def setup(case):
     """(model, data (4, *event), labels or None, length or None, features or None) for one row."""
     name, _, _, overrides = case
     model = tiny(name, tuple(sorted(overrides.items())))
-    length = None if model.fixed_shape else 2 * model.receptive_field + 5
+    length = None if model.modality is not AUDIO else 2 * model.receptive_field + 5
     features = None
     if overrides.get("local_features"):
         hop = overrides["hop_length"]

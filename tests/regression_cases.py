@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 import autoreg
+from autoreg.modalities import AUDIO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "regression"
 LEVELS = 16
@@ -45,13 +46,13 @@ def digest(array) -> str:
 
 def fixed_data(model, batch: int) -> np.ndarray:
     """Deterministic data for ``model``: (B, *event) in 0..K-1."""
-    shape = (batch, *model.event_shape(None if model.fixed_shape else AUDIO_LENGTH))
+    shape = (batch, *model.event_shape(None if model.modality is not AUDIO else AUDIO_LENGTH))
     return np.random.default_rng(11).integers(0, model.levels, shape).astype(np.int32)
 
 
 def prefix_mask(model) -> np.ndarray:
     """Observed: the first half of the data order (a raster prefix, completed exactly)."""
-    shape = model.event_shape(None if model.fixed_shape else AUDIO_LENGTH)
+    shape = model.event_shape(None if model.modality is not AUDIO else AUDIO_LENGTH)
     flat = np.zeros(int(np.prod(shape)), bool)
     flat[: flat.size // 2] = True
     return flat.reshape(shape)
@@ -59,9 +60,9 @@ def prefix_mask(model) -> np.ndarray:
 
 def box_mask(model) -> np.ndarray:
     """Observed everywhere but a hole in the middle (not a suffix: SMC territory)."""
-    shape = model.event_shape(None if model.fixed_shape else AUDIO_LENGTH)
+    shape = model.event_shape(None if model.modality is not AUDIO else AUDIO_LENGTH)
     mask = np.ones(shape, bool)
-    if model.fixed_shape:
+    if model.modality is not AUDIO:
         mask[1:3, 1:3] = False
     else:
         mask[10:20] = False
@@ -74,7 +75,7 @@ def labels_for(model, batch: int):
 
 def behaviour(model) -> dict:
     """Every figure this fixture pins for one model."""
-    length = None if model.fixed_shape else AUDIO_LENGTH
+    length = None if model.modality is not AUDIO else AUDIO_LENGTH
     labels = labels_for(model, 3)
     x = fixed_data(model, 3)
     out = {"log_prob": [float(v) for v in np.asarray(autoreg.log_prob(model, x, labels))]}

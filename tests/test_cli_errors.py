@@ -156,7 +156,7 @@ CASES = [
     # Options that would be ignored are refused, saying why.
     (
         ("sample", *IMAGE, "--seconds", "3", "--out", "{out}/s.png"),
-        "--seconds is for audio models; pixelcnn draws images",
+        "--seconds is for audio models; pixelcnn is an image model",
     ),
     (
         ("sample", "--checkpoint", "{labelled}", "--num", "2", "--label", "0", "1", "2", "3"),
@@ -176,7 +176,7 @@ CASES = [
     ((*EVAL_IMAGE, "--window", "100"), "--window is for audio models"),
     (
         ("sample", *AUDIO, "--scale", "2", "--out", "{out}/s.wav"),
-        "--scale is for image grids; wavenet writes WAV files",
+        "--scale is for image and video models; wavenet is an audio model",
     ),
 ]
 

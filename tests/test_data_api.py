@@ -63,7 +63,7 @@ def test_load_an_audio_folder_as_windows(voices):
     assert set(train_set.labels) <= {0, 1}
     tails = autoreg.data.load(voices, split="test", **options)  # each held-out second whole
     assert tails.examples.shape == (2, 8000) and tails.labels.tolist() == [0, 1]
-    with pytest.raises(ValueError, match="are for images"):
+    with pytest.raises(ValueError, match="binarize is not an option of audio sources"):
         autoreg.data.load(voices, kind="audio", binarize=True)
 
 

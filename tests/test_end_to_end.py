@@ -25,7 +25,7 @@ GRID = 16  # samples in the grid that training writes at its last step
 
 
 def kind(name: str) -> str:
-    return autoreg.MODELS[name].model_cls.kind
+    return autoreg.MODELS[name].model_cls.modality.name
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from flax import nnx
 from scipy import stats
 
 import autoreg
+from autoreg.modalities import AUDIO, VIDEO
 from autoreg.models.config_checks import CONV_IMPLS
 
 LEVELS = 4
@@ -36,7 +37,7 @@ CASES = [(name, impl) for name in sorted(autoreg.MODELS) for impl in impls(name)
 
 def two_position_model(name, impl=None):
     model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=3)
-    if model.kind == "video":
+    if model.modality is VIDEO:
         model = autoreg.create_model(
             name,
             preset="tiny",
@@ -46,12 +47,12 @@ def two_position_model(name, impl=None):
             seed=3,
             conv_impl=impl,
         )
-    elif model.fixed_shape:
+    elif model.modality is not AUDIO:
         model = autoreg.create_model(
             name, preset="tiny", levels=LEVELS, image_shape=(1, 2, 1), seed=3, conv_impl=impl
         )
     # 3x, but 2x for video: at 3x the LSTM's gates saturate and the context forgets the frame.
-    scale = 2.0 if model.kind == "video" else 3.0
+    scale = 2.0 if model.modality is VIDEO else 3.0
     params = nnx.state(model, nnx.Param)
     nnx.update(model, jax.tree.map(lambda p: p * scale, params))
     return model
@@ -60,7 +61,7 @@ def two_position_model(name, impl=None):
 def exact_joint(model) -> np.ndarray:
     """(K * K,) p(x1, x2) over every outcome, from log_prob."""
     outcomes = np.array(list(itertools.product(range(LEVELS), repeat=2)))
-    shape = (-1, *model.event_shape()) if model.fixed_shape else (-1, 2)
+    shape = (-1, *model.event_shape()) if model.modality is not AUDIO else (-1, 2)
     labels = np.zeros(len(outcomes), np.int32) if model.num_classes else None
     log_p = autoreg.log_prob(model, outcomes.reshape(shape), labels)
     return np.exp(np.asarray(log_p, np.float64))
@@ -77,7 +78,7 @@ def test_default_sampler_fits_the_exact_joint(name, impl):
     assert joint.sum() == pytest.approx(1.0, abs=1e-5)
     conditionals = joint.reshape(LEVELS, LEVELS) / joint.reshape(LEVELS, LEVELS).sum(1)[:, None]
     assert 0.5 * np.abs(conditionals[:, None] - conditionals[None]).sum(-1).max() > 0.1
-    length = None if model.fixed_shape else 2
+    length = None if model.modality is not AUDIO else 2
     labels = np.zeros(NUM_SAMPLES, np.int32) if model.num_classes else None
     samples = autoreg.sample(model, jax.random.key(0), NUM_SAMPLES, length=length, labels=labels)
     flat = np.asarray(samples).reshape(NUM_SAMPLES, 2)

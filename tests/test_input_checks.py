@@ -16,9 +16,11 @@ from PIL import Image
 
 import autoreg
 from autoreg.cli import main
+from autoreg.cli.train_options import CONFIG_OPTIONS
 from autoreg.data import load_images
 from autoreg.data.images import read_image
 from autoreg.likelihood import bits_per_dim, log_prob
+from autoreg.train_config import FIELD_RULES
 from autoreg.training import TrainConfig, train_arrays
 from autoreg.validation import check_temperature
 
@@ -213,13 +215,40 @@ API_CASES = [
         dict(train_labels=LABELS, test_x=np.zeros((2, 8, 8, 1), np.uint8), test_labels=LABELS),
         "test_labels has 8 labels for 2 examples",
     ),
-    (dict(train_labels=LABELS, config=TrainConfig(eval_examples=0)), "eval_examples must be"),
-    (dict(train_labels=LABELS, config=TrainConfig(learning_rate=np.inf)), "learning_rate must"),
-    (dict(train_labels=LABELS, config=TrainConfig(grad_clip=-1.0)), "grad_clip must be"),
-    (dict(train_labels=LABELS, config=TrainConfig(warmup_steps=-5)), "warmup_steps must be"),
-    (dict(train_labels=LABELS, config=TrainConfig(time_limit=-1.0)), "time_limit must be"),
-    (dict(train_labels=LABELS, config=TrainConfig(seed=2**64)), "seed must be an integer in"),
 ]
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (dict(eval_examples=0), "eval_examples must be a positive integer, got 0"),
+        (dict(steps=2.5), "steps must be a positive integer, got 2.5"),
+        (dict(batch_size=True), "batch_size must be a positive integer, got True"),
+        (dict(learning_rate=np.inf), "learning_rate must be a positive number, got inf"),
+        (dict(grad_clip=-1.0), "grad_clip must be a number >= 0, got -1.0"),
+        (dict(warmup_steps=-5), "warmup_steps must be an integer >= 0, got -5"),
+        (dict(time_limit=float("nan")), "time_limit must be a number >= 0, got nan"),
+        (dict(ema_decay=1.0), r"ema_decay must be a number in \[0, 1\), got 1.0"),
+        (dict(seed=2**64), "seed must be an integer in 0..9223372036854775807"),
+        (dict(sample_every=-2), "sample_every must be an integer >= -1, got -2"),
+    ],
+)
+def test_train_config_refuses_a_field_against_its_rule(fields, message):
+    """A ``TrainConfig`` is refused when it is made, so ``train`` never starts on one."""
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**fields)
+
+
+FLAGS = {field: flag for options in CONFIG_OPTIONS.values() for flag, field, _ in options}
+
+
+@pytest.mark.parametrize("field", sorted(FLAGS))
+def test_each_train_option_applies_its_fields_rule(field, capsys):
+    """The CLI option of a ``TrainConfig`` field refuses what the field's rule refuses, with
+    the rule's words (one rule, not a second one in the CLI)."""
+    code = main(["train", "--model", "pixelcnn", "--data", "x.npz", FLAGS[field], "-7.5"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"argument {FLAGS[field]}: {FIELD_RULES[field].requirement}" in err, err
 
 
 @pytest.mark.parametrize(
@@ -258,9 +287,9 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
 def test_empty_batch_is_a_clear_error():
     model = autoreg.create_model("pixelcnn", preset="tiny", image_shape=IMAGE_SHAPE)
     empty = np.zeros((0, *IMAGE_SHAPE), np.uint8)
-    with pytest.raises(ValueError, match="x is empty: no examples"):
+    with pytest.raises(ValueError, match="x holds no examples"):
         log_prob(model, empty)
-    with pytest.raises(ValueError, match="x is empty: no examples"):
+    with pytest.raises(ValueError, match="x holds no examples"):
         bits_per_dim(model, empty)
 
 

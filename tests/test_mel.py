@@ -55,7 +55,7 @@ def test_griffin_lim_resynthesises_the_loudness_envelope():
 
 def test_analysis_is_part_of_the_config_and_survives_json():
     cfg = WaveNetConfig(local_features=16, hop_length=64, sample_rate=8000, mel=SMALL)
-    from autoreg.models.base import config_from_dict, config_to_dict
+    from autoreg.models.config_io import config_from_dict, config_to_dict
 
     assert config_from_dict(WaveNetConfig, config_to_dict(cfg)) == cfg
     with pytest.raises(ValueError, match="must equal the model's"):

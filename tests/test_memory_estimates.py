@@ -61,7 +61,7 @@ def estimated_bytes(model, event_shape: tuple) -> int:
 
 @pytest.mark.parametrize("name", sorted(autoreg.MODELS))
 def test_forward_estimate_bounds_what_xla_allocates(name):
-    kind = autoreg.MODELS[name].model_cls.kind
+    kind = autoreg.MODELS[name].model_cls.modality.name
     for event_shape in SIZES[kind]:
         shape = {
             "image": {"image_shape": event_shape},
@@ -77,10 +77,10 @@ def test_forward_estimate_bounds_what_xla_allocates(name):
 @pytest.mark.parametrize("name", sorted(autoreg.MODELS))
 def test_a_config_is_sized_as_its_model(name):
     """A config alone (a checkpoint's, before its model exists) gets its model's answers."""
-    kind = autoreg.MODELS[name].model_cls.kind
+    kind = autoreg.MODELS[name].model_cls.modality.name
     model = create_model(name, preset="tiny", levels=LEVELS)
     positions = 64 if kind == "audio" else math.prod(model.event_shape())
-    assert forward_bytes(model.config, positions) == forward_bytes(model, positions)
+    assert forward_bytes(type(model), positions, model.config) == forward_bytes(model, positions)
 
 
 def test_a_model_that_does_not_say_what_it_holds_is_not_sized():

@@ -14,6 +14,7 @@ import pytest
 from causality import causality_violations, dependence_on_earlier
 
 import autoreg
+from autoreg.modalities import AUDIO, IMAGE
 from autoreg.models.config_checks import CONV_IMPLS
 from autoreg.models.functional import logits as model_logits
 from autoreg.registry import make_config
@@ -62,7 +63,7 @@ def tiny(name: str, colours: int = 3, impl: str | None = None, **overrides):
     the tiny preset's 3 frames of them; audio: T)."""
     extra = overrides if impl is None else {"conv_impl": impl, **overrides}
     model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=1)
-    if model.fixed_shape:
+    if model.modality is not AUDIO:
         model = autoreg.create_model(
             name, preset="tiny", levels=LEVELS, image_shape=(4, 4, colours), seed=1, **extra
         )
@@ -70,7 +71,7 @@ def tiny(name: str, colours: int = 3, impl: str | None = None, **overrides):
 
 
 def example(model, length: int = 24) -> np.ndarray:
-    shape = model.event_shape(None if model.fixed_shape else length)
+    shape = model.event_shape(None if model.modality is not AUDIO else length)
     return np.random.default_rng(0).integers(0, LEVELS, size=shape)
 
 
@@ -91,7 +92,7 @@ def test_logits_at_p_ignore_positions_at_and_after_p(name, impl):
 
 
 def test_every_image_model_states_whether_it_has_a_blind_spot():
-    images = {name for name in autoreg.MODELS if tiny(name).fixed_shape}
+    images = {name for name in autoreg.MODELS if tiny(name).modality is not AUDIO}
     assert images == set(NO_BLIND_SPOT) | set(BLIND_SPOT)
 
 
@@ -121,7 +122,7 @@ def test_no_blind_spot_every_earlier_position_moves_the_logits(name, impl):
     # The last sub-pixel, and the blue of pixel (1, 3), the last of a row. (A Diagonal BiLSTM
     # misses one position elsewhere, the last of the row above; test_pixelrnn.py pins that.)
     # A video's: the same in its last frame, and the first of that frame (the frames before).
-    positions = (47, 23) if model.kind == "image" else (143, 119, 96)
+    positions = (47, 23) if model.modality is IMAGE else (143, 119, 96)
     assert unseen_earlier(model, positions) == {p: [] for p in positions}
 
 

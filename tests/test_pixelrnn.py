@@ -12,7 +12,7 @@ import pytest
 from flax import nnx
 
 import autoreg
-from autoreg.models.base import count_params
+from autoreg.models.config_io import count_params
 from autoreg.models.diagonal_bilstm import skew, unskew
 from autoreg.models.functional import logits as model_logits
 

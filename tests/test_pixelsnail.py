@@ -10,7 +10,7 @@ from causality import dependence_on_earlier
 from flax import nnx
 
 import autoreg
-from autoreg.models.base import count_params
+from autoreg.models.config_io import count_params
 from autoreg.models.functional import logits as model_logits
 
 LEVELS = 8

@@ -322,7 +322,7 @@ def test_eval_of_clips(saved, capsys):
     assert code == 0, err
     assert "bits/dim" in stdout and "nats per clip, 3 examples" in stdout
     code, _, err = run([*argv, "--heatmap", "h.png"], capsys)
-    assert code == 2 and "--heatmap is not for video" in err
+    assert code == 2 and "--heatmap is for image models; video_pixelcnn is a video model" in err
 
 
 @pytest.mark.slow
@@ -330,7 +330,7 @@ def test_train_on_clips(saved, tmp_path, capsys):
     argv = ["train", "--model", "video_pixelcnn", "--preset", "tiny", "--levels", LEVELS]
     argv += ["--data", saved["clips"], "--set", "frames=3", "--workdir", tmp_path / "run"]
     code, _, err = run([*argv, "--window", 100], capsys)
-    assert code == 2 and "--window is not for video" in err
+    assert code == 2 and "--window is for audio models; video_pixelcnn is a video model" in err
     argv += ["--steps", 2, "--batch-size", 2, "--no-progress", "--eval-examples", 2]
     code, stdout, err = run(argv, capsys)
     assert code == 0 and "trained video_pixelcnn to step 2" in stdout, err

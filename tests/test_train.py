@@ -346,7 +346,7 @@ def test_a_writer_of_the_caller_replaces_the_default_grids(data, tmp_path):
     calls = []
 
     def write_samples(current, step):
-        calls.append((current.kind, step))
+        calls.append((current.modality.name, step))
 
     cfg = config(steps=4, checkpoint_every=4, sample_every=2)
     autoreg.train(

@@ -19,6 +19,7 @@ from autoreg.data.video import (
     moving_mnist,
     moving_mnist_path,
 )
+from autoreg.modalities import VIDEO
 
 # sha256 of moving_mnist(PATTERN, 3, frames=4, size=32, seed=0), computed once: pins the draws
 CHECKSUM = "c4be45f8bdaeae974fd3b51465e806dfdbc7aa2cf8695884a77019f1ce69aab7"
@@ -243,8 +244,8 @@ def test_clips_are_their_own_test_split(tmp_path, caplog):
     [
         (dict(frames=4), "frames: options of moving_mnist, not of clips"),
         (dict(frame_size=8, num_digits=1), "frame_size, num_digits: options of moving_mnist"),
-        (dict(binarize=True), "are not for video"),
-        (dict(window=100), "are not for video"),
+        (dict(binarize=True), "binarize is not an option of video sources"),
+        (dict(window=100), "window is not an option of video sources"),
         (dict(num=0), "num must be a positive integer"),
     ],
 )
@@ -256,7 +257,7 @@ def test_wrong_options_for_clips(tmp_path, options, message):
 
 def test_video_options_are_refused_for_images(tmp_path):
     np.savez(tmp_path / "i.npz", x_train=np.zeros((2, 4, 4), np.uint8))
-    with pytest.raises(ValueError, match="frames, frame_size, num_digits are for video"):
+    with pytest.raises(ValueError, match="frames is not an option of image sources"):
         autoreg.data.load(tmp_path / "i.npz", frames=4)
 
 
@@ -270,7 +271,7 @@ class VideoConfig:
 class VideoModel:
     """What ``load_for_model`` reads of a video model (the real one is tested with the CLI)."""
 
-    kind, name, num_classes, levels = "video", "video_stub", 0, 4
+    modality, name, num_classes, levels = VIDEO, "video_stub", 0, 4
 
     def __init__(self, image_shape=(16, 16, 1), frames=3):
         self.config = VideoConfig(image_shape, frames)
@@ -289,16 +290,20 @@ def test_load_for_model_makes_moving_mnist_at_the_models_size(digits_npz, tmp_pa
         16,
         1,
     )
-    with pytest.raises(ValueError, match=r"frames of \(16, 16, 1\), the model expects \(8, 8, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"\(7, 16, 16, 1\) per example, the model expects frames of \(8, 8, 1\)"
+    ):
         autoreg.data.load_for_model(VideoModel((8, 8, 1)), tmp_path / "c.npy")
-    with pytest.raises(ValueError, match="not for video"):
+    with pytest.raises(ValueError, match="binarize is not an option of video sources"):
         autoreg.data.load_for_model(VideoModel(), tmp_path / "c.npy", binarize=True)
 
 
 def test_load_for_training_video(digits_npz):
-    config = VideoConfig((16, 16, 1), 6)
+    config = autoreg.registry.make_config(
+        "video_pixelcnn", "tiny", image_shape=(16, 16, 1), frames=6
+    )
     train, test = autoreg.data.load_for_training(
-        f"moving_mnist:{digits_npz}", video_config=config, levels=2, num=4
+        f"moving_mnist:{digits_npz}", config, kind="video", levels=2, num=4
     )
     assert train.examples.shape == test.examples.shape == (4, 6, 16, 16, 1)
     assert train.examples.max() == 0 and test.examples.max() == 1  # 100 and 200 at K = 2

@@ -13,6 +13,7 @@ from flax import nnx
 
 import autoreg
 from autoreg.generate import completion_method
+from autoreg.modalities import VIDEO
 from autoreg.models.video_pixelcnn import VideoPixelCNNConfig
 from autoreg.sampling.ancestral import naive_sampler
 
@@ -32,7 +33,7 @@ def clips():
 
 
 def test_a_clip_is_frames_then_raster_then_colour(model):
-    assert model.kind == "video"
+    assert model.modality is VIDEO
     assert model.event_shape() == (3, 4, 4, 1)  # the tiny preset's 3 frames
     assert model.event_shape(7) == (7, 4, 4, 1)
     samples = autoreg.sample(model, jax.random.key(0), 2, progress=False)

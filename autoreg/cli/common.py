@@ -9,8 +9,15 @@ equal) or read from ``autoreg.train_config``, and each ``run_*`` imports the res
 from __future__ import annotations
 
 import argparse
-import math
 import os
+
+from autoreg.rules import (
+    NON_NEGATIVE_INT,
+    NON_NEGATIVE_NUMBER,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    SEED,
+)
 
 # What --binarize and --occlude take: autoreg.data.images.BINARIZATIONS and
 # autoreg.occlusion.OCCLUSIONS, copied (those modules import NumPy).
@@ -43,61 +50,13 @@ class Parser(argparse.ArgumentParser):
         raise CLIError(f"{message} (see {self.prog} --help)")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0 (no nan, no inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite number >= 0 (no nan, no inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def seed(text: str) -> int:
-    """argparse type of every --seed: an integer in 0..``MAX_SEED`` (what JAX keys take)."""
-    from autoreg.validation import MAX_SEED
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be an integer in 0..{MAX_SEED}, got {text!r}")
-    return value
+# The argparse types of options under the rules of ``autoreg.rules``: the API's rule, the
+# option's message ("argument --num: must be a positive integer, got '0'").
+positive_int = POSITIVE_INT.argparse_type(int)
+positive_float = POSITIVE_NUMBER.argparse_type(float)
+non_negative_int = NON_NEGATIVE_INT.argparse_type(int)
+non_negative_float = NON_NEGATIVE_NUMBER.argparse_type(float)
+seed = SEED.argparse_type(int)  # every --seed: what a JAX key takes
 
 
 def add_seed_option(parser, what: str = "random seed") -> None:
@@ -123,6 +82,44 @@ def reject_options(args, dests, reason: str) -> None:
     for dest in dests:
         if getattr(args, dest) is not None:
             raise CLIError(f"--{dest.replace('_', '-')} {reason}")
+
+
+def reject_other_modalities(args, name: str, modality, table: str) -> None:
+    """A CLIError for the first option given that belongs to another modality than
+    ``modality``, the model ``name``'s (it would be ignored).
+
+    Args:
+      args: the parsed options.
+      name: the model's name, for the message.
+      modality: the model's modality.
+      table: the modalities' attribute that lists the command's options of each kind of data
+        (``"sample_options"``, ``"eval_options"`` or ``"train_options"``).
+    """
+    from autoreg.modalities import MODALITIES
+
+    owners: dict[str, list[str]] = {}
+    for other in MODALITIES.values():
+        for dest in getattr(other, table):
+            if dest not in getattr(modality, table):
+                owners.setdefault(dest, []).append(other.name)
+    article = "an" if modality.name[0] in "aeiou" else "a"
+    for dest, names in owners.items():
+        if getattr(args, dest, None) not in (None, False):
+            raise CLIError(
+                f"--{dest.replace('_', '-')} is for {' and '.join(names)} models; {name} is "
+                f"{article} {modality.name} model"
+            )
+
+
+def modality_options(args, modality, table: str) -> dict:
+    """``{data option: value}`` of the options given among ``modality``'s ``table`` (see
+    ``reject_other_modalities``) that set a field of its data options."""
+    fields = getattr(modality, table)
+    return {
+        field: getattr(args, dest)
+        for dest, field in fields.items()
+        if field is not None and getattr(args, dest) is not None
+    }
 
 
 def given(args, *dests) -> dict:
@@ -174,53 +171,48 @@ def add_model_source(parser, model_help: str | None = None):
     group.add_argument("--checkpoint", help="checkpoint directory written by save/train")
 
 
-def kind_of(model) -> str:
-    """``"image"``, ``"audio"`` or ``"video"``: the kind of data of a model class or model."""
-    return model.kind
-
-
-def check_kind(name: str, model, kind: str | None, command: str, path=None) -> None:
+def check_modality(name: str, model, modalities, command: str, path=None) -> None:
     """A CLIError when a model ``name`` (a model or its class; saved at ``path``, if given) is
-    not of the ``kind`` that ``command`` works on (``kind``: one kind, a tuple of kinds, or
-    None for any)."""
-    kinds = (kind,) if isinstance(kind, str) else kind
-    if kinds is None or kind_of(model) in kinds:
+    not of the ``modalities`` that ``command`` works on (a tuple, or None for any)."""
+    if modalities is None or model.modality in modalities:
         return
-    found = kind_of(model)
+    found = model.modality.name
     article = "an" if found[0] in "aeiou" else "a"
     what = f"{path} holds a {name}, {article}" if path else f"{name} is {article}"
-    raise CLIError(f"{what} {found} model; {command} works on {' and '.join(kinds)} models")
+    wanted = " and ".join(modality.name for modality in modalities)
+    raise CLIError(f"{what} {found} model; {command} works on {wanted} models")
 
 
-def load_model(path, kind: str | None, command: str):
-    """The model saved at ``path`` (a checkpoint or work directory), of the kind required."""
+def load_model(path, modalities, command: str):
+    """The model saved at ``path`` (a checkpoint or work directory), of the ``modalities``
+    required (a tuple, or None for any)."""
     from autoreg.checkpoint import load_checkpoint
 
     model = load_checkpoint(path)
-    check_kind(model.name, model, kind, command, path)
+    check_modality(model.name, model, modalities, command, path)
     return model
 
 
-def resolve_model(args, kind: str | None = None):
+def resolve_model(args, modalities=None):
     """The model named by --checkpoint and/or --model (the shipped one if only --model).
 
     Args:
-      kind: ``"image"``, ``"audio"`` or ``"video"`` (or a tuple of them) when the command works
-        on some kinds only: any other model is refused with one line before it is used (for
-        --model, before it is loaded).
+      modalities: the modalities (``autoreg.modalities``) the command works on, when not
+        every one: any other model is refused with one line before it is used (for --model,
+        before it is loaded).
     """
     from autoreg.pretrained import load_pretrained, shipped_family
     from autoreg.registry import get_spec
 
     if args.checkpoint:
-        model = load_model(args.checkpoint, kind, args.command)
+        model = load_model(args.checkpoint, modalities, args.command)
         if args.model and shipped_family(args.model) != model.name:
             raise CLIError(f"{args.checkpoint} holds a {model.name} model, not {args.model}")
         return model
     if not args.model:
         raise CLIError("pass --model NAME (shipped pretrained model) or --checkpoint DIR")
     spec = get_spec(shipped_family(args.model))
-    check_kind(args.model, spec.model_cls, kind, args.command)
+    check_modality(args.model, spec.model_cls, modalities, args.command)
     return load_pretrained(args.model)
 
 

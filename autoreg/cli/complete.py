@@ -14,6 +14,7 @@ from autoreg.cli.common import (
     reject_options,
     resolve_model,
 )
+from autoreg.modalities import IMAGE
 
 DEFAULT_INDEX = [0, 1, 2, 3]  # --data: the examples completed
 DEFAULT_PARTICLES = 64  # SMC particles per completion
@@ -81,7 +82,7 @@ def run_complete(args) -> None:
     from autoreg.generate import complete
     from autoreg.image_io import completion_grid, save_picture
 
-    model = resolve_model(args, kind="image")
+    model = resolve_model(args, (IMAGE,))
     out = check_writable(args.out)
     method, observed, scale = check_request(model, args)
     images, labels = completion_inputs(model, args)

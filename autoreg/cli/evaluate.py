@@ -7,24 +7,20 @@ import json
 from pathlib import Path
 
 from autoreg.cli.common import (
-    CLIError,
     add_binarize_option,
     add_model_source,
     add_scale_option,
     binarization,
+    modality_options,
     positive_float,
     positive_int,
     reject_options,
+    reject_other_modalities,
     resolve_model,
 )
+from autoreg.modalities.audio import DEFAULT_HOLDOUT
 
-DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
 DEFAULT_HEATMAP_COUNT = 8  # images the heatmap shows
-UNITS = {  # by model kind: (what an example is, the unit of the per-dimension figure)
-    "image": ("image", "bits/dim"),
-    "audio": ("clip", "bits/sample"),
-    "video": ("clip", "bits/dim"),
-}
 
 
 def add_eval_parser(sub):
@@ -70,8 +66,8 @@ def add_eval_parser(sub):
     p.add_argument(
         "--speaker-from",
         choices=["none", "parent", "stem"],
-        default="none",
-        help="speaker-conditioned vocoders: speaker of each file from its folder or name",
+        help="speaker-conditioned vocoders: speaker of each file from its folder or name "
+        "(default none)",
     )
     p.add_argument(
         "--batch-size", type=positive_int, default=64, help="examples per batch (default 64)"
@@ -100,7 +96,7 @@ def run_eval(args) -> None:
     if heatmap:  # the figure's size is checked before the evaluation
         scale = heatmap_scale(count, *model.event_shape()[:2], args.scale)
     result = evaluate(model, dataset, batch_size=args.batch_size)  # a vocoder: given its mel
-    unit, per_dim = UNITS[model.kind]
+    unit, per_dim = model.modality.example, model.modality.bits_unit
     per_dim += "" if dataset.features is None else " given the mel"
     print(
         f"{result.bits_per_dim:.4f} {per_dim}  ({result.nats_per_example:.2f} nats per {unit}, "
@@ -119,24 +115,12 @@ def run_eval(args) -> None:
 
 def check_outputs(model, args):
     """(JSON path or None, heatmap path or None), checked with the options that depend on the
-    model's kind before any data is read."""
+    model's modality before any data is read."""
     from autoreg.atomic import check_writable
 
-    if model.kind == "video":
-        why = f"is not for video; {model.name} is a video model"
-        reject_options(args, ("window", "holdout_seconds", "heatmap", "patch_size"), why)
-        if args.binarize or args.speaker_from != "none":
-            raise CLIError(f"--binarize and --speaker-from {why}")
-    elif model.fixed_shape:
-        why = f"is for audio models; {model.name} is an image model"
-        reject_options(args, ("window", "holdout_seconds"), why)
-    else:
-        why = f"is for image models; {model.name} is an audio model"
-        reject_options(args, ("heatmap", "patch_size"), why)
+    reject_other_modalities(args, model.name, model.modality, "eval_options")
     if args.heatmap is None:
         reject_options(args, ("heatmap_count", "scale"), "is for --heatmap")
-    if not model.fixed_shape and args.split == "train" and args.window is None:
-        raise CLIError("--split train of audio needs --window (random training windows)")
     json_out = args.json_out and check_writable(args.json_out, (".json",))
     return json_out, args.heatmap and check_writable(args.heatmap)
 
@@ -151,19 +135,11 @@ def load_eval_data(model, args):
     """
     from autoreg.data import images, load_for_model, video
 
+    args.binarize = binarization(args, model)
+    options = modality_options(args, model.modality, "eval_options")
     quiet = () if args.checkpoint else (images.log, video.log)  # the loggers that say it
     with without_warning(quiet, OWN_TEST_SPLIT):
-        return load_for_model(
-            model,
-            args.data,
-            split=args.split,
-            limit=args.limit,
-            binarize=binarization(args, model) if model.kind == "image" else False,
-            patch_size=args.patch_size,
-            window=args.window,
-            holdout_seconds=args.holdout_seconds or DEFAULT_HOLDOUT,
-            speaker_from=args.speaker_from,
-        )
+        return load_for_model(model, args.data, split=args.split, limit=args.limit, **options)
 
 
 # What the data layer's warning about a source used as its own test split says (images and

@@ -14,6 +14,7 @@ from autoreg.cli.common import (
     reject_options,
     resolve_model,
 )
+from autoreg.modalities import VIDEO
 
 DESCRIPTION = """Predict the next --frames frames of a clip from its first --context frames
 and write an animated GIF: the first row plays the observed frames, then the true future
@@ -191,7 +192,7 @@ def predict_model(args):
         args.model, args.checkpoint = None, name
     if args.model is None and args.checkpoint is None and args.method == "nearest":
         return None
-    return resolve_model(args, kind="video")
+    return resolve_model(args, (VIDEO,))
 
 
 def read_clip(args, model, levels: int):

@@ -11,12 +11,12 @@ from autoreg.cli.common import (
     positive_float,
     positive_int,
     reject_options,
+    reject_other_modalities,
     resolve_model,
 )
+from autoreg.modalities.audio import DEFAULT_SECONDS
 
-DEFAULT_SECONDS = 2.0  # audio models: length of a clip
-DEFAULT_NUM = {"image": 16, "audio": 1, "video": 4}  # samples drawn by default
-DEFAULT_DURATION_MS = 200  # video models: milliseconds per frame of the GIF
+DEFAULT_DURATION_MS = 200  # video models: milliseconds per frame of the GIF (video.gif's)
 
 
 def add_sample_parser(sub):
@@ -72,42 +72,35 @@ def add_sample_parser(sub):
 
 
 def run_sample(args) -> None:
-    """``autoreg sample``: draw samples and write a PNG grid or WAV file(s)."""
+    """``autoreg sample``: draw samples and write them as the model's modality writes them (a
+    PNG grid, WAV files, a GIF)."""
     import jax
     import numpy as np
 
     from autoreg.atomic import check_writable
     from autoreg.generate import sample
+    from autoreg.memory import sample_plan
 
     model = resolve_model(args)
+    modality = model.modality
     if args.features is not None and not getattr(model.config, "local_features", 0):
-        length = "" if model.fixed_shape else " (pass --seconds for the length)"
+        length_hint = (
+            " (pass --seconds for the length)" if "seconds" in modality.sample_options else ""
+        )
         raise CLIError(
             "--features is for locally conditioned models (a vocoder such as wavenet_vocoder); "
-            f"{model.name} takes none{length}"
+            f"{model.name} takes none{length_hint}"
         )
+    reject_other_modalities(args, model.name, modality, "sample_options")
     features = None if args.features is None else load_features(args.features)
-    if features is not None and args.num is None:
-        args.num = len(features)
-    num = args.num if args.num is not None else DEFAULT_NUM[model.kind]
+    if features is not None:
+        reject_options(args, ("seconds",), "is set by --features (frames * hop samples)")
+    num = args.num or (len(features) if features is not None else modality.default_samples)
     labels = sample_labels(model, args.label, num)
-    if model.kind != "video":
-        reject_options(args, ("duration_ms",), f"is for video models; {model.name} is not one")
-    if model.kind == "video":
-        reject_options(args, ("seconds",), f"is for audio models; {model.name} draws video")
-        out = check_writable(args.out or "samples.gif", (".gif",))
-        length, scale = None, gif_scale_of(model, num, args.scale, args.method)
-    elif model.fixed_shape:
-        reject_options(args, ("seconds",), f"is for audio models; {model.name} draws images")
-        out = check_writable(args.out or "samples.png")
-        length, scale = None, grid_scale(model, num, args.scale, args.method)
-    else:
-        reject_options(args, ("scale",), f"is for image grids; {model.name} writes WAV files")
-        out = check_writable(args.out or "samples.png", (".wav",))
-        length, scale = clip_length(args.seconds, model.config.sample_rate), None
-        if features is not None:
-            reject_options(args, ("seconds",), "is set by --features (frames * hop samples)")
-            length = features.shape[1] * model.config.hop_length
+    out = check_writable(args.out or modality.sample_file, modality.sample_suffixes)
+    length = None if features is not None else modality.sample_length(model, args.seconds)
+    sample_plan(model, num, modality.sample_shape(model, length, features), args.method)
+    scale = modality.picture_scale(model, num, args.scale)
     samples = sample(
         model,
         jax.random.key(args.seed),
@@ -118,7 +111,7 @@ def run_sample(args) -> None:
         length=length,
         features=features,
     )
-    write_samples(model, np.asarray(samples), out, scale, args.duration_ms)
+    modality.write_samples(model, np.asarray(samples), out, scale, args.duration_ms)
     print(f"wrote {num} samples to {out}")
 
 
@@ -138,57 +131,6 @@ def sample_labels(model, labels, num: int):
             "or more (labels cycle over the samples)"
         )
     return np.resize(np.asarray(labels), num)  # cycles through the labels
-
-
-def grid_scale(model, num: int, scale: int | None, method: str | None) -> int:
-    """The upscaling of the grid of ``num`` samples; the memory of the samples and of the
-    grid are checked before any work."""
-    from autoreg.image_io import grid_shape, picture_scale
-    from autoreg.memory import sample_plan
-
-    sample_plan(model, num, model.event_shape(), method)
-    return picture_scale(grid_shape(num, model.event_shape()), scale, f"the grid of {num} samples")
-
-
-def gif_scale_of(model, num: int, scale: int | None, method: str | None) -> int:
-    """The upscaling of the frames of ``num`` video samples side by side; the memory of the
-    samples and of the GIF are checked before any work."""
-    from autoreg.memory import sample_plan
-    from autoreg.video.gif import gif_scale
-
-    frames, *frame_shape = model.event_shape()
-    sample_plan(model, num, model.event_shape(), method)
-    return gif_scale(tuple(frame_shape), 1, num, frames, scale)
-
-
-def clip_length(seconds: float | None, sample_rate: int) -> int:
-    """Samples in a clip of ``seconds`` (default ``DEFAULT_SECONDS``) at ``sample_rate``."""
-    seconds = DEFAULT_SECONDS if seconds is None else seconds
-    length = round(seconds * sample_rate)
-    if length < 1:
-        raise CLIError(f"--seconds {seconds:g} is less than one sample at {sample_rate} Hz")
-    return length
-
-
-def write_samples(model, samples, out, scale: int | None, duration_ms: int | None = None) -> None:
-    """Write image samples as one PNG grid, video samples as one GIF of the clips side by
-    side, audio samples as WAV files (``out``, or ``out_<i>`` for several)."""
-    if model.kind == "video":
-        from autoreg.video.gif import write_samples_gif
-
-        duration_ms = duration_ms or DEFAULT_DURATION_MS
-        write_samples_gif(out, samples, model.levels, scale=scale, duration_ms=duration_ms)
-        return
-    if model.fixed_shape:
-        from autoreg.image_io import save_grid
-
-        save_grid(samples, model.levels, out, scale=scale)
-        return
-    from autoreg.data import audio
-
-    for i, clip in enumerate(samples):
-        path = out if len(samples) == 1 else out.with_name(f"{out.stem}_{i}{out.suffix}")
-        audio.write_wav(path, clip, model.config.sample_rate, levels=model.levels)
 
 
 def load_features(path):

@@ -13,6 +13,7 @@ from autoreg.cli.common import (
     positive_int,
     reject_options,
 )
+from autoreg.modalities import IMAGE
 
 TRAINING_OPTIONS = ("steps", "patch_size", "save_model")  # pixelcnn without --checkpoint
 
@@ -66,7 +67,7 @@ def run_texture(args) -> None:
     out = check_writable(args.out)
     if args.save_model:
         check_save_model(args.save_model)
-    model = load_model(args.checkpoint, "image", "texture") if args.checkpoint else None
+    model = load_model(args.checkpoint, (IMAGE,), "texture") if args.checkpoint else None
     source = None if model else read_image(args.image)
     channels = model.config.image_shape[2] if model else source.shape[2]
     scale = picture_scale((args.size, args.size, channels), args.scale, "the texture")

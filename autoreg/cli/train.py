@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoreg.cli.common import CLIError
+from autoreg.cli.common import CLIError, modality_options
 from autoreg.cli.train_options import (
     CONFIG_OPTIONS,
     add_config_options,
@@ -75,18 +75,11 @@ def load_data(args):
     from autoreg.data import load_for_training
     from autoreg.registry import get_spec, make_config
 
-    kind = get_spec(args.model).model_cls.kind
-    options = dict(levels=args.levels, seed=args.seed)
-    if kind == "video":
-        config = make_config(args.model, args.preset, **parse_overrides(args.set))
-        return load_for_training(args.data, video_config=config, num=args.num_clips, **options)
-    if kind == "image":
-        keys = ("binarize", "patch_size", "num_patches", "download")
-        return load_for_training(args.data, **options, **{key: getattr(args, key) for key in keys})
+    modality = get_spec(args.model).model_cls.modality
     config = make_config(args.model, args.preset, **parse_overrides(args.set))
-    keys = ("window", "holdout_seconds", "speaker_from")
+    options = modality_options(args, modality, "train_options")
     return load_for_training(
-        args.data, config, **options, **{key: getattr(args, key) for key in keys}
+        args.data, config, kind=modality, levels=args.levels, seed=args.seed, **options
     )
 
 

@@ -8,20 +8,15 @@ import json
 from autoreg.cli.common import (
     CLIError,
     add_binarize_option,
-    non_negative_float,
-    non_negative_int,
     positive_float,
     positive_int,
-    reject_options,
-    seed,
+    reject_other_modalities,
 )
-from autoreg.train_config import TrainConfig
+from autoreg.modalities.audio import DEFAULT_HOLDOUT
+from autoreg.train_config import FIELD_RULES, TrainConfig
 
 DEFAULT_LEVELS = 256
 DEFAULT_WINDOW = 8000  # audio models: samples per window
-DEFAULT_HOLDOUT = 2.0  # audio models: held-out seconds at the end of each clip
-AUDIO_OPTIONS = ("window", "holdout_seconds", "speaker_from")
-IMAGE_OPTIONS = ("patch_size",)  # refused for video (--binarize and --download too)
 # Model config fields that other options set: --set FIELD=... for them is refused, naming it.
 SET_BY = {
     "levels": "the number of levels is set by --levels",
@@ -85,9 +80,7 @@ def add_data_options(parser):
         type=int,
         help="train on random square patches of this size cut from large images",
     )
-    group.add_argument(
-        "--num-patches", type=int, default=10_000, help="number of random patches (default 10000)"
-    )
+    group.add_argument("--num-patches", type=int, help="number of random patches (default 10000)")
     group.add_argument(
         "--window",
         type=positive_int,
@@ -168,22 +161,6 @@ CONFIG_OPTIONS = {
 }
 
 
-# The argparse type of the options whose field takes less than any value of its type.
-CONFIG_TYPES = {
-    "steps": positive_int,
-    "batch_size": positive_int,
-    "learning_rate": positive_float,
-    "warmup_steps": non_negative_int,
-    "grad_clip": non_negative_float,
-    "seed": seed,
-    "checkpoint_every": positive_int,
-    "eval_every": non_negative_int,
-    "eval_examples": positive_int,
-    "time_limit": non_negative_float,
-    "log_every": positive_int,
-}
-
-
 def add_config_options(parser) -> dict:
     """Add the ``CONFIG_OPTIONS`` in their groups; returns {title: argument group}."""
     defaults = TrainConfig()
@@ -192,8 +169,10 @@ def add_config_options(parser) -> dict:
         groups[title] = parser.add_argument_group(title)
         for flag, field, text in options:
             default = getattr(defaults, field)
-            kind = CONFIG_TYPES.get(field, type(default))
-            groups[title].add_argument(flag, type=kind, default=default, help=text.format(default))
+            option_type = FIELD_RULES[field].argparse_type(type(default))  # the config's rule
+            groups[title].add_argument(
+                flag, type=option_type, default=default, help=text.format(default)
+            )
     return groups
 
 
@@ -204,12 +183,7 @@ def config_from_args(args):
         for options in CONFIG_OPTIONS.values()
         for flag, field, _ in options
     }
-    flags = {field: flag for options in CONFIG_OPTIONS.values() for flag, field, _ in options}
-    try:
-        return TrainConfig(**{**fields, "time_limit": args.time_limit * 60.0})
-    except ValueError as error:  # named by its field: say the flag
-        field = str(error).split()[0]
-        raise CLIError(str(error).replace(field, flags.get(field, field), 1)) from None
+    return TrainConfig(**{**fields, "time_limit": args.time_limit * 60.0})  # checked by argparse
 
 
 def parse_overrides(pairs: list) -> dict:
@@ -230,19 +204,7 @@ def check_data_options(args, spec) -> None:
     """Refuse, before any work, the options that do not apply to the model family ``spec``
     or to each other, and --set of a field another option sets; then fill in the defaults of
     the data options."""
-    kind = spec.model_cls.kind
-    if kind != "video":
-        reject_options(args, ("num_clips",), f"is for video models; {spec.name} is not one")
-    if kind == "video":
-        why = f"is not for video; {spec.name} is a video model"
-        reject_options(args, AUDIO_OPTIONS + IMAGE_OPTIONS, why)
-        if args.binarize or args.download:
-            raise CLIError(
-                f"--binarize and --download are for images; {spec.name} is a video model"
-            )
-    elif spec.model_cls.fixed_shape:
-        why = f"is for audio models; {spec.name} is an image model"
-        reject_options(args, AUDIO_OPTIONS, why)
+    reject_other_modalities(args, spec.name, spec.model_cls.modality, "train_options")
     if args.binarize and args.levels is not None:
         raise CLIError("--binarize makes K = 2; it takes no --levels")
     for field in parse_overrides(args.set):

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from autoreg.errors import InputError
+from autoreg.rules import POSITIVE_INT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,12 +81,11 @@ class Dataset:
           A ``Dataset`` (this one when ``limit`` is None).
 
         Raises:
-          InputError: ``limit`` is not positive.
+          InputError: ``limit`` is not a positive integer.
         """
         if limit is None:
             return self
-        if limit < 1:
-            raise InputError(f"limit must be positive, got {limit}")
+        limit = POSITIVE_INT.check(limit, "limit")
         labels, features = (None if a is None else a[:limit] for a in (self.labels, self.features))
         return dataclasses.replace(
             self, examples=self.examples[:limit], labels=labels, features=features

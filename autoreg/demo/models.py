@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autoreg.errors import InputError
+from autoreg.modalities import AUDIO, IMAGE
 
 SHIPPED_IMAGE_MODELS = ("pixelcnn", "gated_pixelcnn", "row_lstm", "pixelsnail")
 SHIPPED_VOCODER = "wavenet_vocoder"
@@ -135,17 +136,20 @@ class DemoModels:
         """
         from autoreg.checkpoint import load_checkpoint
 
-        images, vocoder = {}, None
+        images, vocoders = {}, []
         for path in paths:
             model = load_checkpoint(path)
-            if model.kind == "video":
-                raise InputError(f"{path} holds a video model; the page shows image and audio")
-            if model.fixed_shape:
+            if model.modality is IMAGE:
                 images[f"{Path(path).name} ({model.name})"] = lambda m=model: m
+            elif model.modality is not AUDIO:
+                raise InputError(
+                    f"{path} holds a {model.modality.name} model; the page shows image and audio"
+                )
             elif getattr(model.config, "mel", None) is None:
                 raise InputError(f"{path} holds a {model.name} that is not a mel vocoder")
-            elif vocoder is not None:
+            elif vocoders:
                 raise InputError(f"{path}: the page takes one vocoder checkpoint")
             else:
-                vocoder = lambda m=model: m  # noqa: E731
+                vocoders.append(lambda m=model: m)
+        vocoder = vocoders[0] if vocoders else None
         return cls(images, vocoder)

@@ -34,7 +34,7 @@ import numpy as np
 from flax import nnx
 
 from autoreg.errors import InputError
-from autoreg.models.base import RasterModel, head_logits, masked_head
+from autoreg.models.base import RasterModel
 from autoreg.models.config_checks import (
     CLASSES,
     DEPTH,
@@ -56,6 +56,7 @@ from autoreg.models.layers import (
     group_mask,
     scale_to_unit,
 )
+from autoreg.models.masked_stream import head_logits, masked_head
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +269,7 @@ class GatedLayer(nnx.Module):
 
 
 class OutputHead(nnx.Module):
-    """The shared output head (``models.base.masked_head``) reading the summed skips."""
+    """The shared output head (``models.masked_stream.masked_head``) reading the summed skips."""
 
     def __init__(self, config: GatedPixelCNNConfig, rngs: nnx.Rngs):
         c = config.image_shape[2]

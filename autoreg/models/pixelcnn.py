@@ -17,7 +17,6 @@ import jax
 from flax import nnx
 
 from autoreg.errors import InputError
-from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import (
     KERNEL,
     LEVELS,
@@ -30,6 +29,7 @@ from autoreg.models.config_checks import (
     check_odd,
 )
 from autoreg.models.layers import MaskedConv2D
+from autoreg.models.masked_stream import MaskedStreamModel
 
 
 @dataclasses.dataclass(frozen=True)

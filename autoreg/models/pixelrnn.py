@@ -23,7 +23,6 @@ import jax.numpy as jnp
 from flax import nnx
 
 from autoreg.errors import InputError
-from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import (
     DEPTH,
     KERNEL,
@@ -36,6 +35,7 @@ from autoreg.models.config_checks import (
     check_image_shape,
     check_odd,
 )
+from autoreg.models.masked_stream import MaskedStreamModel
 
 GATES = 4  # input, forget, output, candidate
 

@@ -38,7 +38,6 @@ import numpy as np
 from flax import nnx
 
 from autoreg.errors import InputError
-from autoreg.models.base import MaskedStreamModel
 from autoreg.models.config_checks import (
     CLASSES,
     DEPTH,
@@ -62,6 +61,7 @@ from autoreg.models.layers import (
     kept_taps,
     scale_to_unit,
 )
+from autoreg.models.masked_stream import MaskedStreamModel
 
 POSITION_FEATURES = 2  # row and column of the pixel, in [-1, 1]
 ATTENTION_COPIES = 3  # (heads, D, D) arrays an attention layer holds: scores, masked, weights

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from autoreg.modalities import VIDEO
 from autoreg.models.base import AutoregressiveModel
 from autoreg.models.config_checks import (
     DEPTH,
@@ -225,7 +226,7 @@ class VideoPixelCNN(AutoregressiveModel):
     """
 
     name = "video_pixelcnn"
-    kind = "video"
+    modality = VIDEO
 
     def __init__(self, config: VideoPixelCNNConfig, *, rngs: nnx.Rngs):
         self.config = config

@@ -31,6 +31,8 @@ from flax import nnx
 
 from autoreg.data.mel import MelAnalysis
 from autoreg.errors import InputError, InputTypeError
+from autoreg.memory import ACTIVATIONS, STREAM_BYTES
+from autoreg.modalities import AUDIO
 from autoreg.models.base import AutoregressiveModel
 from autoreg.models.config_checks import (
     CHECKED_BY_THE_CONFIG,
@@ -375,8 +377,7 @@ class WaveNet(AutoregressiveModel):
     """WaveNet: ``model(x) -> logits``, x (B, T) int in 0..K-1, logits (B, T, K)."""
 
     name = "wavenet"
-    fixed_shape = False
-    kind = "audio"
+    modality = AUDIO
 
     def __init__(self, config: WaveNetConfig, *, rngs: nnx.Rngs):
         self.config = config
@@ -401,6 +402,17 @@ class WaveNet(AutoregressiveModel):
     def network_depth(cls, config: WaveNetConfig) -> int:
         """The dilated layers of every stack."""
         return config.num_stacks * config.layers_per_stack
+
+    def streaming_sampler_bytes(self, positions: int, method: str | None) -> int | None:
+        """The queues of the fast and native samplers hold the receptive field, not the clip:
+        ``STREAM_BYTES`` per time step, the queues' activations and two chunks of sampling
+        noise. None for the naive sampler (a forward pass)."""
+        if method == "naive":
+            return None
+        widest = self.widest_activation(self.config)
+        queues = 4 * self.receptive_field * ACTIVATIONS * widest
+        noise = 2 * 4 * 256 * self.levels
+        return STREAM_BYTES * positions + queues + noise
 
     @property
     def receptive_field(self) -> int:

@@ -14,7 +14,7 @@ from autoreg.errors import InputError
 from autoreg.generate import sample
 from autoreg.image_io import to_uint8
 from autoreg.memory import texture_plan
-from autoreg.registry import create_model, make_config
+from autoreg.registry import create_model, get_spec, make_config
 from autoreg.texture.source import working_source
 from autoreg.training import TrainConfig, train_arrays
 
@@ -104,11 +104,12 @@ def check_texture_request(size, channels: int, patch_size: int = PATCH_SIZE, mod
     if min(height, width) < 1:
         raise InputError(f"size must be positive, got {size}")
     if model is not None:
-        config = model.config
+        model_cls, config = type(model), model.config
     else:
         fields = texture_config_fields((patch_size, patch_size, channels))
+        model_cls = get_spec("gated_pixelcnn").model_cls
         config = make_config("gated_pixelcnn", "reference", **fields)
-    texture_plan(config, int(height), int(width))
+    texture_plan(model_cls, config, int(height), int(width))
     return int(height), int(width)
 
 

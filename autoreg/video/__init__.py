@@ -12,15 +12,20 @@
   (``write_futures_gif``).
 """
 
-from autoreg.video.gif import (
-    futures_grid,
-    video_grid,
-    write_futures_gif,
-    write_gif,
-    write_samples_gif,
-)
-from autoreg.video.nearest import NearestFutures, nearest_futures
-from autoreg.video.predict import predict_futures
+from typing import TYPE_CHECKING
+
+from autoreg.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and the API reference read; __getattr__ at run time
+    from autoreg.video.gif import (
+        futures_grid,
+        video_grid,
+        write_futures_gif,
+        write_gif,
+        write_samples_gif,
+    )
+    from autoreg.video.nearest import NearestFutures, nearest_futures
+    from autoreg.video.predict import predict_futures
 
 __all__ = [
     "NearestFutures",
@@ -32,3 +37,19 @@ __all__ = [
     "write_gif",
     "write_samples_gif",
 ]
+
+# The module each public name comes from (imported on first use: importing autoreg.video.gif
+# runs neither the predictor nor the models it needs).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "NearestFutures": "autoreg.video.nearest",
+        "futures_grid": "autoreg.video.gif",
+        "nearest_futures": "autoreg.video.nearest",
+        "predict_futures": "autoreg.video.predict",
+        "video_grid": "autoreg.video.gif",
+        "write_futures_gif": "autoreg.video.gif",
+        "write_gif": "autoreg.video.gif",
+        "write_samples_gif": "autoreg.video.gif",
+    },
+)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from autoreg.errors import InputError
+from autoreg.modalities import VIDEO
 from autoreg.validation import check_count
 
 METHODS = ("model", "nearest")
@@ -35,8 +36,8 @@ def predict_futures(
     """Sample ``num`` futures of ``frames`` frames after the first ``context`` frames of a clip.
 
     Args:
-      model: a video model (``model.kind == "video"``); for ``"nearest"``, a model whose frame
-        shape the clip must have, or None.
+      model: a video model (of ``autoreg.modalities.VIDEO``); for ``"nearest"``, a model whose
+        frame shape the clip must have, or None.
       key: a JAX PRNG key (or an int seed); unused by ``"nearest"``, which is deterministic.
       clip: (T, H, W, C) integers in 0..K-1 with T >= ``context``; frames after the first
         ``context`` are ignored.
@@ -113,10 +114,11 @@ def _sample_futures(model, key, observed, frames, num, temperature, progress) ->
 
 def _check_model(model, frame_shape: tuple) -> None:
     """An InputError unless ``model`` is a video model of frames ``frame_shape`` (H, W, C)."""
-    kind = getattr(model, "kind", None)
-    if kind != "video":
+    found = getattr(model, "modality", None)
+    if found is not VIDEO:
         name = getattr(model, "name", type(model).__name__)
-        article = "an" if str(kind)[:1] in ("a", "e", "i", "o", "u") else "a"
+        kind = getattr(found, "name", "unknown")
+        article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
         raise InputError(f"{name} is {article} {kind} model; video prediction needs a video model")
     expected = tuple(model.config.image_shape)
     if tuple(frame_shape) != expected:
