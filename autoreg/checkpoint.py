@@ -260,13 +260,6 @@ def spec_and_config(metadata: dict, path: Path):
         raise InputError(f"checkpoint {path} records an invalid model: {error}") from None
 
 
-def model_from_metadata(metadata: dict) -> AutoregressiveModel:
-    """A freshly initialised model with the name and config recorded in ``metadata``."""
-    spec = get_spec(metadata["model"])
-    config = config_from_dict(spec.config_cls, metadata["config"])
-    return _model_from_config(spec.name, config)
-
-
 def restore_items(path: Path, targets: dict, metadata: dict) -> dict:
     """The orbax items of the checkpoint at ``path`` that ``targets`` names, each read into the
     structure (and shardings) of its target tree and checked against the CRC32s in

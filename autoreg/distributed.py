@@ -150,15 +150,6 @@ def every_process(values: tuple) -> np.ndarray:
     return np.asarray(multihost_utils.process_allgather(values)).reshape(-1, len(values))
 
 
-def from_primary(value: int) -> int:
-    """Process 0's ``value`` in every process (a collective)."""
-    if jax.process_count() == 1:
-        return value
-    from jax.experimental import multihost_utils
-
-    return int(multihost_utils.broadcast_one_to_all(np.asarray(value, np.int32)))
-
-
 def barrier(name: str) -> None:
     """Wait until every process reaches the barrier ``name``."""
     if jax.process_count() > 1:

@@ -277,12 +277,16 @@ def model_class_and_config(model, config=None) -> tuple[type, object]:
       ``attention_arrays`` (``autoreg.models.base.AutoregressiveModel``) size it.
 
     Raises:
-      InputTypeError: a model class without its config.
+      InputTypeError: a model class without its config, or no model.
     """
     if isinstance(model, type):
         if config is None:
             raise InputTypeError(f"sizing the model class {model.__name__} needs its config")
         return model, config
+    if not hasattr(model, "config"):
+        raise InputTypeError(
+            f"a model, or a model class with its config, is sized; got a {type(model).__name__}"
+        )
     return type(model), model.config if config is None else config
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autoreg.errors import InputError
-from autoreg.rules import POSITIVE_INT, POSITIVE_NUMBER, SEED
+from autoreg.rules import POSITIVE_INT, POSITIVE_NUMBER
 
 
 def check_data(model, x, *, what: str = "x") -> np.ndarray:
@@ -122,11 +122,6 @@ def check_temperature(temperature) -> float:
       InputError: a bool, an array, a string, or a number that is not finite and positive.
     """
     return POSITIVE_NUMBER.check(temperature, "temperature")
-
-
-def check_seed(seed, name: str = "seed") -> int:
-    """An integer seed in 0..``MAX_SEED`` as an int, or an InputError naming ``name``."""
-    return SEED.check(seed, name)
 
 
 def check_training_inputs(

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 import autoreg
-from autoreg.checkpoint import param_tree
+from autoreg.checkpoint import param_tree, read_metadata
 from autoreg.cli import main
 from autoreg.memory import MemoryBudgetError, format_bytes, training_bytes
 from autoreg.training import TrainConfig, train_arrays
@@ -193,8 +193,10 @@ def test_a_signal_stops_training_with_a_checkpoint_and_resume_is_exact(
     assert "checkpoint saved" in line and "--resume" in line, line
     step = int(line.split(" at step ")[1].split(";")[0])
     assert 0 < step < STEPS
-    assert (workdir / "checkpoints" / str(step)).is_dir()
-    assert autoreg.load_checkpoint(workdir / "checkpoints" / str(step)) is not None
+    # The checkpoint of the step it stopped at is whole and says so (a half-written one, or
+    # one of an earlier step under this name, fails here).
+    assert read_metadata(workdir / "checkpoints" / str(step))["step"] == step
+    autoreg.load_checkpoint(workdir / "checkpoints" / str(step))  # every array restores
 
     assert main([*argv, "--resume"]) == 0, capsys.readouterr().err
     resumed = jax.tree.map(np.asarray, param_tree(autoreg.load_checkpoint(workdir)))
