@@ -118,3 +118,57 @@ def test_no_function_over_80_lines():
 def test_the_training_package_has_no_module_over_400_lines():
     sizes = {p.name: len(p.read_text().splitlines()) for p in (PACKAGE / "training").glob("*.py")}
     assert len(sizes) > 5 and max(sizes.values()) <= 400, sizes
+
+
+IMPORT_EVERY_MODULE = """
+import importlib, importlib.util, json, pkgutil, signal, sys
+
+events = []
+
+def audit(event, args):
+    # Files opened or folders listed by autoreg's own code, not by the import system.
+    if event not in ("open", "os.listdir", "os.scandir", "glob.glob", "os.walk"):
+        return
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib"):
+            return
+        if "/autoreg/" in name:
+            events.append(f"{event} {args[0]} from {name}:{frame.f_lineno}")
+            return
+        frame = frame.f_back
+
+sys.addaudithook(audit)
+hooks = lambda: (sys.unraisablehook, sys.excepthook, sys.displayhook,
+                 signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+before = hooks()
+import autoreg
+names = [  # Python modules (not the C++ kernel, a library loaded through XLA's FFI)
+    m.name for m in pkgutil.walk_packages(autoreg.__path__, "autoreg.")
+    if not importlib.util.find_spec(m.name).origin.endswith(".so")
+]
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:  # an extra that is not installed
+        assert not error.name.startswith("autoreg"), error
+print(json.dumps({"modules": len(names), "events": events, "same_hooks": hooks() == before}))
+"""
+
+
+def test_importing_any_module_touches_no_file_and_installs_no_hook():
+    """Catches a module that searches a folder or reads a file when imported (the shipped
+    checkpoints, the native kernel), or installs a process-wide hook or signal handler: work
+    a library does when asked, not when imported."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["modules"] > 100  # every module was imported
+    assert report["events"] == [] and report["same_hooks"], report
