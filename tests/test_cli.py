@@ -352,3 +352,14 @@ def test_predict_of_moving_mnist_without_mnist_says_what_to_pass(tmp_path, monke
     assert main(["predict", "--video", "clips.npy", "--method", "nearest"]) == 2
     assert "--train-clips: moving_mnist: no MNIST found" in one_line_error(capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_python_dash_m_runs_the_command():
+    """``python -m autoreg.cli`` is the ``autoreg`` command (its version line, no JAX)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "autoreg.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.startswith("autoreg "), result

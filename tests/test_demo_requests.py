@@ -100,3 +100,57 @@ def test_a_refused_request_is_one_line_in_the_log(caplog):
         "demo request refused: gated_pixelcnn takes labels 0..9, got 12"
     ]
     assert refused.value.print_exception is False  # Gradio prints no traceback
+
+
+def test_the_page_builds_each_tab_without_a_server():
+    """``build_app`` lays out the five tabs for the models given (nothing is launched).
+
+    Catches a tab that fails to build (a component or event wired wrongly) and a tab left out.
+    """
+    from autoreg.demo.app import build_app
+
+    page = build_app(tiny_models())
+    labels = [
+        block.label for block in page.blocks.values() if type(block).__name__ in ("Tab", "TabItem")
+    ]
+    assert labels == ["Sample", "Complete", "Likelihood", "Texture", "Vocoder"], labels
+
+
+def test_the_likelihood_tab_reports_the_models_own_bits_per_dim():
+    """Catches bits in other units, a heatmap that does not add up to the image's bits, and a
+    class-conditional model scored under another label than its most likely one."""
+    from autoreg.demo.likelihood import heatmap_tiles, image_likelihood
+
+    model = autoreg.create_model(
+        "gated_pixelcnn", preset="tiny", levels=4, image_shape=(6, 6, 1), num_classes=3, seed=1
+    )
+    image = np.random.default_rng(0).integers(0, 4, (6, 6, 1))
+    result = image_likelihood("tiny", model, image)
+    scores = [float(autoreg.bits_per_dim(model, image[None], np.array([c]))) for c in range(3)]
+    assert result.label == int(np.argmin(scores))
+    assert result.bits_per_dim == pytest.approx(scores[result.label], rel=1e-5)
+    assert result.bits.sum() / image.size == pytest.approx(result.bits_per_dim, rel=1e-5)
+    tiles, vmax = heatmap_tiles(image, [result], levels=4)
+    assert len(tiles) == 2 and vmax == pytest.approx(float(result.bits.max()))
+
+
+def test_the_vocoder_tab_resynthesises_the_start_of_a_file(tmp_path):
+    """The input, the WaveNet's and Griffin-Lim's audio of the first ``max_seconds``, at the
+    model's rate, with a spectrogram picture of the three. Catches a tab that uses the whole
+    file, or another rate, or loses a method."""
+    pytest.importorskip("librosa")
+    from autoreg.data.audio import write_wav
+    from autoreg.demo.vocoder import resynthesise
+
+    mel = dict(sample_rate=8000, n_fft=256, hop_length=64, win_length=256, n_mels=8, fmax=4000.0)
+    model = autoreg.create_model(
+        "wavenet", preset="tiny", levels=16, local_features=8, hop_length=64, sample_rate=8000,
+        mel=mel, upsample_context=1,
+    )  # fmt: skip
+    t = np.arange(8000) / 8000  # one second of a tone
+    write_wav(tmp_path / "tone.wav", 0.4 * np.sin(2 * np.pi * 220 * t), 8000)
+    out = resynthesise(model, tmp_path / "tone.wav", max_seconds=0.25)
+    assert out.sample_rate == 8000 and len(out.original) == 2000 // 64 * 64  # whole frames of 1/4 s
+    assert len(out.wavenet) == len(out.griffin_lim) == len(out.original)
+    assert np.abs(out.original).max() > 0.3 and np.isfinite(out.wavenet).all()
+    assert out.spectrograms.ndim == 3 and out.spectrograms.dtype == np.uint8
