@@ -117,3 +117,22 @@ def test_bad_config_fields_are_named():
         VideoPixelCNNConfig(lstm_kernel=2)
     with pytest.raises(ValueError, match="encoder_dilations"):
         VideoPixelCNNConfig(encoder_dilations=(1, 0))
+
+
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (3, 4), (5, 2)])
+def test_frame_convolutions_compute_the_same_function_both_ways(kernel, dilation):
+    """The encoder's and the LSTM's convolutions through XLA (``"conv"``, the GPU/TPU path)
+    equal the gathered taps (the CPU's). Catches a dense kernel scattered in the wrong tap
+    order, padding that misses the far taps, or a dilation lost."""
+    from flax import nnx
+
+    from autoreg.models.video_pixelcnn import FrameConv, full_taps
+
+    taps = full_taps(kernel, dilation)
+    conv = FrameConv(3, 5, taps, impl="taps", rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(1), (2, 9, 11, 3))
+    gathered = np.asarray(conv(x))
+    conv.impl = "conv"
+    np.testing.assert_allclose(np.asarray(conv(x)), gathered, atol=1e-5)
+    moved = x.at[:, 4 + dilation * (kernel // 2), 5].add(1.0)  # the far bottom tap of (4, 5)
+    assert not np.allclose(np.asarray(conv(moved))[:, 4, 5], np.asarray(conv(x))[:, 4, 5])

@@ -125,6 +125,42 @@ def gather_taps(x: jax.Array, taps: list) -> jax.Array:
     )
 
 
+def resolve_impl(impl: str) -> str:
+    """The convolution implementation ``impl`` stands for: ``"auto"`` is ``"taps"`` on CPU
+    (a gather and one matrix product, several times faster there) and ``"conv"`` elsewhere."""
+    if impl == "auto":
+        return "taps" if jax.default_backend() == "cpu" else "conv"
+    return impl
+
+
+def conv_over_taps(x: jax.Array, kernel: jax.Array, taps: tuple) -> jax.Array:
+    """XLA's convolution of ``x`` (B, H, W, in) with a kernel (taps, in, out) over any taps
+    ``(dy, dx)``: output (i, j) sums ``x[i + dy, j + dx] @ kernel[tap]`` (zero outside).
+
+    The taps are scattered into a dense kernel over their bounding box, in steps of their
+    common spacing ``d`` (XLA's kernel dilation), and the input padded to reach every tap.
+
+    Returns:
+      (B, H, W, out), without bias.
+    """
+    d = math.gcd(*(abs(v) for tap in taps for v in tap)) or 1
+    dy_min, dy_max = min(dy for dy, _ in taps), max(dy for dy, _ in taps)
+    dx_min, dx_max = min(dx for _, dx in taps), max(dx for _, dx in taps)
+    box = (1 + (dy_max - dy_min) // d, 1 + (dx_max - dx_min) // d)
+    dense = jnp.zeros(box + kernel.shape[1:], kernel.dtype)
+    rows = np.array([(dy - dy_min) // d for dy, _ in taps])
+    cols = np.array([(dx - dx_min) // d for _, dx in taps])
+    dense = dense.at[rows, cols].set(kernel)
+    return jax.lax.conv_general_dilated(
+        x.astype(kernel.dtype),
+        dense,
+        (1, 1),
+        ((-dy_min, dy_max), (-dx_min, dx_max)),
+        rhs_dilation=(d, d),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+
+
 class TapConv2D(nnx.Module):
     """A convolution over an explicit tuple of causal taps ``(dy, dx)``, ``dy <= 0``.
 
@@ -179,35 +215,11 @@ class TapConv2D(nnx.Module):
         return patches @ kernel.reshape(-1, kernel.shape[-1]) + self.bias[...]
 
     def __call__(self, x: jax.Array) -> jax.Array:  # (B, H, W, in) -> (B, H, W, out)
-        impl = self.impl
-        if impl == "auto":
-            impl = "taps" if jax.default_backend() == "cpu" else "conv"
         if self.pointwise:
             return self.from_patches(x)
-        if impl == "taps":
+        if resolve_impl(self.impl) == "taps":
             return self.from_patches(gather_taps(x, self.taps))
-        # Dense kernel over the taps' bounding box (in steps of the taps' common spacing ``d``,
-        # XLA's kernel dilation), padded so that output (i, j) reads x[i + dy, j + dx] for
-        # every tap: rows dy_min..0, columns dx_min..dx_max.
-        d = math.gcd(*(abs(v) for tap in self.taps for v in tap)) or 1
-        dy_min = min(dy for dy, _ in self.taps)
-        dx_min = min(dx for _, dx in self.taps)
-        dx_max = max(dx for _, dx in self.taps)
-        kernel = self.masked_kernel()
-        box = (1 - dy_min // d, 1 + (dx_max - dx_min) // d)
-        dense = jnp.zeros(box + kernel.shape[1:], kernel.dtype)
-        rows = np.array([(dy - dy_min) // d for dy, _ in self.taps])
-        cols = np.array([(dx - dx_min) // d for _, dx in self.taps])
-        dense = dense.at[rows, cols].set(kernel)
-        y = jax.lax.conv_general_dilated(
-            x.astype(kernel.dtype),
-            dense,
-            (1, 1),
-            ((-dy_min, 0), (-dx_min, dx_max)),
-            rhs_dilation=(d, d),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-        return y + self.bias[...]
+        return conv_over_taps(x, self.masked_kernel(), self.taps) + self.bias[...]
 
 
 class MaskedConv2D(TapConv2D):

@@ -47,7 +47,7 @@ from autoreg.models.config_checks import (
     check_odd,
 )
 from autoreg.models.gated_pixelcnn import GatedLayer, GatedPixelCNNConfig, OutputHead
-from autoreg.models.layers import TapConv2D, scale_to_unit
+from autoreg.models.layers import TapConv2D, conv_over_taps, resolve_impl, scale_to_unit
 
 __all__ = ["PRESETS", "ConvLSTMCell", "FrameEncoder", "VideoPixelCNN", "VideoPixelCNNConfig"]
 
@@ -69,7 +69,7 @@ class VideoPixelCNNConfig:
     head_channels: int = 128  # width of the output head's hidden 1x1 layer
     first_kernel: int = 7  # odd size of the decoder's first kernels
     kernel: int = 3  # odd size of the decoder's later kernels
-    conv_impl: str = "auto"  # the decoder's convolutions: "taps" (CPU), "conv" or "auto"
+    conv_impl: str = "auto"  # every convolution: "taps" (CPU), "conv" (XLA's) or "auto"
     encoder_channels: int = 32  # E: width of the frame encoder
     encoder_dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # one residual 3x3 block each
     context_channels: int = 32  # width of the convolutional LSTM's state (the context)
@@ -159,16 +159,32 @@ def full_taps(kernel: int, dilation: int = 1) -> tuple:
 
 
 class FrameConv(nnx.Module):
-    """A 'same' convolution over explicit taps (any direction): frames are seen whole."""
+    """A 'same' convolution over explicit taps (any direction): frames are seen whole.
 
-    def __init__(self, in_features: int, out_features: int, taps: tuple, *, rngs: nnx.Rngs):
+    ``impl`` as for the decoder's convolutions (``"taps"``, ``"conv"`` or ``"auto"``, which
+    picks taps on CPU and XLA's convolution elsewhere); both compute the same function.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        taps: tuple,
+        *,
+        impl: str = "auto",
+        rngs: nnx.Rngs,
+    ):
         self.taps = tuple(taps)
+        self.impl = impl
         init = nnx.initializers.variance_scaling(1.0, "fan_in", "truncated_normal")
         fan_in = len(self.taps) * in_features
         self.kernel = nnx.Param(init(rngs.params(), (fan_in, out_features), jnp.float32))
         self.bias = nnx.Param(jnp.zeros((out_features,), jnp.float32))
 
     def __call__(self, x: jax.Array) -> jax.Array:  # (N, H, W, in) -> (N, H, W, out)
+        if resolve_impl(self.impl) == "conv":
+            kernel = self.kernel[...].reshape(len(self.taps), x.shape[-1], -1)  # (taps, in, out)
+            return conv_over_taps(x, kernel, self.taps) + self.bias[...]
         _, h, w, _ = x.shape
         ry = max(abs(dy) for dy, _ in self.taps)
         rx = max(abs(dx) for _, dx in self.taps)
@@ -184,10 +200,13 @@ class FrameEncoder(nnx.Module):
     """Resolution-preserving encoder of one frame: 3x3, then residual dilated 3x3 blocks."""
 
     def __init__(self, config: VideoPixelCNNConfig, *, rngs: nnx.Rngs):
-        c, e = config.image_shape[2], config.encoder_channels
-        self.input = FrameConv(c, e, full_taps(3), rngs=rngs)
+        c, e, impl = config.image_shape[2], config.encoder_channels, config.conv_impl
+        self.input = FrameConv(c, e, full_taps(3), impl=impl, rngs=rngs)
         self.blocks = nnx.List(
-            [FrameConv(e, e, full_taps(3, d), rngs=rngs) for d in config.encoder_dilations]
+            [
+                FrameConv(e, e, full_taps(3, d), impl=impl, rngs=rngs)
+                for d in config.encoder_dilations
+            ]
         )
 
     def __call__(self, frames: jax.Array) -> jax.Array:  # (N, H, W, C) scaled -> (N, H, W, E)
@@ -200,9 +219,12 @@ class FrameEncoder(nnx.Module):
 class ConvLSTMCell(nnx.Module):
     """A convolutional LSTM cell (Shi et al. 2015): gates from a convolution of [input, h]."""
 
-    def __init__(self, in_features: int, hidden: int, kernel: int, *, rngs: nnx.Rngs):
+    def __init__(
+        self, in_features: int, hidden: int, kernel: int, *, impl: str = "auto", rngs: nnx.Rngs
+    ):
         self.hidden = hidden
-        self.gates = FrameConv(in_features + hidden, 4 * hidden, full_taps(kernel), rngs=rngs)
+        taps = full_taps(kernel)
+        self.gates = FrameConv(in_features + hidden, 4 * hidden, taps, impl=impl, rngs=rngs)
 
     def initial_state(self, batch: int, height: int, width: int) -> tuple:
         """Zero ``(h, c)``, each (B, H, W, hidden)."""
@@ -234,7 +256,11 @@ class VideoPixelCNN(AutoregressiveModel):
         c, n = config.image_shape[2], config.num_layers
         self.encoder = FrameEncoder(config, rngs=rngs)
         self.lstm = ConvLSTMCell(
-            config.encoder_channels, config.context_channels, config.lstm_kernel, rngs=rngs
+            config.encoder_channels,
+            config.context_channels,
+            config.lstm_kernel,
+            impl=config.conv_impl,
+            rngs=rngs,
         )
         self.layers = nnx.List(
             [

@@ -35,7 +35,7 @@ from autoreg.sampling.gated_pixelcnn_cached import (
 from autoreg.sampling.raster_loop import RasterPlan, sample_raster
 from autoreg.validation import check_count
 
-__all__ = ["cached_video_sampler", "frame_plan"]
+__all__ = ["cached_video_sampler", "frame_plan", "next_context"]
 
 
 def frame_plan(model, context: jax.Array, width: int) -> RasterPlan:
@@ -91,6 +91,12 @@ def frame_pixel(model, layout, j, image, caches):
     pixel = [(None, jax.lax.dynamic_slice_in_dim(h, j, 1, axis=2)) for h in row_biases.value]
     logits, gated_caches = horizontal_pixel(model, layout, pixel, j, image, gated_caches)
     return logits, (gated_caches, biases, row_biases)  # (B, C, K)
+
+
+def next_context(model, frame, state, needed):
+    """``model.next_state(frame, state)`` where ``needed`` (a traced bool: a frame follows that
+    the loop visits), else ``state`` unchanged: the last frame is never encoded."""
+    return jax.lax.cond(needed, lambda s: model.next_state(frame, s), lambda s: s, state)
 
 
 def sample_frame(model, key, frame, observed, temperature, context, first, unroll):
@@ -158,7 +164,7 @@ def cached_video_sampler(
             unroll,
         )  # (B, H, W, C)
         clip = jax.lax.dynamic_update_index_in_dim(clip, frame, t, axis=1)
-        return clip, model.next_state(frame, context_state)
+        return clip, next_context(model, frame, context_state, t + 1 < num_frames)
 
     clip, _ = jax.lax.fori_loop(0, num_frames, frame_step, (clip, model.initial_state(batch)))
     return clip

@@ -30,7 +30,7 @@ from autoreg.sampling.ancestral import reject_features, unobserved_range
 from autoreg.sampling.raster_loop import RasterState, run_raster
 from autoreg.sampling.smc import choose_particles
 from autoreg.sampling.smc_raster import Particles, particle_draw, visited_positions
-from autoreg.sampling.video_cached import frame_plan
+from autoreg.sampling.video_cached import frame_plan, next_context
 
 __all__ = ["video_particle_filter"]
 
@@ -122,7 +122,7 @@ def video_particle_filter(
         clip_n, context_n = end.extra.carried  # the ancestors' clips and contexts
         frame = end.flat.reshape(n, height, width, colours)
         clip_n = jax.lax.dynamic_update_index_in_dim(clip_n, frame, t, axis=1)
-        return clip_n, model.next_state(frame, context_n), end.extra.log_w
+        return clip_n, next_context(model, frame, context_n, t + 1 < frames), end.extra.log_w
 
     carry = (each_particle(clip), jax.tree.map(each_particle, context), log_w)
     clip_n, _, log_w = jax.lax.fori_loop(first_frame, frames, frame_step, carry)
