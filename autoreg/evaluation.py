@@ -12,9 +12,11 @@ from autoreg.data.dataset import Dataset
 from autoreg.errors import InputError
 from autoreg.likelihood import log_prob_unchecked, nats_to_bits_per_dim
 from autoreg.memory import evaluation_batch
+from autoreg.modalities import VIDEO
 from autoreg.validation import check_count, check_data, check_features, check_labels
+from autoreg.video.motion import motion_evaluation
 
-__all__ = ["Evaluation", "evaluate", "evaluate_arrays"]
+__all__ = ["Evaluation", "evaluate", "evaluate_arrays", "further_evaluation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,3 +178,25 @@ def padded_batch(array: np.ndarray, start: int, batch_size: int) -> np.ndarray:
 
 def _dims(data: np.ndarray) -> int:
     return math.prod(data.shape[1:])
+
+
+def further_evaluation(model, dataset, source, **options):
+    """What ``autoreg eval`` measures beside the likelihood, for the kinds of data that call for
+    more (``FURTHER``): a video model's tests of motion.
+
+    Args:
+      model: the evaluated model.
+      dataset: the ``Dataset`` it was evaluated on.
+      source: where the dataset came from (``--data``).
+      **options: the options of that measurement (its modality's ``eval_options``).
+
+    Returns:
+      None for a kind of data with nothing further, else a report with ``name``,
+      ``as_dict()``, ``lines()`` and ``figure(path)`` (e.g. a ``MotionReport``).
+    """
+    further = FURTHER.get(model.modality)
+    return None if further is None else further(model, dataset, source, **options)
+
+
+# Modality -> the measurement beside the likelihood that its data call for.
+FURTHER = {VIDEO: motion_evaluation}

@@ -21,6 +21,11 @@ from autoreg.platforms import default_platform
 
 LEVELS = 8
 IMPLS = [impl for impl in CONV_IMPLS if impl != "auto"]  # the two paths "auto" picks between
+# The Video PixelCNN's other contexts over frames (its default, "convlstm", runs everywhere).
+VIDEO_VARIANTS = {
+    "conv3d": dict(temporal="conv3d", temporal_frames=2),
+    "conv2plus1d": dict(temporal="conv2plus1d", condition_kernel=3),
+}
 
 
 def variants(name):
@@ -36,10 +41,16 @@ def variants(name):
             cases += [("audio-features", local), ("audio-features-labels", {**local, **labels})]
         return cases
     # XLA's convolutions on RGB with labels (the one-colour conv path: test_exactness.py).
-    return [
+    cases = [
         ("5x5x1-taps", dict(image_shape=(5, 5, 1), conv_impl="taps")),
         *[(f"4x4x3-{i}", dict(image_shape=(4, 4, 3), conv_impl=i, **labels)) for i in IMPLS],
     ]
+    if "temporal" in fields:  # video: each other context, on RGB
+        cases += [
+            (f"4x4x3-taps-{variant}", dict(image_shape=(4, 4, 3), conv_impl="taps", **fields))
+            for variant, fields in VIDEO_VARIANTS.items()
+        ]
+    return cases
 
 
 PLATFORM = default_platform()

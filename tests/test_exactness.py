@@ -16,6 +16,7 @@ import jax
 import numpy as np
 import pytest
 from flax import nnx
+from registry_cases import VIDEO_VARIANTS
 from scipy import stats
 
 import autoreg
@@ -33,9 +34,11 @@ def impls(name: str) -> list:
 
 
 CASES = [(name, impl) for name in sorted(autoreg.MODELS) for impl in impls(name)]
+CASES += [(f"video_pixelcnn-{variant}", "taps") for variant in VIDEO_VARIANTS]
 
 
 def two_position_model(name, impl=None):
+    name, _, variant = name.partition("-")  # a video variant: video_pixelcnn-conv3d
     model = autoreg.create_model(name, preset="tiny", levels=LEVELS, seed=3)
     if model.modality is VIDEO:
         model = autoreg.create_model(
@@ -46,6 +49,7 @@ def two_position_model(name, impl=None):
             frames=2,
             seed=3,
             conv_impl=impl,
+            **VIDEO_VARIANTS.get(variant, {}),
         )
     elif model.modality is not AUDIO:
         model = autoreg.create_model(

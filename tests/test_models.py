@@ -12,6 +12,7 @@ import functools
 import numpy as np
 import pytest
 from causality import causality_violations, dependence_on_earlier
+from registry_cases import VIDEO_VARIANTS
 
 import autoreg
 from autoreg.modalities import AUDIO, IMAGE
@@ -123,6 +124,24 @@ def test_no_blind_spot_every_earlier_position_moves_the_logits(name, impl):
     # misses one position elsewhere, the last of the row above; test_pixelrnn.py pins that.)
     # A video's: the same in its last frame, and the first of that frame (the frames before).
     positions = (47, 23) if model.modality is IMAGE else (143, 119, 96)
+    assert unseen_earlier(model, positions) == {p: [] for p in positions}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(VIDEO_VARIANTS))
+def test_each_video_context_is_causal_with_no_blind_spot(variant):
+    """The Video PixelCNN's other contexts over frames (a causal 3-D convolution, a (2+1)-D
+    one with a 3x3 convolution into the gate biases): no logit reads its own frame's later
+    positions through the context, and every earlier position, of this frame and the ones
+    before, moves the last ones."""
+    overrides = {**NO_BLIND_SPOT["video_pixelcnn"], **VIDEO_VARIANTS[variant]}
+    model = tiny("video_pixelcnn", 3, "taps", **overrides)
+
+    def logits_fn(batch):
+        return model_logits(model, batch)
+
+    assert causality_violations(logits_fn, example(model), LEVELS) == []
+    positions = (143, 119, 96)
     assert unseen_earlier(model, positions) == {p: [] for p in positions}
 
 

@@ -11,7 +11,9 @@ from autoreg.cli.common import (
     add_model_source,
     add_scale_option,
     binarization,
+    given,
     modality_options,
+    non_negative_int,
     positive_float,
     positive_int,
     reject_options,
@@ -74,6 +76,27 @@ def add_eval_parser(sub):
     )
     p.add_argument("--json", dest="json_out", help="also write the results as JSON to this file")
     p.add_argument("--heatmap", help="image models: also write a PNG of the bits on each pixel")
+    motion = p.add_argument_group(
+        "tests of motion (video models)",
+        "Are the model's futures using motion? The likelihood of the predicted frames given the "
+        "observed ones in order, shuffled and removed, and the MSE and SSIM of sampled futures "
+        "against those of the last observed frame, an empty frame and the nearest training clip.",
+    )
+    motion.add_argument(
+        "--context",
+        type=positive_int,
+        help="observed frames of each clip; the others are predicted (default: half)",
+    )
+    motion.add_argument(
+        "--futures", type=positive_int, help="futures sampled per clip (default: none)"
+    )
+    motion.add_argument(
+        "--nearest-clips",
+        type=non_negative_int,
+        help="Moving MNIST: training sequences the nearest-neighbour baseline searches "
+        "(default 1000; 0: no such baseline)",
+    )
+    motion.add_argument("--plot", help="write the errors against the predicted frame as a PNG")
     p.add_argument(
         "--heatmap-count",
         type=positive_int,
@@ -86,7 +109,7 @@ def add_eval_parser(sub):
 def run_eval(args) -> None:
     """``autoreg eval``: print (and optionally save) the exact bits per dimension."""
     from autoreg.atomic import atomic_write
-    from autoreg.evaluation import evaluate
+    from autoreg.evaluation import evaluate, further_evaluation
     from autoreg.heatmap import bits_per_position, heatmap_scale, render_heatmap
 
     model = resolve_model(args)
@@ -107,8 +130,17 @@ def run_eval(args) -> None:
         bits = bits_per_position(model, shown.examples, shown.labels)
         render_heatmap(shown.examples, bits, heatmap, levels=model.levels, scale=scale)
         print(f"wrote per-pixel bits of {count} images to {heatmap}")
+    options = given(args, *model.modality.eval_options)
+    options.pop("plot", None)  # the command's: the report draws it
+    extra = further_evaluation(model, dataset, args.data, **options)  # video: tests of motion
+    if extra is not None:
+        print("\n".join(extra.lines()))
+        if args.plot:
+            print(f"wrote {extra.figure(args.plot)}")
     if json_out:
         record = {**result.as_dict(), "model": model.name, "data": args.data, "split": args.split}
+        if extra is not None:
+            record[extra.name] = extra.as_dict()
         text = json.dumps(record, indent=2, allow_nan=False)  # NaN is not JSON
         atomic_write(json_out, lambda t: Path(t).write_text(text))
 
@@ -121,6 +153,8 @@ def check_outputs(model, args):
     reject_other_modalities(args, model.name, model.modality, "eval_options")
     if args.heatmap is None:
         reject_options(args, ("heatmap_count", "scale"), "is for --heatmap")
+    if args.plot:
+        check_writable(args.plot)
     json_out = args.json_out and check_writable(args.json_out, (".json",))
     return json_out, args.heatmap and check_writable(args.heatmap)
 

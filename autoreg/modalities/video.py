@@ -44,6 +44,10 @@ class Video(Modality):
     sample_suffixes = (".gif",)
     default_samples = 4
     sample_options = MappingProxyType({"duration_ms": None, "scale": None})
+    # The options of the tests of motion (autoreg.video.motion.motion_evaluation).
+    eval_options = MappingProxyType(
+        {"context": None, "futures": None, "nearest_clips": None, "plot": None}
+    )
     train_options = MappingProxyType({"num_clips": "num"})
 
     def check_example_shape(self, model, shape: tuple, what: str) -> None:

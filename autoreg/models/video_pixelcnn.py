@@ -1,4 +1,4 @@
-"""Video PixelCNN: a convolutional LSTM over frames feeding a Gated PixelCNN per frame.
+"""Video PixelCNN: a context over past frames feeding a Gated PixelCNN per frame.
 
 After the Video Pixel Network (Kalchbrenner et al. 2016, "Video Pixel Networks"): the video is
 one 4-D dependency chain, frames in time order, a raster scan within each frame, colours within
@@ -8,18 +8,22 @@ over frame ``t`` whose every gate is biased by a map of *context*, and the conte
 
 - a resolution-preserving encoder reads each frame: a 3x3 convolution, then residual 3x3
   blocks whose dilations (``encoder_dilations``) widen its reach, as in the VPN's encoders;
-- a convolutional LSTM (Shi et al. 2015) runs over the encoded frames; its hidden state after
-  frame ``t-1`` is the context of frame ``t`` (frame 0's context is the zero initial state);
-- per gated layer, a 1x1 convolution of the context gives the biases of the vertical and the
-  horizontal gates at every pixel (the Gated PixelCNN's location-dependent conditioning).
+- the context of frame ``t`` reads the encoded frames before it (``temporal``): a
+  convolutional LSTM (Shi et al. 2015; the default) whose hidden state after frame ``t-1`` is
+  the context, or a causal convolution over the last ``temporal_frames`` encoded frames, 3x3 in
+  space (``"conv3d"``) or 1x1 after the encoder's spatial ones (``"conv2plus1d"``, the separable
+  (2+1)-D convolution of Tran et al. 2018: fewer parameters and faster);
+- per gated layer, a convolution of the context (1x1, or ``condition_kernel`` wide: the context
+  is known for the whole frame before it is drawn, so this equals concatenating it into the
+  gated layers' inputs, as the VPN does) gives the biases of the vertical and the horizontal
+  gates at every pixel (the Gated PixelCNN's location-dependent conditioning).
 
-Why a recurrent context rather than causal convolutions in time: the LSTM's state carries the
-whole past at a fixed cost per frame, so a sampler updates it once per frame (one encoder and
-one LSTM step over the finished frame) and never looks back; a stack of causal convolutions in
-time sees a fixed window and must keep every frame of it. Within a frame, the decoder is the
-Gated PixelCNN, with no blind spot; across frames, every pixel of frame ``t-1`` reaches every
-position of frame ``t`` when the encoder's and the LSTM's reach covers the frame
-(``context_reach``; the presets' does at their frame sizes).
+The LSTM's state carries the whole past at a fixed cost per frame; a temporal convolution sees
+a window of k frames, and a sampler keeps a ring of their encodings (``initial_state``,
+``next_state``, ``context_of``): either way it encodes each finished frame once and never
+looks back. Within a frame, the decoder is the Gated PixelCNN, with no blind spot; across
+frames, every pixel of frame ``t-1`` reaches every position of frame ``t`` when the context's
+reach covers the frame (``context_reach``; the presets' does at their frame sizes).
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ from autoreg.models.config_checks import (
     check_image_config,
     check_image_shape,
     check_odd,
+    one_of,
 )
 from autoreg.models.gated_pixelcnn import GatedLayer, GatedPixelCNNConfig, OutputHead
 from autoreg.models.layers import TapConv2D, conv_over_taps, resolve_impl, scale_to_unit
 
 __all__ = ["PRESETS", "ConvLSTMCell", "FrameEncoder", "VideoPixelCNN", "VideoPixelCNNConfig"]
+
+TEMPORALS = ("convlstm", "conv3d", "conv2plus1d")  # the ways the context reads past frames
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,8 +79,14 @@ class VideoPixelCNNConfig:
     conv_impl: str = "auto"  # every convolution: "taps" (CPU), "conv" (XLA's) or "auto"
     encoder_channels: int = 32  # E: width of the frame encoder
     encoder_dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # one residual 3x3 block each
-    context_channels: int = 32  # width of the convolutional LSTM's state (the context)
+    context_channels: int = 32  # width of the context (the convolutional LSTM's state)
     lstm_kernel: int = 3  # odd size of the convolutional LSTM's kernel
+    # The context over frames: "convlstm" (a recurrent state), "conv3d" (a causal 3x3xk
+    # convolution over the last k encoded frames) or "conv2plus1d" (separable: the encoder's
+    # spatial convolutions, then a causal k-frame one in time).
+    temporal: str = "convlstm"
+    temporal_frames: int = 3  # k: the frames a temporal convolution reads
+    condition_kernel: int = 1  # odd side of the convolution of the context into the gate biases
 
     BOUNDS: ClassVar[Bounds] = dict(
         levels=LEVELS,
@@ -90,6 +103,9 @@ class VideoPixelCNNConfig:
         encoder_dilations=check_dilations,
         context_channels=WIDTH,
         lstm_kernel=KERNEL,
+        temporal=one_of(TEMPORALS),
+        temporal_frames=(1, 64),
+        condition_kernel=KERNEL,
     )
 
     def __post_init__(self):
@@ -98,7 +114,7 @@ class VideoPixelCNNConfig:
             self, c, "features", "skip_channels", "head_channels", why=f"one per colour, C={c}"
         )
         check_odd(self, "first_kernel", "kernel", minimum=3)
-        check_odd(self, "lstm_kernel", minimum=1)
+        check_odd(self, "lstm_kernel", "condition_kernel", minimum=1)
 
     def decoder_config(self) -> GatedPixelCNNConfig:
         """The Gated PixelCNN config of the per-frame decoder."""
@@ -115,9 +131,13 @@ class VideoPixelCNNConfig:
         )
 
     def context_reach(self) -> int:
-        """Pixels (in rows and in columns) of frame ``t-1`` that the context at a pixel of frame
-        ``t`` reads on either side: the encoder's first 3x3, its dilated blocks, the LSTM."""
-        return 1 + sum(self.encoder_dilations) + self.lstm_kernel // 2
+        """Pixels (in rows and in columns) of frame ``t-1`` that the gate biases at a pixel of
+        frame ``t`` read on either side: the encoder's first 3x3, its dilated blocks, the
+        temporal layer (the LSTM's kernel, a 3-D convolution's 3x3, a (2+1)-D one's 1x1) and
+        the convolution of the context into the biases."""
+        temporal = {"convlstm": self.lstm_kernel // 2, "conv3d": 1, "conv2plus1d": 0}
+        encoder = 1 + sum(self.encoder_dilations)
+        return encoder + temporal[self.temporal] + self.condition_kernel // 2
 
 
 PRESETS = {
@@ -255,13 +275,14 @@ class VideoPixelCNN(AutoregressiveModel):
         decoder = config.decoder_config()
         c, n = config.image_shape[2], config.num_layers
         self.encoder = FrameEncoder(config, rngs=rngs)
-        self.lstm = ConvLSTMCell(
-            config.encoder_channels,
-            config.context_channels,
-            config.lstm_kernel,
-            impl=config.conv_impl,
-            rngs=rngs,
-        )
+        e, k, impl = config.encoder_channels, config.temporal_frames, config.conv_impl
+        if config.temporal == "convlstm":
+            self.lstm = ConvLSTMCell(
+                e, config.context_channels, config.lstm_kernel, impl=impl, rngs=rngs
+            )
+        else:  # a causal convolution over the last k encoded frames, 3x3 or 1x1 in space
+            space = full_taps(3 if config.temporal == "conv3d" else 1)
+            self.temporal = FrameConv(k * e, config.context_channels, space, impl=impl, rngs=rngs)
         self.layers = nnx.List(
             [
                 GatedLayer(
@@ -274,10 +295,15 @@ class VideoPixelCNN(AutoregressiveModel):
                 for i in range(n)
             ]
         )
-        # Per layer: context -> the biases of its vertical then its horizontal gates (4F).
+        # Per layer: context -> the biases of its vertical then its horizontal gates (4F): a
+        # 1x1 convolution, or a wider one over the context (known for the whole frame before
+        # it is drawn), as concatenating the context into the gated layers' inputs does.
+        ctx, f4 = config.context_channels, 4 * config.features
         self.conditions = nnx.List(
             [
-                TapConv2D(config.context_channels, 4 * config.features, ((0, 0),), rngs=rngs)
+                TapConv2D(ctx, f4, ((0, 0),), rngs=rngs)
+                if config.condition_kernel == 1
+                else FrameConv(ctx, f4, full_taps(config.condition_kernel), impl=impl, rngs=rngs)
                 for _ in range(n)
             ]
         )
@@ -285,10 +311,12 @@ class VideoPixelCNN(AutoregressiveModel):
 
     @classmethod
     def widest_activation(cls, config: VideoPixelCNNConfig) -> int:
-        """The convolutional LSTM's input [encoded frame, state] beside its four gates, a
-        decoder layer's gate pre-activations, or the output head's hidden layer."""
+        """The convolutional LSTM's input [encoded frame, state] beside its four gates (or a
+        temporal convolution's k encoded frames and output), a decoder layer's gate
+        pre-activations, or the output head's hidden layer."""
         lstm = config.encoder_channels + 5 * config.context_channels
-        return max(lstm, 2 * config.features, config.head_channels)
+        ring = config.temporal_frames * config.encoder_channels + config.context_channels
+        return max(lstm, ring, 2 * config.features, config.head_channels)
 
     @classmethod
     def network_depth(cls, config: VideoPixelCNNConfig) -> int:
@@ -308,21 +336,41 @@ class VideoPixelCNN(AutoregressiveModel):
         return (frames, *self.config.image_shape)
 
     def initial_state(self, batch: int) -> tuple:
-        """The context state before the first frame: zero ``(h, c)``, each (B, H, W, hidden)."""
+        """The context state before the first frame: the LSTM's zero ``(h, c)``, each
+        (B, H, W, hidden); for a temporal convolution, ``(ring,)``: the last k encoded frames
+        (B, k, H, W, E), most recent first, zero before the clip starts."""
         height, width, _ = self.config.image_shape
-        return self.lstm.initial_state(batch, height, width)
+        if self.config.temporal == "convlstm":
+            return self.lstm.initial_state(batch, height, width)
+        k, e = self.config.temporal_frames, self.config.encoder_channels
+        return (jnp.zeros((batch, k, height, width, e), jnp.float32),)
 
     def next_state(self, frame: jax.Array, state: tuple) -> tuple:
         """The context state after one more frame.
 
         Args:
           frame: (B, H, W, C) integers in 0..K-1, a whole frame.
-          state: ``(h, c)`` after the frames before it.
+          state: the state after the frames before it (``initial_state``'s structure).
 
         Returns:
-          The new ``(h, c)``; ``h`` is the context of the frame that follows ``frame``.
+          The new state; ``context_of`` it is the context of the frame after ``frame``.
         """
-        return self.lstm(self.encoder(scale_to_unit(frame, self.levels)), state)
+        encoded = self.encoder(scale_to_unit(frame, self.levels))  # (B, H, W, E)
+        if self.config.temporal == "convlstm":
+            return self.lstm(encoded, state)
+        (ring,) = state
+        return (jnp.concatenate([encoded[:, None], ring[:, :-1]], axis=1),)  # drop the oldest
+
+    def context_of(self, state: tuple) -> jax.Array:
+        """The context that a state gives the next frame: (B, H, W, context_channels).
+
+        The LSTM's hidden state, or the temporal convolution over the ring of encoded frames.
+        """
+        if self.config.temporal == "convlstm":
+            return state[0]
+        (ring,) = state
+        frames = jnp.moveaxis(ring, 1, -2)  # (B, H, W, k, E)
+        return jax.nn.relu(self.temporal(frames.reshape(*frames.shape[:3], -1)))
 
     def gate_biases(self, context: jax.Array) -> list:
         """Per decoder layer, its ``(vertical, horizontal)`` gate biases from the context.
@@ -348,18 +396,18 @@ class VideoPixelCNN(AutoregressiveModel):
           x: (B, T, H, W, C) integers in 0..K-1.
 
         Returns:
-          (B, T, H, W, context_channels); frame 0's is zero.
+          (B, T, H, W, context_channels); frame 0's from the initial state (the LSTM's: zero).
         """
         batch = x.shape[0]
         state = self.initial_state(batch)
 
         def step(state, frame):
             state = self.next_state(frame, state)
-            return state, state[0]
+            return state, self.context_of(state)
 
         # Frames 0..T-2 make the contexts of frames 1..T-1.
         _, later = jax.lax.scan(step, state, jnp.moveaxis(x[:, :-1], 1, 0))  # (T-1, B, H, W, h)
-        first = state[0][None]  # (1, B, H, W, hidden)
+        first = self.context_of(state)[None]  # (1, B, H, W, hidden)
         return jnp.moveaxis(jnp.concatenate([first, later], axis=0), 0, 1)
 
     def step_layers(self) -> tuple:
@@ -389,6 +437,22 @@ class VideoPixelCNN(AutoregressiveModel):
             v = v_next
             skip = s if skip is None else skip + s
         return self.output_logits(skip)
+
+    def single_frame_logits(self, x: jax.Array) -> jax.Array:
+        """The logits of each frame alone: the decoder with a zero context, what a model of
+        single frames gives (a test of whether the model uses motion).
+
+        Args:
+          x: (B, T, H, W, C) integers in 0..K-1.
+
+        Returns:
+          (B, T, H, W, C, K) logits; frame 0's equal ``self(x)``'s.
+        """
+        batch, frames = x.shape[:2]
+        flat = x.reshape(batch * frames, *x.shape[2:])  # (B * T, H, W, C)
+        context = jnp.zeros((*flat.shape[:3], self.config.context_channels), jnp.float32)
+        logits = self.decode(flat, context)  # (B * T, H, W, C, K)
+        return logits.reshape(batch, frames, *logits.shape[1:])
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         self.check_labels(labels)

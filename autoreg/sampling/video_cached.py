@@ -1,10 +1,11 @@
 """Cached sampling for the Video PixelCNN: the context once per frame, the cached raster loop
 within it.
 
-A frame's context (the convolutional LSTM's state after the frames before it) does not depend
-on the frame itself, so the sampler computes it once, when the frame starts, with one encoder
-and one LSTM step over the finished frame before (``VideoPixelCNN.next_state``), and turns it
-into every decoder layer's gate-bias maps (``gate_biases``). Within the frame it runs the Gated
+A frame's context (the convolutional LSTM's state after the frames before it, or a temporal
+convolution over a ring of the last frames' encodings) does not depend on the frame itself,
+so the sampler computes it once, when the frame starts, encoding only the finished frame before
+(``VideoPixelCNN.next_state``, ``context_of``), and turns it into every decoder layer's
+gate-bias maps (``gate_biases``). Within the frame it runs the Gated
 PixelCNN's cached raster loop (``autoreg.sampling.gated_pixelcnn_cached``; ``frame_plan``): the
 vertical stack once per row, with that row of the bias maps, the horizontal stack once per
 sub-pixel. Frames
@@ -159,7 +160,7 @@ def cached_video_sampler(
             jax.lax.dynamic_index_in_dim(clip, t, axis=1, keepdims=False),
             jax.lax.dynamic_index_in_dim(observed, t, axis=1, keepdims=False),
             temperature,
-            context_state[0],
+            model.context_of(context_state),
             t * per_frame,
             unroll,
         )  # (B, H, W, C)

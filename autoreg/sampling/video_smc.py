@@ -99,7 +99,7 @@ def video_particle_filter(
 
     def frame_step(t, carry):
         clip_n, context_n, log_w = carry
-        image_pad, caches, row_fn, pixel_fn = frame_plan(model, context_n[0], width)
+        image_pad, caches, row_fn, pixel_fn = frame_plan(model, model.context_of(context_n), width)
         frame_observed = jax.lax.dynamic_index_in_dim(observed_n, t, axis=1, keepdims=False)
         frame = jax.lax.dynamic_index_in_dim(clip_n, t, axis=1, keepdims=False)
         start = RasterState(

@@ -7,6 +7,9 @@
   of a database of clips nearest to the observed frames and continue as they did
   (``nearest_futures``, ``NearestFutures``), after Yuen & Torralba (2010), "A data-driven
   approach for event prediction".
+- ``motion``: are a video model's futures using motion? Its likelihood of the future given the
+  observed frames in order, shuffled and removed, and the MSE and SSIM of its sampled futures
+  against those of predictors without motion (``motion_report``).
 - ``gif``: animated GIFs, written atomically: sampled clips side by side (``video_grid``,
   ``write_samples_gif``, ``write_gif``) and observed frames with the true and the predicted futures
   (``write_futures_gif``).
@@ -24,12 +27,15 @@ if TYPE_CHECKING:  # what type checkers and the API reference read; __getattr__ 
         write_gif,
         write_samples_gif,
     )
+    from autoreg.video.motion import MotionReport, motion_report
     from autoreg.video.nearest import NearestFutures, nearest_futures
     from autoreg.video.predict import predict_futures
 
 __all__ = [
+    "MotionReport",
     "NearestFutures",
     "futures_grid",
+    "motion_report",
     "nearest_futures",
     "predict_futures",
     "video_grid",
@@ -43,8 +49,10 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "MotionReport": "autoreg.video.motion",
         "NearestFutures": "autoreg.video.nearest",
         "futures_grid": "autoreg.video.gif",
+        "motion_report": "autoreg.video.motion",
         "nearest_futures": "autoreg.video.nearest",
         "predict_futures": "autoreg.video.predict",
         "video_grid": "autoreg.video.gif",
