@@ -27,6 +27,7 @@ from autoreg.errors import InputError
 from autoreg.generate import complete, sample
 from autoreg.image_io import check_writable, save_png
 from autoreg.optional import require
+from autoreg.rules import one_of
 
 METHODS = ("wavenet", "griffin-lim")
 SILENCE = 1e-3  # peak amplitude (-60 dBFS) below which input audio counts as silence
@@ -256,8 +257,7 @@ def vocode_file(
     """
     if (audio is None) == (mel is None):
         raise InputError("pass exactly one of --audio FILE or --mel FILE.npy")
-    if method not in METHODS:
-        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    one_of(METHODS).check(method, "method")
     analysis = vocoder_analysis(model)
     if spectrogram is not None:  # before any work
         spectrogram = check_writable(spectrogram, (".png",))

@@ -6,6 +6,8 @@ cached sampler against the naive one run in the registry-wide tables: test_model
 test_exactness.py, test_samplers.py.)
 """
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -136,3 +138,43 @@ def test_frame_convolutions_compute_the_same_function_both_ways(kernel, dilation
     np.testing.assert_allclose(np.asarray(conv(x)), gathered, atol=1e-5)
     moved = x.at[:, 4 + dilation * (kernel // 2), 5].add(1.0)  # the far bottom tap of (4, 5)
     assert not np.allclose(np.asarray(conv(moved))[:, 4, 5], np.asarray(conv(x))[:, 4, 5])
+
+
+def test_an_inflated_model_starts_as_its_image_model_on_every_frame():
+    """Catches a decoder layer or the head left at random, layers copied in the wrong order,
+    and a context that moves the gates before training (its convolutions start at zero); a
+    class-conditional image model's label biases are left out."""
+    from autoreg.video.inflate import inflate
+
+    image = autoreg.create_model(
+        "gated_pixelcnn", preset="tiny", image_shape=(5, 5, 1), levels=LEVELS, num_classes=3
+    )
+    video = inflate(image, preset="tiny", image_shape=(6, 6, 1), frames=3, temporal="conv3d")
+    assert video.config.features == image.config.features and video.num_classes == 0
+    x = np.random.default_rng(2).integers(0, LEVELS, (2, 3, 6, 6, 1))
+    no_label_bias = nnx.clone(image)
+    for layer in no_label_bias.layers:
+        layer.label_bias = None
+    no_label_bias.config = dataclasses.replace(image.config, num_classes=0)
+    expected = np.stack([np.asarray(no_label_bias(x[:, t])) for t in range(3)], axis=1)
+    np.testing.assert_allclose(np.asarray(video(x)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        ("pixelcnn", {}, "inflated from a gated_pixelcnn, not pixelcnn"),
+        ("gated_pixelcnn", dict(features=16), "features of the decoder are the image model's"),
+        (
+            "gated_pixelcnn",
+            dict(image_shape=(6, 6, 3)),
+            "the image model has 1 colours, the frames 3",
+        ),
+    ],
+)
+def test_inflation_refuses_what_does_not_fit(name, overrides, message):
+    from autoreg.video.inflate import inflate
+
+    image = autoreg.create_model(name, preset="tiny", image_shape=(5, 5, 1), levels=LEVELS)
+    with pytest.raises(ValueError, match=message):
+        inflate(image, preset="tiny", **overrides)

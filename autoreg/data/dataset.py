@@ -7,7 +7,10 @@ import dataclasses
 import numpy as np
 
 from autoreg.errors import InputError
-from autoreg.rules import POSITIVE_INT
+from autoreg.rules import POSITIVE_INT, one_of
+
+SPLITS = ("train", "test")  # the splits of every source
+SPLIT = one_of(SPLITS)  # the rule of a split
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from autoreg.data.dataset import Dataset
+from autoreg.data.dataset import SPLIT, SPLITS, Dataset
 from autoreg.errors import InputError
+from autoreg.rules import one_of
 from autoreg.validation import check_count
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-SPLITS = ("train", "test")
 # "threshold": 1 where x >= 128 (an easy set: its likelihoods compare with nothing published).
 # "stochastic": 1 with probability x / 255, drawn once per split with a fixed seed, as
 # Salakhutdinov & Murray (2008) made the binarized MNIST that the PixelRNN paper reports on.
@@ -53,8 +53,7 @@ def binarize_images(images: np.ndarray, how: str, split: str = "train") -> np.nd
     The stochastic draw depends only on the split and the images' shape and order, so the same
     split of the same data binarizes to the same images in every run.
     """
-    if how not in BINARIZATIONS:
-        raise InputError(f"binarize must be one of {BINARIZATIONS}, got {how!r}")
+    one_of(BINARIZATIONS).check(how, "binarize")
     if how == "threshold":
         return (images >= 128).astype(np.uint8)
     rng = np.random.default_rng([STOCHASTIC_SEED, SPLITS.index(split)])
@@ -432,8 +431,7 @@ def load_images(
       ((4, 4, 4, 1), 2, None)
     """
     spec = str(spec)
-    if split not in SPLITS:
-        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    SPLIT.check(split, "split")
     if patch_size is not None:
         check_count(patch_size, "patch_size")
     images, labels = read_split(spec, split, patch_size, num_patches, seed, download)

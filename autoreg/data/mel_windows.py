@@ -27,14 +27,14 @@ from autoreg.data.audio import (
 from autoreg.data.dataset import Dataset
 from autoreg.data.mel import MelAnalysis, log_mel
 from autoreg.errors import InputError
+from autoreg.rules import one_of
 
 SPEAKER_SOURCES = ("none", "parent", "stem")
 
 
 def speaker_names(files, speaker_from: str) -> list | None:
     """The speaker name of each file (``parent``: its folder, ``stem``: its name), or None."""
-    if speaker_from not in SPEAKER_SOURCES:
-        raise InputError(f"speaker_from must be one of {SPEAKER_SOURCES}, got {speaker_from!r}")
+    one_of(SPEAKER_SOURCES).check(speaker_from, "speaker_from")
     if speaker_from == "none":
         return None
     return [Path(f).parent.name if speaker_from == "parent" else Path(f).stem for f in files]

@@ -15,11 +15,8 @@ options the model fixes (its levels, sample rate, mel analysis and speakers, fra
 
 from __future__ import annotations
 
-from autoreg.data.dataset import Dataset
-from autoreg.errors import InputError
+from autoreg.data.dataset import SPLIT, Dataset
 from autoreg.modalities import Modality, modality
-
-SPLITS = ("train", "test")
 
 
 def modality_of(kind: str | Modality) -> Modality:
@@ -75,8 +72,7 @@ def load(source, *, kind: str | Modality = "image", split: str = "train", **opti
       True
     """
     chosen = modality_of(kind)
-    if split not in SPLITS:
-        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    SPLIT.check(split, "split")
     return chosen.load(source, split, chosen.options(**options))
 
 
@@ -151,8 +147,7 @@ def load_for_model(
       >>> dataset.examples.shape, dataset.levels, dataset.labels  # unconditional: no labels
       ((2, 4, 4, 1), 4, None)
     """
-    if split not in SPLITS:
-        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    SPLIT.check(split, "split")
     chosen = model.modality
     dataset = chosen.load(source, split, chosen.model_options(model, source, limit, **options))
     return chosen.fitted(model, dataset.take(limit), source)

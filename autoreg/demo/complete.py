@@ -26,6 +26,7 @@ from autoreg.generate import complete, completion_method
 from autoreg.image_io import completion_grid, picture_scale, upscale
 from autoreg.memory import completion_plan
 from autoreg.occlusion import occlusion_mask
+from autoreg.rules import one_of
 
 HIDDEN_REGIONS = ("bottom half", "right half", "box", "painted")
 MAX_COUNT = 16  # completions one request may ask for
@@ -66,7 +67,7 @@ def observed_mask(hidden: str, height: int, width: int, *, box=None, painted=Non
             raise InputError("a box needs four numbers: Y0, X0, Y1, X1")
         return occlusion_mask("box:" + ",".join(str(int(v)) for v in box), height, width)
     if hidden != "painted":
-        raise InputError(f"hidden region must be one of {HIDDEN_REGIONS}, got {hidden!r}")
+        one_of(HIDDEN_REGIONS).check(hidden, "hidden region")
     if painted is None or not np.any(painted):
         raise InputError("paint the region to hide on the mask canvas first")
     observed = ~np.asarray(painted, bool)

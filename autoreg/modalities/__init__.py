@@ -16,11 +16,11 @@ Examples:
   autoreg.errors.InputTypeError: window is not an option of image sources (they take levels, ...)
 """
 
-from autoreg.errors import InputError
 from autoreg.modalities.audio import AUDIO, AudioOptions
 from autoreg.modalities.base import Modality, Options
 from autoreg.modalities.image import IMAGE, ImageOptions
 from autoreg.modalities.video import VIDEO, VideoOptions
+from autoreg.rules import one_of
 
 __all__ = [
     "AUDIO",
@@ -44,6 +44,5 @@ def modality(name: str) -> Modality:
     Raises:
       InputError: no modality of that name.
     """
-    if name not in MODALITIES:
-        raise InputError(f"kind must be one of {tuple(MODALITIES)}, got {name!r}")
+    one_of(tuple(MODALITIES)).check(name, "kind")
     return MODALITIES[name]

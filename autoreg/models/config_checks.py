@@ -28,6 +28,7 @@ import dataclasses
 import numbers
 from collections.abc import Callable
 
+from autoreg import rules
 from autoreg.errors import InputError, InputTypeError
 
 CONV_IMPLS = ("auto", "taps", "conv")  # "taps" (CPU), "conv" (XLA convolution) or "auto"
@@ -100,11 +101,8 @@ def one_of(choices: tuple) -> Callable[[str, object], None]:
       A rule ``check(name, value)`` that raises ``InputError`` for any other value.
     """
 
-    def check(name: str, value) -> None:
-        if value not in choices:
-            raise InputError(f"{name} must be one of {choices}, got {value!r}")
-
-    return check
+    rule = rules.one_of(choices)
+    return lambda name, value: rule.check(value, name)
 
 
 check_conv_impl = one_of(CONV_IMPLS)  # the rule of every conv_impl field

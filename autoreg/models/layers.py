@@ -26,6 +26,7 @@ from flax import nnx
 
 from autoreg.errors import InputError
 from autoreg.models.config_checks import CONV_IMPLS
+from autoreg.rules import one_of
 
 
 def scale_to_unit(x: jax.Array, levels: int) -> jax.Array:
@@ -180,8 +181,7 @@ class TapConv2D(nnx.Module):
         impl: str = "auto",
         rngs: nnx.Rngs,
     ):
-        if impl not in CONV_IMPLS:
-            raise InputError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
+        one_of(CONV_IMPLS).check(impl, "impl")
         if not taps or any(dy > 0 for dy, _ in taps):
             raise InputError(f"taps must be non-empty and look up or sideways (dy <= 0): {taps}")
         self.taps = tuple(taps)

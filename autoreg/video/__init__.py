@@ -7,6 +7,8 @@
   of a database of clips nearest to the observed frames and continue as they did
   (``nearest_futures``, ``NearestFutures``), after Yuen & Torralba (2010), "A data-driven
   approach for event prediction".
+- ``inflate``: a video model whose per-frame decoder starts as a trained image model
+  (``inflate``, after Carreira & Zisserman 2017).
 - ``motion``: are a video model's futures using motion? Its likelihood of the future given the
   observed frames in order, shuffled and removed, and the MSE and SSIM of its sampled futures
   against those of predictors without motion (``motion_report``).
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # what type checkers and the API reference read; __getattr__ 
         write_gif,
         write_samples_gif,
     )
+    from autoreg.video.inflate import inflate
     from autoreg.video.motion import MotionReport, motion_report
     from autoreg.video.nearest import NearestFutures, nearest_futures
     from autoreg.video.predict import predict_futures
@@ -35,6 +38,7 @@ __all__ = [
     "MotionReport",
     "NearestFutures",
     "futures_grid",
+    "inflate",
     "motion_report",
     "nearest_futures",
     "predict_futures",
@@ -52,6 +56,7 @@ __getattr__, __dir__ = lazy_exports(
         "MotionReport": "autoreg.video.motion",
         "NearestFutures": "autoreg.video.nearest",
         "futures_grid": "autoreg.video.gif",
+        "inflate": "autoreg.video.inflate",
         "motion_report": "autoreg.video.motion",
         "nearest_futures": "autoreg.video.nearest",
         "predict_futures": "autoreg.video.predict",

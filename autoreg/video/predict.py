@@ -15,6 +15,7 @@ import numpy as np
 
 from autoreg.errors import InputError
 from autoreg.modalities import VIDEO
+from autoreg.rules import one_of
 from autoreg.validation import check_count
 
 METHODS = ("model", "nearest")
@@ -71,8 +72,7 @@ def predict_futures(
       >>> bool((futures[0] == train[1, 5:7]).all())  # the clip itself went on so
       True
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    one_of(METHODS).check(method, "method")
     context, frames = check_count(context, "context"), check_count(frames, "frames")
     num = check_count(num, "num")
     clip = np.asarray(clip)
