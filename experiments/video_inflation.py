@@ -25,7 +25,7 @@ import autoreg
 from autoreg.data import load_for_training
 from autoreg.pretrained import load_pretrained
 from autoreg.registry import make_config
-from autoreg.video.inflate import DECODER_FIELDS, inflate
+from autoreg.video.inflation import DECODER_FIELDS, inflate
 
 RESULTS = Path(__file__).parent / "results"
 

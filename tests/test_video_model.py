@@ -144,7 +144,7 @@ def test_an_inflated_model_starts_as_its_image_model_on_every_frame():
     """Catches a decoder layer or the head left at random, layers copied in the wrong order,
     and a context that moves the gates before training (its convolutions start at zero); a
     class-conditional image model's label biases are left out."""
-    from autoreg.video.inflate import inflate
+    from autoreg.video.inflation import inflate
 
     image = autoreg.create_model(
         "gated_pixelcnn", preset="tiny", image_shape=(5, 5, 1), levels=LEVELS, num_classes=3
@@ -173,7 +173,7 @@ def test_an_inflated_model_starts_as_its_image_model_on_every_frame():
     ],
 )
 def test_inflation_refuses_what_does_not_fit(name, overrides, message):
-    from autoreg.video.inflate import inflate
+    from autoreg.video.inflation import inflate
 
     image = autoreg.create_model(name, preset="tiny", image_shape=(5, 5, 1), levels=LEVELS)
     with pytest.raises(ValueError, match=message):

@@ -7,7 +7,7 @@
   of a database of clips nearest to the observed frames and continue as they did
   (``nearest_futures``, ``NearestFutures``), after Yuen & Torralba (2010), "A data-driven
   approach for event prediction".
-- ``inflate``: a video model whose per-frame decoder starts as a trained image model
+- ``inflation``: a video model whose per-frame decoder starts as a trained image model
   (``inflate``, after Carreira & Zisserman 2017).
 - ``motion``: are a video model's futures using motion? Its likelihood of the future given the
   observed frames in order, shuffled and removed, and the MSE and SSIM of its sampled futures
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # what type checkers and the API reference read; __getattr__ 
         write_gif,
         write_samples_gif,
     )
-    from autoreg.video.inflate import inflate
+    from autoreg.video.inflation import inflate
     from autoreg.video.motion import MotionReport, motion_report
     from autoreg.video.nearest import NearestFutures, nearest_futures
     from autoreg.video.predict import predict_futures
@@ -56,7 +56,7 @@ __getattr__, __dir__ = lazy_exports(
         "MotionReport": "autoreg.video.motion",
         "NearestFutures": "autoreg.video.nearest",
         "futures_grid": "autoreg.video.gif",
-        "inflate": "autoreg.video.inflate",
+        "inflate": "autoreg.video.inflation",
         "motion_report": "autoreg.video.motion",
         "nearest_futures": "autoreg.video.nearest",
         "predict_futures": "autoreg.video.predict",

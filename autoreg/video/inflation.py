@@ -58,7 +58,7 @@ def inflate(image_model, *, preset: str = "reference", seed: int = 0, **override
         than ``image_shape`` says, or an override of a decoder field.
 
     Examples:
-      >>> from autoreg.video.inflate import inflate
+      >>> from autoreg.video.inflation import inflate
       >>> image = autoreg.create_model("gated_pixelcnn", preset="tiny", image_shape=(4, 4, 1))
       >>> video = inflate(image, preset="tiny", image_shape=(6, 6, 1), frames=2)
       >>> x = np.random.default_rng(0).integers(0, 256, (1, 2, 6, 6, 1))
